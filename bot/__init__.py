@@ -1,0 +1,1 @@
+"""newsbot the application: configuration, the command line and the Telegram bot."""
