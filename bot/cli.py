@@ -1,0 +1,273 @@
+"""The `newsbot` command: ask, chat, index, eval and run.
+
+Every command takes `--config PATH` and `--corpus PATH`. Domain errors (a bad config value, a
+missing corpus, an unusable questions file) end in one clear line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.config import Config, ConfigError, load_config, parse_config
+from bot.evaluate import QuestionsError, evaluate, read_questions, run_questions
+from retrieval.engine import Engine
+from retrieval.errors import RetrievalError
+from retrieval.models import Answer
+
+EXIT_ERROR = 2
+BOLD, RESET = "\033[1m", "\033[0m"
+
+
+class CommandError(Exception):
+    """A problem the user can fix, reported in one line."""
+
+
+def read_config(args: argparse.Namespace) -> Config:
+    """Load --config (config.yaml in the current folder by default) and apply --corpus."""
+    path = Path(args.config) if args.config else Path("config.yaml")
+    if args.config is None and not path.exists():
+        config = parse_config({}, base=Path.cwd())
+    else:
+        config = load_config(path)
+    if args.corpus:
+        config = Config(
+            corpus=Path(args.corpus).resolve(),
+            index_dir=_index_for(config.index_dir, Path(args.corpus)),
+            settings=config.settings,
+            telegram=config.telegram,
+        )
+    return config
+
+
+def _index_for(index_dir: Path, corpus: Path) -> Path:
+    """Give every other corpus an index of its own beside the configured one."""
+    resolved = corpus.resolve()
+    import hashlib
+
+    tag = hashlib.sha1(str(resolved).encode()).hexdigest()[:10]
+    return index_dir.parent / f"{index_dir.name}-{resolved.stem}-{tag}"
+
+
+def _progress_bar() -> Callable[[str, int, int], None]:
+    from tqdm import tqdm
+
+    bars: dict[str, Any] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="article", file=sys.stderr, leave=False, disable=None)
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def open_engine(config: Config, *, progress: bool = False, rebuild: bool = False) -> Engine:
+    """Open (building or updating) the index and report any corpus file problems."""
+    engine = Engine.open(
+        config.corpus,
+        config.index_dir,
+        config.settings,
+        progress=_progress_bar() if progress or sys.stderr.isatty() else None,
+        rebuild=rebuild,
+    )
+    for problem in engine.new_problems:
+        print(f"newsbot: skipped {problem}", file=sys.stderr)
+    return engine
+
+
+# -- formatting for the terminal ------------------------------------------------------
+
+
+def _mark(text: str, spans: Sequence[tuple[int, int]], *, tty: bool) -> str:
+    on, off = (BOLD, RESET) if tty else ("*", "*")
+    out, last = [], 0
+    for start, end in spans:
+        out.append(text[last:start])
+        out.append(f"{on}{text[start:end]}{off}")
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def format_answer(answer: Answer, *, tty: bool = False) -> str:
+    """Render an answer as terminal text: quoted sentences with their sources under them."""
+    if not answer.answered:
+        return (
+            f"I found nothing on that in the {answer.articles_known} articles I know.\n"
+            "Try other words: a name, a place or an event from the news."
+        )
+    blocks = []
+    for s in answer.sentences:
+        src = s.source
+        origin = " · ".join(p for p in (src.source, src.title, src.published) if p)
+        lines = [f"“{_mark(s.text, s.matched, tty=tty)}”", f"  — {origin}"]
+        if src.url:
+            lines.append(f"    {src.url}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    """The JSON form of an answer, as `newsbot ask --json` prints it."""
+    return {
+        "question": answer.question,
+        "answered": answer.answered,
+        "sentences": [
+            {
+                "text": s.text,
+                "article_id": s.source.article_id,
+                "title": s.source.title,
+                "source": s.source.source,
+                "url": s.source.url,
+                "published": s.source.published,
+                "score": s.score,
+            }
+            for s in answer.sentences
+        ],
+    }
+
+
+# -- commands -------------------------------------------------------------------------
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    engine = open_engine(read_config(args))
+    if args.question:
+        question = " ".join(args.question)
+        answer = engine.answer(question)
+        if args.json:
+            print(json.dumps(answer_json(answer), ensure_ascii=False))
+        else:
+            print(format_answer(answer, tty=sys.stdout.isatty()))
+        return 0
+    if not args.json:
+        raise CommandError("ask: give a QUESTION, or --json to read one question a line from stdin")
+    for line in sys.stdin:
+        question = line.rstrip("\n")
+        print(json.dumps(answer_json(engine.answer(question)), ensure_ascii=False), flush=True)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    engine = open_engine(read_config(args))
+    stats = engine.stats
+    print(f"newsbot: {stats.articles} articles. Ask a question; an empty line or Ctrl-D quits.")
+    tty = sys.stdout.isatty()
+    while True:
+        try:
+            question = input("? ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if not question.strip():
+            return 0
+        print(format_answer(engine.answer(question), tty=tty), end="\n\n")
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    config = read_config(args)
+    start = time.perf_counter()
+    engine = open_engine(config, progress=True, rebuild=args.compact)
+    took = time.perf_counter() - start
+    stats = engine.stats
+    print(f"articles        {stats.articles}")
+    print(f"passages        {stats.passages}")
+    print(f"distinct terms  {stats.terms}")
+    print(f"time            {took:.2f} s")
+    print(f"index size      {stats.size_bytes / 1e6:.1f} MB in {config.index_dir}")
+    if engine.problems:
+        print(f"skipped         {len(engine.problems)} file problems (see above or run with --compact)")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    config = read_config(args)
+    questions = read_questions(Path(args.questions), split=args.split)
+    if not questions:
+        raise CommandError(f"{args.questions}: no questions" + (f" in split {args.split!r}" if args.split else ""))
+    engine = open_engine(config)
+    if args.json:
+        for row in run_questions(engine, questions):
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+        return 0
+    report = evaluate(engine, questions)
+    print(f"{'group':<14}{'questions':>10}{'hit@1':>8}{'hit@3':>8}{'MRR@10':>8}{'answered':>10}")
+    for name, tally in sorted(report.groups.items(), key=lambda kv: (kv[0] != "all", kv[0])):
+        s = tally.summary()
+        print(f"{name:<14}{s['questions']:>10}{s['hit@1']:>8.3f}{s['hit@3']:>8.3f}{s['mrr@10']:>8.3f}{s['answered']:>10.3f}")
+    print(f"latency  p50 {report.percentile(50):.2f} ms  p95 {report.percentile(95):.2f} ms")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.telegram import run
+
+    return run(read_config(args))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", help="config file (default: ./config.yaml)")
+    common.add_argument("--corpus", metavar="PATH", help="a corpus folder or one .jsonl file, instead of config's")
+    parser = argparse.ArgumentParser(
+        prog="newsbot",
+        description="Answer questions about the news by quoting the articles, with their sources.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ask = sub.add_parser("ask", parents=[common], help="answer one question (or, with --json, one a line from stdin)")
+    ask.add_argument("question", nargs="*", metavar="QUESTION")
+    ask.add_argument("--json", action="store_true", help="print JSON: one object, or one line per stdin question")
+    ask.set_defaults(func=cmd_ask)
+
+    chat = sub.add_parser("chat", parents=[common], help="ask questions at an interactive prompt")
+    chat.set_defaults(func=cmd_chat)
+
+    index = sub.add_parser("index", parents=[common], help="build or refresh the index and describe it")
+    index.add_argument("--compact", action="store_true", help="rebuild the index as one segment from the corpus")
+    index.set_defaults(func=cmd_index)
+
+    ev = sub.add_parser("eval", parents=[common], help="measure hit@1, hit@3, MRR@10 and latency on a questions file")
+    ev.add_argument("questions", metavar="QUESTIONS.jsonl")
+    ev.add_argument("--split", help="only questions of this split (e.g. dev)")
+    ev.add_argument("--json", action="store_true", help="print one JSON result per question")
+    ev.set_defaults(func=cmd_eval)
+
+    run = sub.add_parser("run", parents=[common], help="run the Telegram bot (token from TELEGRAM_BOT_TOKEN)")
+    run.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `newsbot` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (CommandError, ConfigError, QuestionsError, RetrievalError) as error:
+        print(f"newsbot: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as error:
+        print(f"newsbot: error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

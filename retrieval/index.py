@@ -1,0 +1,318 @@
+"""Stage 4 of load → split → analyze → index → search → select → answer: the passage index.
+
+An index is a list of immutable *segments*. A segment holds a batch of articles: their
+sentences (verbatim text and analysed term ids), their passages, and an inverted index from
+term to (passage, term frequency) postings. Everything is a flat NumPy array saved as `.npy`
+and memory-mapped on load, so reloading costs no per-passage Python objects.
+
+Terms are stored sorted (a fixed-width byte array), so a question's word is found with one
+binary search and the vocabulary need not be rebuilt into a dict at load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from retrieval.analyze import Analyzer
+from retrieval.errors import CorruptIndexError
+from retrieval.models import Article
+from retrieval.passages import windows
+from retrieval.settings import PassageSettings
+from retrieval.split import split_sentences
+
+SEGMENT_FORMAT = "newsbot-segment/1"
+
+Ints = npt.NDArray[np.int64]
+Int32s = npt.NDArray[np.int32]
+Progress = Callable[[str, int, int], None]
+
+# name → dtype of every array a segment saves; checked on load.
+_ARRAYS: dict[str, str] = {
+    "vocab": "S",
+    "post_offsets": "int64",
+    "post_docs": "int32",
+    "post_tf": "int32",
+    "doc_len": "int32",
+    "pass_start": "int32",
+    "pass_end": "int32",
+    "pass_article": "int32",
+    "sent_offsets": "int64",
+    "sent_terms": "int32",
+    "sent_article": "int32",
+    "sent_pos": "int32",
+    "text_offsets": "int64",
+    "text_blob": "uint8",
+    "article_first": "int32",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One immutable batch of articles with its inverted index (arrays may be memory-mapped)."""
+
+    articles: tuple[dict[str, str], ...]
+    vocab: np.ndarray
+    post_offsets: Ints
+    post_docs: Int32s
+    post_tf: Int32s
+    doc_len: Int32s
+    pass_start: Int32s
+    pass_end: Int32s
+    pass_article: Int32s
+    sent_offsets: Ints
+    sent_terms: Int32s
+    sent_article: Int32s
+    sent_pos: Int32s
+    text_offsets: Ints
+    text_blob: npt.NDArray[np.uint8]
+    article_first: Int32s
+
+    @property
+    def n_passages(self) -> int:
+        return int(self.doc_len.shape[0])
+
+    @property
+    def n_sentences(self) -> int:
+        return int(self.sent_article.shape[0])
+
+    def term_id(self, term: str) -> int:
+        """Return the segment-local id of `term`, or -1 when the segment lacks it."""
+        key = term.encode("utf-8")
+        if not self.vocab.size or len(key) > self.vocab.dtype.itemsize:
+            return -1
+        i = int(np.searchsorted(self.vocab, key))
+        if i < self.vocab.size and self.vocab[i] == key:
+            return i
+        return -1
+
+    def postings(self, term_id: int) -> tuple[Int32s, Int32s]:
+        """Return (passage ids, term frequencies) of one term."""
+        lo, hi = int(self.post_offsets[term_id]), int(self.post_offsets[term_id + 1])
+        return self.post_docs[lo:hi], self.post_tf[lo:hi]
+
+    def sentence_text(self, sentence: int) -> str:
+        """Return one sentence verbatim."""
+        lo, hi = int(self.text_offsets[sentence]), int(self.text_offsets[sentence + 1])
+        return bytes(self.text_blob[lo:hi]).decode("utf-8")
+
+    def sentence_term_ids(self, sentence: int) -> Int32s:
+        """Return the term ids of one sentence, in order."""
+        return self.sent_terms[int(self.sent_offsets[sentence]) : int(self.sent_offsets[sentence + 1])]
+
+    def passage_term_ids(self, passage: int) -> Int32s:
+        """Return the term ids of one passage, in order."""
+        lo = int(self.sent_offsets[int(self.pass_start[passage])])
+        hi = int(self.sent_offsets[int(self.pass_end[passage])])
+        return self.sent_terms[lo:hi]
+
+
+def _ranges(starts: Ints, lengths: Ints) -> Ints:
+    """Concatenate arange(s, s + n) for every (s, n), without a Python loop."""
+    run_start = np.cumsum(lengths) - lengths
+    return np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - run_start, lengths)
+
+
+def build_segment(
+    articles: Sequence[Article],
+    analyzer: Analyzer,
+    passages: PassageSettings,
+    *,
+    progress: Progress | None = None,
+) -> Segment:
+    """Split, analyse and index `articles` into one in-memory segment."""
+    vocab: dict[str, int] = {}
+    add = vocab.setdefault
+    flat: list[int] = []
+    sent_len: list[int] = []
+    texts: list[bytes] = []
+    sent_article: list[int] = []
+    sent_pos: list[int] = []
+    pass_start: list[int] = []
+    pass_end: list[int] = []
+    pass_article: list[int] = []
+    article_first: list[int] = []
+    meta: list[dict[str, str]] = []
+    terms_of = analyzer.terms
+    for a, article in enumerate(articles):
+        first = len(sent_len)
+        article_first.append(first)
+        meta.append(
+            {
+                "id": article.id,
+                "title": article.title,
+                "source": article.source,
+                "url": article.url,
+                "published": article.published,
+                "language": article.language,
+                "path": article.path,
+            }
+        )
+        text = article.text
+        spans = split_sentences(text)
+        for pos, (s, e) in enumerate(spans):
+            sentence = text[s:e]
+            terms = terms_of(sentence)
+            flat.extend([add(t, len(vocab)) for t in terms])
+            sent_len.append(len(terms))
+            texts.append(sentence.encode("utf-8"))
+            sent_article.append(a)
+            sent_pos.append(pos)
+        for s, e in windows(len(spans), passages):
+            pass_start.append(first + s)
+            pass_end.append(first + e)
+            pass_article.append(a)
+        if progress is not None and (a % 1000 == 999 or a == len(articles) - 1):
+            progress("analyse", a + 1, len(articles))
+    article_first.append(len(sent_len))
+
+    # Renumber terms in sorted order so the vocabulary can be binary-searched on disk.
+    words = sorted(vocab)
+    remap = np.empty(len(words), dtype=np.int32)
+    for new, word in enumerate(words):
+        remap[vocab[word]] = new
+    sent_terms = remap[np.asarray(flat, dtype=np.int64)] if flat else np.zeros(0, np.int32)
+    encoded = [w.encode("utf-8") for w in words]
+    width = max((len(w) for w in encoded), default=1)
+    vocab_arr = np.array(encoded, dtype=f"S{width}") if encoded else np.zeros(0, dtype="S1")
+
+    sent_offsets = np.zeros(len(sent_len) + 1, dtype=np.int64)
+    np.cumsum(np.asarray(sent_len, dtype=np.int64), out=sent_offsets[1:])
+    p_start = np.asarray(pass_start, dtype=np.int32)
+    p_end = np.asarray(pass_end, dtype=np.int32)
+    tok_start = sent_offsets[p_start]
+    doc_len = (sent_offsets[p_end] - tok_start).astype(np.int64)
+
+    # Postings: every (term, passage) pair with its count, sorted by term then passage.
+    tokens = sent_terms[_ranges(tok_start, doc_len)].astype(np.int64)
+    docs = np.repeat(np.arange(p_start.size, dtype=np.int64), doc_len)
+    n_pass = max(p_start.size, 1)
+    pairs, tf = np.unique(tokens * n_pass + docs, return_counts=True)
+    post_terms = pairs // n_pass
+    post_offsets = np.zeros(len(words) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(post_terms, minlength=len(words)), out=post_offsets[1:])
+    if progress is not None:
+        progress("index", len(articles), len(articles))
+
+    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+    text_offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=text_offsets[1:])
+    return Segment(
+        articles=tuple(meta),
+        vocab=vocab_arr,
+        post_offsets=post_offsets,
+        post_docs=(pairs % n_pass).astype(np.int32),
+        post_tf=tf.astype(np.int32),
+        doc_len=doc_len.astype(np.int32),
+        pass_start=p_start,
+        pass_end=p_end,
+        pass_article=np.asarray(pass_article, dtype=np.int32),
+        sent_offsets=sent_offsets,
+        sent_terms=sent_terms.astype(np.int32),
+        sent_article=np.asarray(sent_article, dtype=np.int32),
+        sent_pos=np.asarray(sent_pos, dtype=np.int32),
+        text_offsets=text_offsets,
+        text_blob=np.frombuffer(b"".join(texts), dtype=np.uint8),
+        article_first=np.asarray(article_first, dtype=np.int32),
+    )
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def save_segment(segment: Segment, directory: Path) -> int:
+    """Write `segment` to `directory` atomically (a temporary folder renamed); return its bytes."""
+    tmp = directory.with_name(directory.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    sizes: dict[str, int] = {}
+    for name in _ARRAYS:
+        path = tmp / f"{name}.npy"
+        with open(path, "wb") as fh:
+            np.save(fh, np.ascontiguousarray(getattr(segment, name)), allow_pickle=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        sizes[name] = path.stat().st_size
+    articles = json.dumps(segment.articles, ensure_ascii=False).encode("utf-8")
+    (tmp / "articles.json").write_bytes(articles)
+    meta = {
+        "format": SEGMENT_FORMAT,
+        "passages": segment.n_passages,
+        "sentences": segment.n_sentences,
+        "articles": len(segment.articles),
+        "terms": int(segment.vocab.size),
+        "sizes": sizes,
+        "articles_size": len(articles),
+    }
+    with open(tmp / "segment.json", "w", encoding="utf-8") as fh:
+        json.dump(meta, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    _fsync_dir(tmp)
+    if directory.exists():
+        shutil.rmtree(directory)
+    os.replace(tmp, directory)
+    _fsync_dir(directory.parent)
+    return sum(sizes.values()) + len(articles)
+
+
+def load_segment(directory: Path) -> Segment:
+    """Memory-map a saved segment; raise CorruptIndexError if anything is missing or wrong."""
+    try:
+        meta = json.loads((directory / "segment.json").read_text(encoding="utf-8"))
+        if not isinstance(meta, dict) or meta.get("format") != SEGMENT_FORMAT:
+            raise CorruptIndexError(f"{directory}: not a newsbot segment")
+        arrays: dict[str, np.ndarray] = {}
+        for name, kind in _ARRAYS.items():
+            path = directory / f"{name}.npy"
+            if path.stat().st_size != meta["sizes"][name]:
+                raise CorruptIndexError(f"{path}: size differs from the one recorded")
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
+            if (kind == "S" and array.dtype.kind != "S") or (kind != "S" and array.dtype != np.dtype(kind)):
+                raise CorruptIndexError(f"{path}: unexpected dtype {array.dtype}")
+            arrays[name] = array
+        raw = (directory / "articles.json").read_bytes()
+        if len(raw) != meta["articles_size"]:
+            raise CorruptIndexError(f"{directory}/articles.json: size differs from the one recorded")
+        articles = tuple(json.loads(raw))
+    except CorruptIndexError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise CorruptIndexError(f"{directory}: {error.__class__.__name__}: {error}") from None
+    segment = Segment(articles=articles, **arrays)
+    _check_shapes(segment, meta, directory)
+    return segment
+
+
+def _check_shapes(segment: Segment, meta: dict[str, int], directory: Path) -> None:
+    """Refuse a segment whose arrays disagree with each other (a cheap structural check)."""
+    n_terms, n_pass, n_sent = segment.vocab.size, segment.n_passages, segment.n_sentences
+    ok = (
+        meta.get("passages") == n_pass
+        and meta.get("sentences") == n_sent
+        and meta.get("terms") == n_terms
+        and len(segment.articles) == meta.get("articles")
+        and segment.post_offsets.shape == (n_terms + 1,)
+        and segment.post_docs.shape == segment.post_tf.shape
+        and int(segment.post_offsets[-1]) == segment.post_docs.size
+        and segment.pass_start.shape == segment.pass_end.shape == segment.pass_article.shape == (n_pass,)
+        and segment.sent_offsets.shape == segment.text_offsets.shape == (n_sent + 1,)
+        and int(segment.sent_offsets[-1]) == segment.sent_terms.size
+        and int(segment.text_offsets[-1]) == segment.text_blob.size
+        and segment.article_first.shape == (len(segment.articles) + 1,)
+    )
+    if not ok:
+        raise CorruptIndexError(f"{directory}: arrays do not agree with each other")

@@ -1,0 +1,104 @@
+"""Where an index lives on disk: segment folders and the manifest that commits them.
+
+    index_dir/
+      manifest.json          the commit point: settings fingerprint, live segments,
+                             every corpus file seen (size, mtime, its articles) and deletions
+      seg-<id>/              one immutable segment (see `retrieval.index`)
+
+A change is made by writing new segments first and then replacing the manifest atomically
+(`os.replace` of a fsynced temporary file). A crash at any point leaves either the old
+manifest or the new one, each naming only complete segments; leftovers are swept on the
+next open. A manifest that is unreadable, of another format or another corpus is ignored and
+the index rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = "newsbot-index/1"
+
+
+@dataclass(slots=True)
+class FileEntry:
+    """One corpus file as last indexed: its stat, its segment and its articles there."""
+
+    size: int
+    mtime_ns: int
+    segment: str | None = None
+    articles: list[int] = field(default_factory=list)
+    problems: list[tuple[str, int | None]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Manifest:
+    """What the index holds; replaced as a whole, never edited in place on disk."""
+
+    fingerprint: str
+    corpus: str
+    segments: list[str] = field(default_factory=list)
+    files: dict[str, FileEntry] = field(default_factory=dict)
+    deleted: dict[str, list[int]] = field(default_factory=dict)
+
+
+def read_manifest(index_dir: Path) -> Manifest | None:
+    """Return the manifest of `index_dir`, or None when there is none worth trusting."""
+    try:
+        data: Any = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
+            return None
+        files = {
+            name: FileEntry(
+                size=int(e["size"]),
+                mtime_ns=int(e["mtime_ns"]),
+                segment=e["segment"],
+                articles=[int(a) for a in e["articles"]],
+                problems=[(str(r), None if n is None else int(n)) for r, n in e["problems"]],
+            )
+            for name, e in data["files"].items()
+        }
+        return Manifest(
+            fingerprint=str(data["fingerprint"]),
+            corpus=str(data["corpus"]),
+            segments=[str(s) for s in data["segments"]],
+            files=files,
+            deleted={str(k): [int(a) for a in v] for k, v in data["deleted"].items()},
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def write_manifest(index_dir: Path, manifest: Manifest) -> None:
+    """Replace the manifest atomically: the index is either all old or all new."""
+    data = {"format": MANIFEST_FORMAT, **asdict(manifest)}
+    tmp = index_dir / (MANIFEST + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, ensure_ascii=False)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, index_dir / MANIFEST)
+    fd = os.open(index_dir, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sweep(index_dir: Path, keep: set[str]) -> None:
+    """Remove segment folders and temporary files that the manifest does not name."""
+    for path in index_dir.iterdir():
+        if path.name.startswith("seg-") and path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.name == MANIFEST + ".tmp":
+            path.unlink(missing_ok=True)
+
+
+def index_size(index_dir: Path) -> int:
+    """Return the bytes the index takes on disk."""
+    return sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file())
