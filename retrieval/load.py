@@ -7,8 +7,12 @@ A corpus is a folder (searched recursively) or a single file. Three formats:
 - `.txt`: the first non-empty line is the headline, then the body. `Published:`/`Date:`/`URL:`
   lines next to the headline or at the end, and a trailing `Source: NAME` line, are metadata;
   page residue (`Leave a Reply`, `Read also: …`, `Share this:` …) is dropped line by line.
-- `.md`: YAML front matter (`title`, `source`, `url`, `published`, `language`), then the body;
-  without a front-matter title, a leading `# Heading` is the headline.
+- `.md`: front matter (`title`, `source`, `url`, `published`, `language`), then the body;
+  without a front-matter title, a leading `# Heading` is the headline. The front matter is
+  read by a small strict parser, not a YAML library: `key: value` lines whose values are
+  plain, 'single-' or "double-quoted" text, as YAML reads them, except that every plain value
+  stays text (`language: no` is "no", a date stays as written). Nested or list values of
+  other keys are skipped.
 - `.jsonl`: one article a line, `{"id", "title", "source", "url", "published", "text"}`.
 
 A file or line that cannot be used becomes a `LoadProblem` and is skipped; the rest still
@@ -25,8 +29,6 @@ import re
 import unicodedata
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from retrieval.errors import CorpusError
 from retrieval.models import Article, Corpus, LoadProblem
@@ -66,6 +68,21 @@ _NEWLINE = re.compile(rb"\r\n|\r|\n")
 _BLANK_RUN = re.compile(r"\n\n\n+")
 _MD_HEADING = re.compile(r"#\s+(\S.*?)(?:\s+#+)?")
 _META_KEYS = ("title", "source", "url", "published", "language")
+# Front matter: `key: value` from the start of a line; a key holds ':' only before a non-space.
+_FRONT_KEY = re.compile(r"(?P<key>\w(?:[\w./ -]|:(?=\S))*?)[ \t]*:(?:[ \t]+(?P<value>.*))?")
+_FRONT_ITEM = re.compile(r"-(?:[ \t]|$)")
+_PLAIN_COMMENT = re.compile(r"[ \t]#")  # as in YAML, '#' opens a comment only after a space
+_PLAIN_COLON = re.compile(r":(?:[ \t]|$)")
+_PLAIN_INDICATOR = re.compile(r"[|>&*!%@`,\]}]|[-?:](?:[ \t]|$)")
+_SINGLE_QUOTED = re.compile(r"'((?:[^']|'')*)'")
+_DOUBLE_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_AFTER_QUOTE = re.compile(r"(?:[ \t]+#.*)?")
+_ESCAPE = re.compile(r"\\(x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)")
+_ESCAPES = {
+    **{char: char for char in ' "/\\\t'},
+    **dict(zip("0abtnvfreN_LP", "\0\a\b\t\n\v\f\r\x1b\x85\xa0\u2028\u2029", strict=True)),
+}
+_NULLS = ("~", "null", "Null", "NULL")
 _DATE_FORMATS = (
     "%B %d, %Y",
     "%b %d, %Y",
@@ -255,25 +272,9 @@ def _parse_md(text: str, *, article_id: str, relative: str) -> _Parsed:
         close = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
         if close is None:
             return None, LoadProblem(relative, "front matter not closed by a '---' line", 1)
-        try:
-            parsed = yaml.safe_load("\n".join(lines[1:close]))
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            line = mark.line + 2 if mark is not None else 1
-            reason = getattr(error, "problem", None) or str(error).split("\n")[0]
-            return None, LoadProblem(relative, f"bad front matter: {reason}", line)
-        if parsed is None:
-            parsed = {}
-        if not isinstance(parsed, dict):
-            reason = f"front matter is not a mapping of keys to values ({type(parsed).__name__})"
-            return None, LoadProblem(relative, reason, 2)
-        for key in _META_KEYS:
-            value, problem = _scalar(parsed.get(key), key)
-            if problem:
-                line = next((i + 1 for i in range(1, close) if lines[i].startswith(key)), 2)
-                return None, LoadProblem(relative, f"front matter {problem}", line)
-            if value:
-                meta[key] = value
+        meta, problem = _front_matter(lines[1:close], relative=relative)
+        if problem:
+            return None, problem
         body = "\n".join(lines[close + 1 :])
 
     body_lines = body.lstrip("\n").split("\n")
@@ -292,19 +293,110 @@ def _parse_md(text: str, *, article_id: str, relative: str) -> _Parsed:
     return _article(meta, _tidy("\n".join(body_lines)), article_id=article_id, relative=relative)
 
 
+def _front_matter(lines: list[str], *, relative: str) -> tuple[dict[str, str], LoadProblem | None]:
+    """Read the lines between the `---` fences (from line 2 of the file) into the keys we use.
+
+    Gives the non-empty values, or a problem at the first line that cannot be read. Other keys
+    are skipped along with any nested or list value under them.
+    """
+
+    def problem(line: int, reason: str) -> tuple[dict[str, str], LoadProblem]:
+        return {}, LoadProblem(relative, reason, line)
+
+    meta: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    key: str | None = None  # the key that indented lines (and `- item` lines) belong to
+    empty = False  # whether that key's own line held no value, so a list may follow unindented
+    for number, line in enumerate(lines, start=2):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if line[0] in " \t" or (empty and _FRONT_ITEM.match(line)):
+            if key is None:
+                return problem(number, "bad front matter: indented line with no key above it")
+            if key in _META_KEYS:
+                if not empty:
+                    what = "a one-line value, got more on an indented line"
+                elif _FRONT_ITEM.match(stripped):
+                    what = "text, got a list"
+                elif _FRONT_KEY.fullmatch(stripped):
+                    what = "text, got a mapping"
+                else:
+                    what = "the value on the key's line, not below it"
+                return problem(number, f"front matter {key!r}: expected {what}")
+            continue
+        match = _FRONT_KEY.fullmatch(line)
+        if match is None:
+            excerpt = stripped if len(stripped) <= 40 else stripped[:39] + "…"
+            return problem(number, f"bad front matter: expected 'key: value', got {excerpt!r}")
+        key, raw = match["key"].rstrip(), match["value"] or ""
+        empty = not raw or raw.startswith("#")
+        if key not in _META_KEYS:
+            continue
+        if key in seen:
+            return problem(number, f"front matter {key!r} given twice (first on line {seen[key]})")
+        seen[key] = number
+        value, reason = _front_value(raw)
+        if reason:
+            return problem(number, f"front matter {key!r}: {reason}")
+        if value:
+            meta[key] = value
+    return meta, None
+
+
+def _front_value(raw: str) -> tuple[str, str | None]:
+    """Read one front-matter value: plain, 'single-' or "double-quoted" text on one line."""
+    if not raw or raw.startswith("#"):
+        return "", None
+    if raw[0] in "'\"":
+        match = (_SINGLE_QUOTED if raw[0] == "'" else _DOUBLE_QUOTED).match(raw)
+        if match is None:
+            return "", "quoted value not closed on its line"
+        if not _AFTER_QUOTE.fullmatch(raw, match.end()):
+            return "", "unexpected text after the closing quote"
+        if raw[0] == "'":
+            return match[1].replace("''", "'"), None
+        return _unescape(match[1])
+    if raw[0] in "[{":
+        return "", f"expected text, got a {'list' if raw[0] == '[' else 'mapping'}"
+    value = _PLAIN_COMMENT.split(raw, maxsplit=1)[0].rstrip()
+    if _PLAIN_INDICATOR.match(value):
+        return "", f"a value starting with {value[0]!r} must be quoted"
+    if _PLAIN_COLON.search(value):
+        return "", "a value holding ': ' must be quoted"
+    return ("" if value in _NULLS else value), None
+
+
+def _unescape(text: str) -> tuple[str, str | None]:
+    """Resolve the backslash escapes of a YAML double-quoted value."""
+    if "\\" not in text:
+        return text, None
+    parts: list[str] = []
+    at = 0
+    for match in _ESCAPE.finditer(text):
+        code = match[1]
+        if len(code) > 1:
+            point = int(code[1:], 16)
+            if point > 0x10FFFF or 0xD800 <= point <= 0xDFFF:
+                return "", f"escape '\\{code}' is not a character"
+            char = chr(point)
+        elif code in _ESCAPES:
+            char = _ESCAPES[code]
+        else:
+            return "", f"unknown escape '\\{code}' in a double-quoted value"
+        parts += [text[at : match.start()], char]
+        at = match.end()
+    parts.append(text[at:])
+    return "".join(parts), None
+
+
 def _scalar(value: Any, key: str) -> tuple[str, str | None]:
-    """Turn a YAML or JSON value into text; a list or mapping is an error naming the key."""
+    """Turn a JSON value into text; a list, mapping or boolean is an error naming the key."""
     if value is None:
         return "", None
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat(), None
-    if isinstance(value, dt.date):
-        return value.isoformat(), None
     if isinstance(value, str | int | float) and not isinstance(value, bool):
         return str(value), None
-    # YAML reads an unquoted `no` or `yes` as a boolean: Norwegian's language code is "no".
-    hint = " (put it in quotes)" if isinstance(value, bool) else ""
-    return "", f"{key!r}: expected text, got {type(value).__name__}{hint}"
+    return "", f"{key!r}: expected text, got {type(value).__name__}"
 
 
 def _article(
