@@ -5,10 +5,13 @@ Reproducibility Study of Scoring Variants" (ECIR 2020):
 
 - ``lucene``: Lucene's idf, log(1 + (N - df + 0.5) / (df + 0.5)), always positive, with
   Robertson's (k1 + 1) numerator kept (a constant factor: rankings equal Lucene's).
-- ``okapi``, ``bm25l``, ``bm25+``: exactly as rank_bm25 0.2.2 implements ``BM25Okapi``,
-  ``BM25L`` and ``BM25Plus`` (tests compare scores to 1e-9). Okapi's idf is log((N - df + 0.5)
-  / (df + 0.5)): zero for a word in half the passages and floored at epsilon × the mean idf
-  above that, which silences the words of a small corpus; hence lucene is the default.
+- ``okapi``, ``bm25+``: exactly as rank_bm25 0.2.2 implements ``BM25Okapi`` and ``BM25Plus``
+  (tests compare scores to 1e-9). Okapi's idf is log((N - df + 0.5) / (df + 0.5)): zero for a
+  word in half the passages and floored at epsilon × the mean idf above that, which silences
+  the words of a small corpus; hence lucene is the default.
+- ``bm25l``: as Lv and Zhai (CIKM 2011) define it, with rank_bm25's idf. rank_bm25's
+  ``BM25L`` multiplies each term's part by its raw frequency once more, which the paper does
+  not, so this one is tested against a plain implementation of the formula instead.
 """
 
 from __future__ import annotations

@@ -1,0 +1,218 @@
+"""The index on disk: reused when fresh, updated when the corpus or settings change, never trusted when broken."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval.engine import Engine
+from retrieval.settings import AnalysisSettings, PassageSettings, Settings
+from retrieval.store import MANIFEST
+
+
+def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    return {str(p): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def segments(index: Path) -> list[str]:
+    return json.loads((index / MANIFEST).read_text())["segments"]
+
+
+def test_a_fresh_index_is_loaded_not_rebuilt(corpus_dir: Path, tmp_path: Path) -> None:
+    Engine.open(corpus_dir, tmp_path / "index")
+    before = snapshot(tmp_path / "index")
+    again = Engine.open(corpus_dir, tmp_path / "index")
+    assert snapshot(tmp_path / "index") == before
+    assert again.stats.articles == 4
+
+
+def test_indexing_never_writes_into_the_corpus(corpus_dir: Path, tmp_path: Path) -> None:
+    before = snapshot(corpus_dir)
+    Engine.open(corpus_dir, tmp_path / "index").answer("who decides on negotiations")
+    assert snapshot(corpus_dir) == before
+
+
+def test_an_index_inside_the_corpus_is_refused(corpus_dir: Path) -> None:
+    from retrieval.errors import CorpusError
+
+    with pytest.raises(CorpusError, match="outside the corpus"):
+        Engine.open(corpus_dir, corpus_dir / ".index")
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        Settings(analysis=AnalysisSettings(stemming=False)),
+        Settings(analysis=AnalysisSettings(stopwords=False)),
+        Settings(passages=PassageSettings(size=2, overlap=0)),
+    ],
+)
+def test_changing_an_analysis_or_passage_setting_rebuilds(corpus_dir: Path, tmp_path: Path, settings: Settings) -> None:
+    first = Engine.open(corpus_dir, tmp_path / "index")
+    old = segments(tmp_path / "index")
+    changed = Engine.open(corpus_dir, tmp_path / "index", settings)
+    assert segments(tmp_path / "index") != old
+    assert changed.fingerprint != first.fingerprint
+    assert not (tmp_path / "index" / old[0]).exists()
+
+
+def test_an_added_article_is_answerable_after_refresh(corpus_dir: Path, tmp_path: Path) -> None:
+    engine = Engine.open(corpus_dir, tmp_path / "index")
+    assert not engine.answer("Which volcano erupted in Iceland?").answered
+    (corpus_dir / "volcano.txt").write_text("Volcano erupts\n\nThe Fagradalsfjall volcano erupted in Iceland on Friday.\n")
+    assert engine.refresh() is True
+    answer = engine.answer("Which volcano erupted in Iceland?")
+    assert answer.sentences[0].text == "The Fagradalsfjall volcano erupted in Iceland on Friday."
+    assert len(segments(tmp_path / "index")) == 2
+
+
+def test_a_removed_article_is_no_longer_quoted(corpus_dir: Path, tmp_path: Path) -> None:
+    engine = Engine.open(corpus_dir, tmp_path / "index")
+    assert engine.answer("chess final in Oslo").answered
+    (corpus_dir / "chess-final.txt").unlink()
+    engine.refresh()
+    assert not engine.answer("chess final in Oslo").answered
+    assert engine.stats.articles == 3
+
+
+def test_a_changed_article_is_quoted_as_it_now_reads(corpus_dir: Path, tmp_path: Path) -> None:
+    engine = Engine.open(corpus_dir, tmp_path / "index")
+    path = corpus_dir / "chess-final.txt"
+    path.write_text(path.read_text().replace("61 moves", "75 moves"))
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 1_000_000))
+    engine.refresh()
+    texts = [s.text for s in engine.answer("How many moves did the final game take?", limit=5).sentences]
+    assert any("75 moves" in t for t in texts)
+    assert not any("61 moves" in t for t in texts)
+
+
+QUESTIONS = [
+    "who decides on negotiations",
+    "how much will the bridge repairs cost",
+    "tea prices in October",
+    "Ruiz chess title",
+    "Russian troops withdrawal territory",
+]
+
+
+def test_updated_index_scores_exactly_as_a_full_rebuild(corpus_dir: Path, tmp_path: Path) -> None:
+    engine = Engine.open(corpus_dir, tmp_path / "live")
+    (corpus_dir / "chess-final.txt").unlink()
+    (corpus_dir / "new.txt").write_text("Bridge news\n\nThe bridge repairs will cost more than the tea harvest.\n")
+    path = corpus_dir / "harbour-bridge.md"
+    path.write_text(path.read_text().replace("six weeks", "seven weeks"))
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 1_000_000))
+    engine.refresh()
+    assert len(segments(tmp_path / "live")) > 1
+    rebuilt = Engine.open(corpus_dir, tmp_path / "fresh")
+    assert len(segments(tmp_path / "fresh")) == 1
+    for question in QUESTIONS:
+        ours = [(h.score, engine.passage_terms(h.passage)) for h in engine.search(question, 20)]
+        theirs = [(h.score, rebuilt.passage_terms(h.passage)) for h in rebuilt.search(question, 20)]
+        assert [t for _, t in ours] == [t for _, t in theirs]
+        np.testing.assert_allclose([s for s, _ in ours], [s for s, _ in theirs], rtol=0, atol=1e-9)
+        assert engine.answer(question) == rebuilt.answer(question)
+
+
+def test_compacting_merges_segments_into_one(corpus_dir: Path, tmp_path: Path) -> None:
+    engine = Engine.open(corpus_dir, tmp_path / "index")
+    (corpus_dir / "new.txt").write_text("Bridge news\n\nThe bridge repairs will cost more than planned.\n")
+    engine.refresh()
+    before = engine.answer("bridge repairs cost")
+    compacted = Engine.open(corpus_dir, tmp_path / "index", rebuild=True)
+    assert len(segments(tmp_path / "index")) == 1
+    assert compacted.answer("bridge repairs cost") == before
+    assert sorted(p.name for p in (tmp_path / "index").iterdir()) == sorted([MANIFEST, *segments(tmp_path / "index")])
+
+
+def break_manifest(index: Path) -> None:
+    (index / MANIFEST).write_text("{not json")
+
+
+def break_array(index: Path) -> None:
+    seg = index / segments(index)[0]
+    with open(seg / "post_docs.npy", "ab") as fh:
+        fh.write(b"\0" * 16)
+
+
+def truncate_array(index: Path) -> None:
+    seg = index / segments(index)[0]
+    data = (seg / "sent_terms.npy").read_bytes()
+    (seg / "sent_terms.npy").write_bytes(data[: len(data) // 2])
+
+
+def lose_segment(index: Path) -> None:
+    shutil.rmtree(index / segments(index)[0])
+
+
+def foreign_manifest(index: Path) -> None:
+    (index / MANIFEST).write_text(json.dumps({"format": "someone-else/3", "segments": []}))
+
+
+@pytest.mark.parametrize("damage", [break_manifest, break_array, truncate_array, lose_segment, foreign_manifest])
+def test_a_damaged_index_is_rebuilt_not_trusted(corpus_dir: Path, tmp_path: Path, damage) -> None:
+    expected = Engine.open(corpus_dir, tmp_path / "index").answer("who decides on negotiations")
+    damage(tmp_path / "index")
+    engine = Engine.open(corpus_dir, tmp_path / "index")
+    assert engine.answer("who decides on negotiations") == expected
+    assert engine.stats.articles == 4
+
+
+CRASHER = """
+import os, sys
+from pathlib import Path
+import retrieval.engine as engine_module
+from retrieval.engine import Engine
+
+stage = sys.argv[3]
+real_save, real_write = engine_module.save_segment, engine_module.write_manifest
+
+def save(segment, directory):
+    if stage == "segment":
+        # die half way through writing the segment's files
+        tmp = directory.with_name(directory.name + ".tmp")
+        tmp.mkdir(parents=True)
+        (tmp / "post_docs.npy").write_bytes(b"half")
+        os._exit(9)
+    return real_save(segment, directory)
+
+def write(index_dir, manifest):
+    if stage == "manifest":
+        (index_dir / "manifest.json.tmp").write_text('{"format": "newsbot-index/1", "segm')
+        os._exit(9)
+    return real_write(index_dir, manifest)
+
+engine_module.save_segment, engine_module.write_manifest = save, write
+Engine.open(Path(sys.argv[1]), Path(sys.argv[2]))
+"""
+
+
+@pytest.mark.parametrize("stage", ["segment", "manifest"])
+def test_an_update_killed_half_way_leaves_a_usable_index(corpus_dir: Path, tmp_path: Path, stage: str) -> None:
+    index = tmp_path / "index"
+    before = Engine.open(corpus_dir, index).answer("who decides on negotiations")
+    (corpus_dir / "volcano.txt").write_text("Volcano erupts\n\nThe Fagradalsfjall volcano erupted in Iceland on Friday.\n")
+    result = subprocess.run(
+        [sys.executable, "-c", CRASHER, str(corpus_dir), str(index), stage],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert result.returncode == 9, result.stderr
+    # The old index is still whole: its manifest names only complete segments.
+    assert len(segments(index)) == 1
+    engine = Engine.open(corpus_dir, index)
+    assert [s.text for s in engine.answer("who decides on negotiations").sentences] == [
+        s.text for s in before.sentences
+    ]
+    assert engine.answer("Which volcano erupted in Iceland?").answered
+    assert not any(p.name.endswith(".tmp") for p in index.iterdir())
