@@ -1,0 +1,650 @@
+"""Speed benchmark: newsbot's engine beside rank_bm25, bm25s and tantivy on news-like corpora.
+
+Usage, from the repository root with the bench extra installed (`pip install -e '.[bench]'`):
+
+    python -m benchmarks.bench_search                                  # 100,000 passages
+    python -m benchmarks.bench_search --sizes 10000 100000 1000000     # the three sizes of issue 4
+    python -m benchmarks.bench_search --engines newsbot rank_bm25 --sizes 300 --queries 20
+
+For each size it writes a seeded news-like corpus (`benchmarks.newslike`, one .jsonl file) and
+`--queries` questions built from its sentences, then runs every measurement in a child process of
+its own, so that one engine's memory never counts against another's:
+
+- newsbot build: `Engine.open` on an empty index folder (load, split, analyse, index, save),
+  timed; the index size on disk; the child's peak RSS.
+- newsbot serve: `Engine.open` again in a fresh process on the saved index (the reload, timed;
+  the benchmark checks nothing in the index folder was rewritten), then `engine.search(q, k=10)`
+  and `engine.answer(q)` for every question, each timed alone; RSS after serving.
+- rank_bm25 (`BM25Okapi`), bm25s (`method="lucene"`, numpy backend) and tantivy, all fed the
+  very terms newsbot's index holds (`engine.passage_terms`) and the very question terms
+  (`engine.question_terms`), so the comparison is of indexing and ranking, not of tokenizers.
+  tantivy gets those terms joined by spaces in a field with its `whitespace` tokenizer and
+  frequencies but no positions, is queried with a boolean OR of term queries (`count=False`),
+  and indexes with its default writer threads (2 on this machine; the others use one).
+  rank_bm25 takes seconds a query at 1,000,000 passages, so it answers a sample of the questions
+  there (`--rank-bm25-sample`; all of them up to 100,000 passages) and the table says so.
+
+Latencies are single calls, one after another, no warm-up, measured with `perf_counter_ns`;
+percentiles are over all questions asked. `top10 overlap` is the mean share of newsbot's ten
+passages that the other engine also returns: near 1 where the scoring agrees (bm25s and tantivy
+score Lucene BM25 as newsbot does by default), lower for rank_bm25's Okapi idf.
+
+The issue targets (issue 2 at 100,000 passages, issue 4 at 1,000,000) are printed beside the
+numbers with PASS or FAIL. Results go to `--out` as JSON, rewritten after every size.
+`--profile` also writes a cProfile listing of the newsbot build next to the JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+ENGINES = ("newsbot", "rank_bm25", "bm25s", "tantivy")
+FORMAT_VERSION = 1
+MiB = 1 << 20
+GiB = 1 << 30
+
+# (size the target applies to, engine, metric path, "<=" or ">=", limit, unit, where it comes from)
+TARGETS: tuple[tuple[int, str, str, str, float, str, str], ...] = (
+    (100_000, "newsbot", "reload_s", "<=", 1.0, "s", "issue 2"),
+    (100_000, "newsbot", "search_ms.p50", "<=", 2.0, "ms", "issue 2"),
+    (100_000, "newsbot", "answer_ms.p50", "<=", 10.0, "ms", "issue 2"),
+    (100_000, "rank_bm25", "speedup_p50", ">=", 100.0, "x", "issue 2"),
+    (1_000_000, "newsbot", "search_ms.p50", "<=", 5.0, "ms", "issue 4"),
+    (1_000_000, "newsbot", "search_ms.p99", "<=", 50.0, "ms", "issue 4"),
+    (1_000_000, "newsbot", "answer_ms.p50", "<=", 15.0, "ms", "issue 4"),
+    (1_000_000, "newsbot", "build_s", "<=", 90.0, "s", "issue 4"),
+    (1_000_000, "newsbot", "reload_s", "<=", 1.0, "s", "issue 4"),
+    (1_000_000, "newsbot", "serve_rss_bytes", "<=", 1.0 * GiB, "bytes", "issue 4"),
+)
+
+
+# -- measuring inside a child -------------------------------------------------------------
+
+
+def _rss_bytes() -> int:
+    """Resident set size of this process now (Linux /proc; psutil elsewhere)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import psutil
+
+    return int(psutil.Process().memory_info().rss)
+
+
+def _peak_rss_bytes() -> int:
+    """The largest RSS this process has had since it started its program."""
+    # VmHWM, not ru_maxrss: on Linux ru_maxrss survives exec, so a child would report its
+    # parent's size at fork time whenever that was larger.
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak) * (1 if sys.platform == "darwin" else 1024)
+
+
+def _dir_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _snapshot(path: Path) -> dict[str, tuple[int, int]]:
+    files = [p for p in path.rglob("*") if p.is_file()]
+    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in files}
+
+
+def _percentiles(nanoseconds: Sequence[int]) -> dict[str, float]:
+    import numpy as np
+
+    ms = np.asarray(nanoseconds, dtype=np.float64) / 1e6
+    if ms.size == 0:
+        return {"n": 0}
+    p50, p95, p99 = np.percentile(ms, [50, 95, 99])
+    return {
+        "n": int(ms.size), "p50": float(p50), "p95": float(p95), "p99": float(p99),
+        "mean": float(ms.mean()), "max": float(ms.max()),
+    }
+
+
+def _timed(fn: Callable[[Any], Any], items: Sequence[Any]) -> tuple[list[int], list[Any]]:
+    times, results = [], []
+    clock = time.perf_counter_ns
+    for item in items:
+        began = clock()
+        result = fn(item)
+        times.append(clock() - began)
+        results.append(result)
+    return times, results
+
+
+def _read_lines(path: Path) -> list[str]:
+    with path.open(encoding="utf-8") as f:
+        return f.read().split("\n")[:-1]
+
+
+def _child_newsbot_build(spec: dict[str, Any]) -> dict[str, Any]:
+    from retrieval.engine import Engine
+    from retrieval.settings import Settings
+
+    index = Path(spec["index"])
+    shutil.rmtree(index, ignore_errors=True)
+    profiler = None
+    if spec.get("profile"):
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    began = time.perf_counter()
+    engine = Engine.open(spec["corpus"], index, Settings(), progress=None)
+    build_s = time.perf_counter() - began
+    if profiler is not None:
+        import io
+        import pstats
+
+        profiler.disable()
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(40)
+        Path(spec["profile"]).write_text(text.getvalue(), encoding="utf-8")
+    peak = _peak_rss_bytes()
+    stats = engine.stats
+    return {
+        "build_s": build_s,
+        "build_peak_rss_bytes": peak,
+        "index_bytes": _dir_bytes(index),
+        "articles": stats.articles,
+        "passages": stats.passages,
+        "terms": stats.terms,
+        "profiled": profiler is not None,
+    }
+
+
+def _child_newsbot_serve(spec: dict[str, Any]) -> dict[str, Any]:
+    baseline = _rss_bytes()
+    from retrieval.engine import Engine
+    from retrieval.settings import Settings
+
+    index = Path(spec["index"])
+    questions = _read_lines(Path(spec["questions"]))
+    before = _snapshot(index)
+    began = time.perf_counter()
+    engine = Engine.open(spec["corpus"], index, Settings(), progress=None)
+    reload_s = time.perf_counter() - began
+    rewritten = _snapshot(index) != before
+    rss_open = _rss_bytes()
+    search_ns, hits = _timed(lambda q: engine.search(q, k=10), questions)
+    answer_ns, answers = _timed(engine.answer, questions)
+    serve_rss = _rss_bytes()
+    serve_peak = _peak_rss_bytes()
+    result: dict[str, Any] = {
+        "reload_s": reload_s,
+        "reload_rewrote_index": rewritten,
+        "rss_before_open_bytes": baseline,
+        "rss_after_open_bytes": rss_open,
+        "serve_rss_bytes": serve_rss,
+        "serve_peak_rss_bytes": serve_peak,
+        "search_ms": _percentiles(search_ns),
+        "answer_ms": _percentiles(answer_ns),
+        "answered": sum(a.answered for a in answers) / max(1, len(answers)),
+        "top10": [[h.passage for h in hs] for hs in hits],
+        "search_ns": search_ns,
+    }
+    if spec.get("terms_out"):
+        # Everything the other engines need, written after the serving numbers are taken.
+        with open(spec["terms_out"], "w", encoding="utf-8") as out:
+            for i in range(engine.stats.passages):
+                out.write(" ".join(engine.passage_terms(i)))
+                out.write("\n")
+        with open(spec["queries_out"], "w", encoding="utf-8") as out:
+            json.dump([engine.question_terms(q) for q in questions], out)
+    return result
+
+
+def _load_terms(spec: dict[str, Any]) -> tuple[list[list[str]], list[list[str]]]:
+    passages = [line.split() for line in _read_lines(Path(spec["terms"]))]
+    with open(spec["queries"], encoding="utf-8") as f:
+        queries = json.load(f)[: spec.get("sample") or None]
+    return passages, queries
+
+
+def _child_rank_bm25(spec: dict[str, Any]) -> dict[str, Any]:
+    import numpy as np
+    from rank_bm25 import BM25Okapi
+
+    passages, queries = _load_terms(spec)
+    began = time.perf_counter()
+    bm25 = BM25Okapi(passages, k1=spec["k1"], b=spec["b"])
+    build_s = time.perf_counter() - began
+    peak = _peak_rss_bytes()
+    del passages
+    gc.collect()
+
+    def search(terms: list[str]) -> list[int]:
+        scores = bm25.get_scores(terms)
+        top = np.argpartition(-scores, 10)[:10]
+        return top[np.argsort(-scores[top], kind="stable")].tolist()
+
+    search_ns, top10 = _timed(search, queries)
+    return {"build_s": build_s, "build_peak_rss_bytes": peak, "serve_rss_bytes": _rss_bytes(),
+            "search_ms": _percentiles(search_ns), "top10": top10}
+
+
+def _child_bm25s(spec: dict[str, Any]) -> dict[str, Any]:
+    import bm25s
+
+    passages, queries = _load_terms(spec)
+    began = time.perf_counter()
+    retriever = bm25s.BM25(method="lucene", k1=spec["k1"], b=spec["b"], backend="numpy")
+    retriever.index(passages, show_progress=False)
+    build_s = time.perf_counter() - began
+    peak = _peak_rss_bytes()
+    del passages
+    gc.collect()
+    saved = Path(spec["index"])
+    shutil.rmtree(saved, ignore_errors=True)
+    retriever.save(str(saved))
+    index_bytes = _dir_bytes(saved)
+    shutil.rmtree(saved, ignore_errors=True)
+
+    def search(terms: list[str]) -> list[int]:
+        docs, _ = retriever.retrieve([terms], k=10, show_progress=False, n_threads=0)
+        return docs[0].tolist()
+
+    search_ns, top10 = _timed(search, queries)
+    return {"build_s": build_s, "build_peak_rss_bytes": peak, "index_bytes": index_bytes,
+            "serve_rss_bytes": _rss_bytes(), "search_ms": _percentiles(search_ns), "top10": top10}
+
+
+def _child_tantivy(spec: dict[str, Any]) -> dict[str, Any]:
+    import tantivy
+
+    passages = _read_lines(Path(spec["terms"]))
+    with open(spec["queries"], encoding="utf-8") as f:
+        queries = json.load(f)[: spec.get("sample") or None]
+    path = Path(spec["index"])
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("body", tokenizer_name="whitespace", index_option="freq")
+    builder.add_integer_field("pid", stored=True)
+    schema = builder.build()
+    began = time.perf_counter()
+    index = tantivy.Index(schema, path=str(path))
+    writer = index.writer(heap_size=256_000_000)
+    for i, text in enumerate(passages):
+        writer.add_document(tantivy.Document(body=text, pid=i))
+    writer.commit()
+    writer.wait_merging_threads()
+    index.reload()
+    searcher = index.searcher()
+    build_s = time.perf_counter() - began
+    peak = _peak_rss_bytes()
+    del passages
+    gc.collect()
+    should = tantivy.Occur.Should
+
+    def search(terms: list[str]) -> Any:
+        query = tantivy.Query.boolean_query(
+            [(should, tantivy.Query.term_query(schema, "body", t, index_option="freq"))
+             for t in terms]
+        )
+        return searcher.search(query, 10, count=False).hits
+
+    search_ns, hits = _timed(search, queries)
+    top10 = [[searcher.doc(address)["pid"][0] for _, address in found] for found in hits]
+    return {"build_s": build_s, "build_peak_rss_bytes": peak, "index_bytes": _dir_bytes(path),
+            "serve_rss_bytes": _rss_bytes(), "search_ms": _percentiles(search_ns), "top10": top10,
+            "index_threads": "tantivy default (one per core, up to 8)"}
+
+
+CHILDREN: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "newsbot-build": _child_newsbot_build,
+    "newsbot-serve": _child_newsbot_serve,
+    "rank_bm25": _child_rank_bm25,
+    "bm25s": _child_bm25s,
+    "tantivy": _child_tantivy,
+}
+
+
+def _run_child(role: str, spec: dict[str, Any], work: Path) -> dict[str, Any]:
+    """Run one measurement in a fresh Python process; return its result or {"error": ...}."""
+    spec_path = work / f"{role}.spec.json"
+    out_path = work / f"{role}.result.json"
+    out_path.unlink(missing_ok=True)
+    spec_path.write_text(json.dumps({**spec, "result": str(out_path)}), encoding="utf-8")
+    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path}
+    began = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_search", "--child", role, str(spec_path)],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )
+    wall = time.perf_counter() - began
+    if proc.returncode != 0 or not out_path.exists():
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+        print(f"  {role}: FAILED (exit {proc.returncode}): {' | '.join(tail)}", flush=True)
+        return {"error": "\n".join(tail), "exit": proc.returncode}
+    result = json.loads(out_path.read_text(encoding="utf-8"))
+    result["child_wall_s"] = wall
+    return result
+
+
+def _child_main(role: str, spec_path: str) -> int:
+    spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
+    result = CHILDREN[role](spec)
+    Path(spec["result"]).write_text(json.dumps(result), encoding="utf-8")
+    return 0
+
+
+# -- the run --------------------------------------------------------------------------------
+
+
+def _lookup(record: dict[str, Any], path: str) -> float | None:
+    value: Any = record
+    for key in path.split("."):
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _check_targets(size: int, engines: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    checks = []
+    for at, engine, metric, op, limit, unit, origin in TARGETS:
+        if at != size:
+            continue
+        measured = _lookup(engines.get(engine, {}), metric)
+        passed = None
+        if measured is not None:
+            passed = measured <= limit if op == "<=" else measured >= limit
+        checks.append({"engine": engine, "metric": metric, "op": op, "limit": limit, "unit": unit,
+                       "from": origin, "measured": measured, "pass": passed})
+    return checks
+
+
+def _overlap(a: list[list[int]], b: list[list[int]]) -> float | None:
+    pairs = [(x, y) for x, y in zip(a, b, strict=False) if x]
+    if not pairs:
+        return None
+    return sum(len(set(x) & set(y)) / len(x) for x, y in pairs) / len(pairs)
+
+
+def _prepare(size: int, args: argparse.Namespace, work: Path) -> tuple[Path, Path, dict[str, Any]]:
+    """Write (or reuse, when the seed, size and generator are the same) a corpus and questions."""
+    import hashlib
+
+    from benchmarks import newslike
+
+    generator = hashlib.sha256(Path(newslike.__file__).read_bytes()).hexdigest()[:12]
+    folder = work / f"seed{args.seed}-n{size}"
+    folder.mkdir(parents=True, exist_ok=True)
+    corpus, questions = folder / "corpus.jsonl", folder / "questions.txt"
+    meta_path = folder / "meta.json"
+    wanted = {"seed": args.seed, "size": size, "queries": args.queries, "generator": generator}
+    if meta_path.exists() and corpus.exists() and questions.exists():
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if {k: meta.get(k) for k in wanted} == wanted:
+            print(f"  corpus: reusing {corpus}", flush=True)
+            return corpus, questions, meta
+    info = newslike.write_corpus(corpus, passages=size, seed=args.seed)
+    asked = newslike.make_questions(corpus, count=args.queries, seed=args.seed)
+    lines = "".join(q.question.replace("\n", " ") + "\n" for q in asked)
+    questions.write_text(lines, encoding="utf-8")
+    kinds: dict[str, int] = {}
+    for q in asked:
+        kinds[q.kind] = kinds.get(q.kind, 0) + 1
+    meta = {**wanted, "articles": info.articles, "sentences": info.sentences, "words": info.words,
+            "passages_planned": info.passages, "generate_s": info.seconds,
+            "corpus_bytes": corpus.stat().st_size, "question_kinds": kinds,
+            "question_examples": [q.question for q in asked[:5]]}
+    meta_path.write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    print(f"  corpus: {info.articles:,} articles, {info.sentences:,} sentences, "
+          f"{info.words:,} words written in {info.seconds:.1f} s", flush=True)
+    return corpus, questions, meta
+
+
+def _bench_size(size: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    from retrieval.settings import Settings
+
+    print(f"\n== {size:,} passages ==", flush=True)
+    corpus, questions, meta = _prepare(size, args, work)
+    folder = corpus.parent
+    bm25 = Settings().bm25
+    engines: dict[str, dict[str, Any]] = {}
+    terms, queries = folder / "passage_terms.txt", folder / "question_terms.json"
+    others = [e for e in args.engines if e != "newsbot"]
+    if "newsbot" in args.engines or others:
+        index = folder / "index-newsbot"
+        print("  newsbot: building the index in a child process ...", flush=True)
+        profile = ""
+        if args.profile:
+            profile = str(Path(args.out).with_suffix(f".n{size}.build-profile.txt"))
+        build = _run_child("newsbot-build", {"corpus": str(corpus), "index": str(index),
+                                             "profile": profile}, folder)
+        serve: dict[str, Any] = {}
+        if "error" not in build:
+            print(f"  newsbot: built in {build['build_s']:.1f} s; reloading and serving "
+                  f"{args.queries} questions in a fresh child ...", flush=True)
+            serve = _run_child("newsbot-serve", {
+                "corpus": str(corpus), "index": str(index), "questions": str(questions),
+                "terms_out": str(terms) if others else "", "queries_out": str(queries),
+            }, folder)
+            if serve.get("reload_rewrote_index"):
+                print("  WARNING: the reload rewrote the index: it was not recognised as fresh",
+                      flush=True)
+        engines["newsbot"] = {**build, **serve}
+        if not args.keep_indexes:
+            shutil.rmtree(index, ignore_errors=True)
+    passages = engines.get("newsbot", {}).get("passages", size)
+    for name in others:
+        if not terms.exists():
+            engines[name] = {"error": "no analysed passages: the newsbot serve step failed"}
+            continue
+        sample = 0
+        if name == "rank_bm25":
+            sample = args.rank_bm25_sample or (0 if passages <= 100_000 else 50)
+        asked = min(sample or args.queries, args.queries)
+        note = f" (a sample of {asked} of the {args.queries} questions)" if sample else ""
+        print(f"  {name}: building and searching {asked} questions{note} ...", flush=True)
+        spec = {"terms": str(terms), "queries": str(queries), "sample": sample,
+                "index": str(folder / f"index-{name}"), "k1": bm25.k1, "b": bm25.b}
+        result = _run_child(name, spec, folder)
+        result["queries_sampled"] = asked
+        result["sample"] = bool(sample) and asked < args.queries
+        engines[name] = result
+        shutil.rmtree(folder / f"index-{name}", ignore_errors=True)
+    base = engines.get("newsbot", {})
+    for name in others:
+        other = engines[name]
+        ours, theirs = _lookup(base, "search_ms.p50"), _lookup(other, "search_ms.p50")
+        if ours and theirs:
+            # A sampled engine answered the first n questions: compare with newsbot on those.
+            n = other["search_ms"]["n"]
+            if n < len(base.get("search_ns", ())):
+                ours = _percentiles(base["search_ns"][:n])["p50"]
+                other["newsbot_p50_same_questions_ms"] = ours
+            other["speedup_p50"] = theirs / ours
+        if "top10" in base and "top10" in other:
+            other["top10_overlap"] = _overlap(base["top10"], other["top10"])
+    for record in engines.values():
+        record.pop("top10", None)
+        record.pop("search_ns", None)
+    if not args.keep_work:
+        terms.unlink(missing_ok=True)
+    return {"target_passages": size, "corpus": meta, "questions": args.queries,
+            "bm25": {"variant": bm25.variant, "k1": bm25.k1, "b": bm25.b},
+            "engines": engines, "targets": _check_targets(size, engines)}
+
+
+# -- printing ---------------------------------------------------------------------------------
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "bytes":
+        return f"{value / MiB:,.0f} MiB"
+    if unit == "x":
+        return f"{value:,.0f}x"
+    if unit == "ms":
+        return f"{value:.2f} ms" if value < 100 else f"{value:,.0f} ms"
+    return f"{value:.2f} s"
+
+
+def _cell(record: dict[str, Any], path: str, unit: str) -> str:
+    text = _fmt(_lookup(record, path), unit)
+    return text.replace(" MiB", "").replace(" ms", "").replace(" s", "")
+
+
+def _versus(speedup: float | None) -> str:
+    if not speedup:
+        return ""
+    return f"{speedup:,.1f}x slower" if speedup >= 1 else f"{1 / speedup:,.1f}x faster"
+
+
+def print_size(result: dict[str, Any]) -> None:
+    """Print one size's table and its targets."""
+    engines = result["engines"]
+    nb = engines.get("newsbot", {})
+    meta = result["corpus"]
+    print(f"\n{nb.get('passages', result['target_passages']):,} passages "
+          f"({meta['articles']:,} articles, {meta['words']:,} words, "
+          f"{nb.get('terms', 0):,} terms), {result['questions']:,} questions")
+    head = (f"{'engine':<22}{'build s':>9}{'index MiB':>11}{'build RSS':>11}{'reload s':>10}"
+            f"{'serve RSS':>11}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
+            f"{'p50 vs newsbot':>16}{'top10':>7}")
+    print(head)
+    print("-" * len(head))
+    rows = []
+    if "newsbot" in engines:
+        rows.append(("newsbot search", nb, "search_ms"))
+        rows.append(("newsbot answer", nb, "answer_ms"))
+    for name in ENGINES[1:]:
+        if name in engines:
+            r = engines[name]
+            label = name + (f" ({r.get('queries_sampled')} q)" if r.get("sample") else "")
+            rows.append((label, r, "search_ms"))
+    for label, r, lat in rows:
+        if "error" in r:
+            print(f"{label:<22}  error: {r['error'].splitlines()[-1][:80]}")
+            continue
+        first = lat == "search_ms"
+        speed = r.get("speedup_p50")
+        overlap = r.get("top10_overlap")
+        print(f"{label:<22}"
+              f"{_cell(r, 'build_s', 's') if first else '':>9}"
+              f"{_cell(r, 'index_bytes', 'bytes') if first else '':>11}"
+              f"{_cell(r, 'build_peak_rss_bytes', 'bytes') if first else '':>11}"
+              f"{_cell(r, 'reload_s', 's') if first else '':>10}"
+              f"{_cell(r, 'serve_rss_bytes', 'bytes') if first else '':>11}"
+              f"{_cell(r, lat + '.p50', 'ms'):>9}{_cell(r, lat + '.p95', 'ms'):>9}"
+              f"{_cell(r, lat + '.p99', 'ms'):>9}"
+              f"{_versus(speed):>16}"
+              f"{(f'{overlap:.2f}' if overlap is not None else ''):>7}")
+    if result["targets"]:
+        print("targets:")
+        for t in result["targets"]:
+            mark = {True: "PASS", False: "FAIL", None: "n/a "}[t["pass"]]
+            limit = _fmt(t["limit"], t["unit"])
+            print(f"  {mark}  {t['engine']} {t['metric']:<16} {_fmt(t['measured'], t['unit']):>12}"
+                  f"   target {t['op']} {limit}  ({t['from']})")
+    sampled = [f"{n} answered {r['queries_sampled']} of {result['questions']} questions"
+               for n, r in engines.items() if r.get("sample")]
+    if sampled:
+        print("note: " + "; ".join(sampled) + " (a sample; its ratio compares the same questions)")
+
+
+def _machine() -> dict[str, Any]:
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        memory = 0
+    return {"cpus": os.cpu_count(), "memory_bytes": memory, "python": platform.python_version(),
+            "platform": platform.platform(), "processor": platform.processor()}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.bench_search",
+        description="Time newsbot's index beside rank_bm25, bm25s and tantivy on news-like text.",
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000], metavar="PASSAGES",
+                        help="corpus sizes in passages (default: 100000)")
+    parser.add_argument("--queries", type=int, default=1000,
+                        help="questions per size (default: 1000)")
+    parser.add_argument("--seed", type=int, default=7,
+                        help="seed of corpus and questions (default: 7)")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench.json"),
+                        help="JSON results file (default: benchmarks/results/bench.json)")
+    parser.add_argument("--work", help="folder for corpora and indexes, kept and reused "
+                                       "(default: a temporary folder, removed at the end)")
+    parser.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES),
+                        help="engines to run (default: all)")
+    parser.add_argument("--rank-bm25-sample", type=int, default=0, metavar="N",
+                        help="questions for rank_bm25 "
+                             "(default: all up to 100000 passages, 50 above)")
+    parser.add_argument("--profile", action="store_true",
+                        help="write a cProfile listing of each newsbot build next to --out")
+    parser.add_argument("--keep-indexes", action="store_true",
+                        help="keep newsbot's index in --work")
+    args = parser.parse_args(argv)
+    for name in ("queries", "rank_bm25_sample"):
+        if getattr(args, name) < 0 or (name == "queries" and args.queries < 1):
+            parser.error(f"--{name.replace('_', '-')}: expected a positive integer")
+    if any(s < 10 for s in args.sizes):
+        parser.error("--sizes: expected passage counts of at least 10")
+    args.keep_work = bool(args.work)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; print a table per size and write the JSON results."""
+    args = parse_args(argv)
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="newsbot-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {
+        "benchmark": "benchmarks.bench_search", "format": FORMAT_VERSION,
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": _machine(), "seed": args.seed, "queries": args.queries,
+        "engines": args.engines, "sizes": [],
+    }
+    try:
+        for size in args.sizes:
+            result = _bench_size(size, args, work)
+            report["sizes"].append(result)
+            report["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            out.write_text(json.dumps(report, indent=1), encoding="utf-8")
+            print_size(result)
+    finally:
+        if not args.work:
+            shutil.rmtree(work, ignore_errors=True)
+    print(f"\nresults: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        sys.exit(_child_main(sys.argv[2], sys.argv[3]))
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""The speed benchmark runs end to end at a toy size; its numbers are not judged."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import newslike  # noqa: E402
+
+LATENCY_KEYS = {"n", "p50", "p95", "p99", "mean", "max"}
+
+
+def test_the_same_seed_writes_the_same_corpus_and_questions(tmp_path: Path) -> None:
+    first = newslike.write_corpus(tmp_path / "a.jsonl", passages=200, seed=3)
+    second = newslike.write_corpus(tmp_path / "b.jsonl", passages=200, seed=3)
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+    assert (first.articles, first.passages) == (second.articles, second.passages)
+    asked = newslike.make_questions(tmp_path / "a.jsonl", count=5, seed=3)
+    assert asked == newslike.make_questions(tmp_path / "b.jsonl", count=5, seed=3)
+
+
+def test_a_corpus_line_is_an_article_in_the_jsonl_format_of_the_design(tmp_path: Path) -> None:
+    newslike.write_corpus(tmp_path / "c.jsonl", passages=50, seed=1)
+    lines = (tmp_path / "c.jsonl").read_text(encoding="utf-8").splitlines()
+    article = json.loads(lines[0])
+    assert set(article) == {"id", "title", "source", "url", "published", "text"}
+    assert all(isinstance(value, str) and value for value in article.values())
+
+
+def test_every_question_comes_from_a_sentence_of_its_article(tmp_path: Path) -> None:
+    newslike.write_corpus(tmp_path / "c.jsonl", passages=300, seed=2)
+    texts = {}
+    for line in (tmp_path / "c.jsonl").read_text(encoding="utf-8").splitlines():
+        article = json.loads(line)
+        texts[article["id"]] = article["text"]
+    for question in newslike.make_questions(tmp_path / "c.jsonl", count=30, seed=2):
+        assert question.sentence in texts[question.article_id]
+        assert question.question
+
+
+def test_the_benchmark_writes_every_measure_for_every_engine(tmp_path: Path) -> None:
+    engines = ["newsbot", "rank_bm25"]
+    engines += [name for name in ("bm25s", "tantivy") if importlib.util.find_spec(name)]
+    out = tmp_path / "bench.json"
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_search", "--sizes", "300", "--queries", "20",
+         "--out", str(out), "--work", str(tmp_path / "work"), "--engines", *engines],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    )
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert {"machine", "seed", "queries", "sizes"} <= set(report)
+    [size] = report["sizes"]
+    assert size["target_passages"] == 300
+    assert set(size["engines"]) == set(engines)
+    assert size["targets"] == []
+    newsbot = size["engines"]["newsbot"]
+    assert "error" not in newsbot
+    assert {"build_s", "index_bytes", "build_peak_rss_bytes", "reload_s", "serve_rss_bytes",
+            "search_ms", "answer_ms", "passages"} <= set(newsbot)
+    assert newsbot["reload_rewrote_index"] is False
+    assert set(newsbot["search_ms"]) == LATENCY_KEYS == set(newsbot["answer_ms"])
+    assert newsbot["search_ms"]["n"] == 20
+    for name in engines[1:]:
+        other = size["engines"][name]
+        assert "error" not in other
+        assert set(other["search_ms"]) == LATENCY_KEYS
+        assert other["speedup_p50"] > 0
+        assert 0 <= other["top10_overlap"] <= 1
