@@ -142,6 +142,8 @@ def answer_json(answer: Answer) -> dict[str, Any]:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    if not args.question and not args.json:
+        raise CommandError("ask: give a QUESTION, or --json to read one question a line from stdin")
     engine = open_engine(read_config(args))
     if args.question:
         question = " ".join(args.question)
@@ -151,8 +153,6 @@ def cmd_ask(args: argparse.Namespace) -> int:
         else:
             print(format_answer(answer, tty=sys.stdout.isatty()))
         return 0
-    if not args.json:
-        raise CommandError("ask: give a QUESTION, or --json to read one question a line from stdin")
     for line in sys.stdin:
         question = line.rstrip("\n")
         print(json.dumps(answer_json(engine.answer(question)), ensure_ascii=False), flush=True)

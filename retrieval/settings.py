@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from retrieval.errors import SettingsError
 
-BM25_VARIANTS = ("lucene", "okapi", "bm25+", "bm25l", "atire")
+BM25_VARIANTS = ("lucene", "okapi", "bm25+", "bm25l")
 
 
 def _require(ok: bool, key: str, value: object, allowed: str) -> None:

@@ -1,0 +1,155 @@
+"""The `newsbot` command: every subcommand has help; bad input is one clear line, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import build_parser, main
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMANDS = ["ask", "chat", "index", "eval", "run"]
+
+
+def newsbot(*args: str, stdin: str = "", cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], input=stdin, capture_output=True, text=True, timeout=120, cwd=cwd, env=env
+    )
+
+
+def write_config(tmp_path: Path, corpus: Path, extra: str = "") -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(f"corpus: {corpus}\nindex_dir: {tmp_path / 'index'}\n{extra}")
+    return path
+
+
+def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = build_parser()
+    assert sorted(parser._subparsers._group_actions[0].choices) == sorted(COMMANDS)  # type: ignore[union-attr]
+    for command in COMMANDS:
+        with pytest.raises(SystemExit) as exit_:
+            main([command, "--help"])
+        assert exit_.value.code == 0
+        out = capsys.readouterr().out
+        assert out.startswith(f"usage: newsbot {command}") and "--corpus" in out and "--config" in out
+
+
+def test_ask_quotes_the_answer_with_its_source(corpus_dir: Path, tmp_path: Path) -> None:
+    result = newsbot("ask", "who decides on negotiations", "--config", str(write_config(tmp_path, corpus_dir)))
+    assert result.returncode == 0, result.stderr
+    assert "*Zelensky*" not in result.stdout  # only question words are marked
+    assert "*negotiations*" in result.stdout
+    assert "— RES-MPE · USA: Only Zelensky can decide to start negotiations with Russia" in result.stdout
+
+
+def test_ask_says_when_it_found_nothing(corpus_dir: Path, tmp_path: Path) -> None:
+    result = newsbot("ask", "what is the capital of Australia", "--config", str(write_config(tmp_path, corpus_dir)))
+    assert result.returncode == 0
+    assert result.stdout.startswith("I found nothing on that in the 4 articles I know.")
+
+
+def test_ask_json_prints_one_object(corpus_dir: Path, tmp_path: Path) -> None:
+    result = newsbot("ask", "--json", "How much will the bridge repairs cost?", "--config", str(write_config(tmp_path, corpus_dir)))
+    data = json.loads(result.stdout)
+    assert data["question"] == "How much will the bridge repairs cost?"
+    assert data["answered"] is True
+    assert data["sentences"][0] == {
+        "text": "Mayor Ellen Park said the repairs would cost $4.5 million.",
+        "article_id": "harbour-bridge",
+        "title": "Harbour bridge to close for repairs",
+        "source": "Coast Gazette",
+        "url": "https://example.org/harbour-bridge",
+        "published": "2024-03-05",
+        "score": data["sentences"][0]["score"],
+    }
+
+
+def test_ask_json_answers_stdin_line_by_line_in_order(corpus_dir: Path, tmp_path: Path) -> None:
+    questions = ["who decides on negotiations", "", "capital of Australia", "tea prices"]
+    result = newsbot("ask", "--json", "--config", str(write_config(tmp_path, corpus_dir)), stdin="\n".join(questions) + "\n")
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["question"] for r in rows] == questions
+    assert [r["answered"] for r in rows] == [True, False, False, True]
+
+
+def test_corpus_option_takes_a_jsonl_file(tmp_path: Path) -> None:
+    path = tmp_path / "one.jsonl"
+    path.write_text('{"id": "x", "title": "Storm", "source": "S", "text": "A storm hit Lisbon on Monday."}\n')
+    result = newsbot("ask", "--json", "storm Lisbon", "--corpus", str(path), cwd=tmp_path)
+    assert json.loads(result.stdout)["sentences"][0]["text"] == "A storm hit Lisbon on Monday."
+
+
+def test_index_describes_what_it_built(corpus_dir: Path, tmp_path: Path) -> None:
+    result = newsbot("index", "--config", str(write_config(tmp_path, corpus_dir)))
+    assert result.returncode == 0, result.stderr
+    lines = dict(line.split(None, 1) if not line.startswith("distinct") else ("terms", line.split()[-1]) for line in result.stdout.splitlines()[:2])
+    assert lines == {"articles": "4", "passages": lines["passages"]}
+    assert "distinct terms" in result.stdout and "index size" in result.stdout
+
+
+def test_index_reports_a_bad_file_and_indexes_the_rest(corpus_dir: Path, tmp_path: Path) -> None:
+    (corpus_dir / "broken.txt").write_bytes(b"Title\n\n\xff\xfe bad bytes\n")
+    result = newsbot("index", "--config", str(write_config(tmp_path, corpus_dir)))
+    assert result.returncode == 0
+    assert "broken.txt" in result.stderr and "UTF-8" in result.stderr
+    assert "articles        4" in result.stdout
+
+
+def test_eval_prints_hit_rates_and_latency(corpus_dir: Path, tmp_path: Path) -> None:
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        '{"id": "1", "question": "Who won the chess final?", "answers": ["Ana Ruiz"], "split": "dev"}\n'
+        '{"id": "2", "question": "How much will the bridge repairs cost?", "answers": ["$4.5 million"], "split": "dev"}\n'
+        '{"id": "3", "question": "Where were tea traders?", "answers": ["Kolkata"], "split": "test"}\n'
+    )
+    result = newsbot("eval", str(questions), "--split", "dev", "--config", str(write_config(tmp_path, corpus_dir)))
+    assert result.returncode == 0, result.stderr
+    row = result.stdout.splitlines()[1].split()
+    assert row == ["all", "2", "1.000", "1.000", "1.000", "1.000"]
+    assert "latency  p50" in result.stdout
+    per_question = newsbot("eval", str(questions), "--json", "--config", str(write_config(tmp_path, corpus_dir)))
+    assert [json.loads(line)["rank"] for line in per_question.stdout.splitlines()] == [1, 1, 1]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ask", "x", "--corpus", "/no/such/corpus"], "/no/such/corpus"),
+        (["ask", "x", "--config", "/no/such/config.yaml"], "/no/such/config.yaml: no such config file"),
+        (["ask"], "give a QUESTION"),
+        (["eval", "/no/such/questions.jsonl"], "/no/such/questions.jsonl"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_a_nonzero_exit(args: list[str], message: str, tmp_path: Path) -> None:
+    result = newsbot(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("newsbot: error:") and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        ("answers:\n  max_sentences: -3\n", "answers.max_sentences: expected an integer from 1 to 50, got -3"),
+        ("bm25:\n  variant: bm26\n", "bm25.variant: expected one of lucene, okapi, bm25+, bm25l, got 'bm26'"),
+        ("colour: blue\n", "colour: unknown key"),
+        ("answers:\n  sentences: 3\n", "answers.sentences: unknown key"),
+        ("passages:\n  size: 2\n  overlap: 2\n", "passages.overlap: expected an integer from 0 to 1"),
+        ("corpus: [1, 2\n", "not valid YAML"),
+    ],
+)
+def test_a_bad_config_value_names_its_key(yaml_text: str, message: str, tmp_path: Path, corpus_dir: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"corpus: {corpus_dir}\n" + yaml_text if "corpus:" not in yaml_text else yaml_text)
+    result = newsbot("ask", "x", "--config", str(path))
+    assert result.returncode == 2
+    assert message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
