@@ -122,7 +122,6 @@ def build_application(
     token: str,
     base_url: str | None = None,
     request: BaseRequest | None = None,
-    state: BotState | None = None,
 ) -> Application:
     """Build the application: defaults, rate limiter, handlers, and the shared state."""
     builder = (
@@ -146,16 +145,14 @@ def build_application(
         builder = builder.request(request).get_updates_request(request)
     application = builder.build()
 
-    if state is None:
-        state = BotState(
-            engine=engine,
-            settings=config,
-            stats=engine.stats,
-            examples=handlers.example_questions(engine),
-            pages=Pages(),
-            limiter=QuestionLimiter(config.questions_per_minute),
-        )
-    application.bot_data[handlers.STATE_KEY] = state
+    application.bot_data[handlers.STATE_KEY] = BotState(
+        engine=engine,
+        settings=config,
+        stats=engine.stats,
+        examples=handlers.example_questions(engine),
+        pages=Pages(),
+        limiter=QuestionLimiter(config.questions_per_minute),
+    )
 
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     groups = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE

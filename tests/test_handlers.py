@@ -1,0 +1,426 @@
+"""Tests for the bot's handlers, through python-telegram-bot's own seams and the real engine.
+
+A `BaseRequest` subclass hands every Bot API call to a `FakeBotAPI` (which records it and
+refuses what Telegram would refuse); updates go in through `Application.process_update`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakebotapi import FakeBotAPI, decode_params, parse_html
+from telegram import Update
+from telegram.ext import Application
+from telegram.request import BaseRequest, RequestData
+
+from bot import handlers
+from bot.config import Config, TelegramConfig
+from bot.delivery import RetryPolicy
+from bot.format import format_no_answer
+from bot.telegram import RedactingFilter, build_application, run
+from retrieval.engine import Engine
+from retrieval.settings import Settings
+
+pytestmark = pytest.mark.anyio
+
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+BOT = "newsbot_test_bot"
+ANN = {"id": 42, "is_bot": False, "first_name": "Ann"}
+BEN = {"id": 43, "is_bot": False, "first_name": "Ben"}
+PRIVATE = {"id": 42, "type": "private", "first_name": "Ann"}
+GROUP = {"id": -100123, "type": "supergroup", "title": "Newsroom"}
+
+HOSTILE = """Hackers & <script>alert(1)</script> headline <b
+
+The mayor said <script>alert("pwned")</script> & <b unclosed tags are harmless.
+
+Source: Evil & <Co>
+"""
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class RecordingRequest(BaseRequest):
+    """Answers python-telegram-bot's requests from a FakeBotAPI instead of the network."""
+
+    def __init__(self, api: FakeBotAPI) -> None:
+        self.api = api
+
+    @property
+    def read_timeout(self) -> float:
+        return 1.0
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def do_request(
+        self, url: str, method: str, request_data: RequestData | None = None, **_: Any
+    ) -> tuple[int, bytes]:
+        params = decode_params(request_data.json_parameters if request_data else {})
+        status, body = self.api.handle(url.rsplit("/", 1)[1], params)
+        return status, json.dumps(body).encode()
+
+
+class Bot:
+    """The application under test, the fake API behind it, and ways to talk to it."""
+
+    def __init__(self, application: Application, api: FakeBotAPI) -> None:
+        self.application = application
+        self.api = api
+        self._update_id = 0
+
+    async def feed(self, kind: str, payload: dict[str, Any]) -> None:
+        self._update_id += 1
+        data = {"update_id": self._update_id, kind: payload}
+        await self.application.process_update(Update.de_json(data, self.application.bot))
+
+    async def say(
+        self, chat: dict[str, Any], text: str, user: dict[str, Any] = ANN, **kw: Any
+    ) -> None:
+        await self.feed("message", self.api.message(chat, user, text, **kw))
+
+    async def press(self, message: dict[str, Any], data: str, user: dict[str, Any] = ANN) -> None:
+        await self.feed(
+            "callback_query",
+            {"id": "q1", "from": user, "message": message, "chat_instance": "c", "data": data},
+        )
+
+    def replies(self, chat: dict[str, Any] = PRIVATE) -> list[str]:
+        """The plain text of every message the bot sent to `chat`, in order."""
+        return [c.result["text"] for c in self.api.sent(chat["id"])]
+
+    def last(self, chat: dict[str, Any] = PRIVATE) -> dict[str, Any]:
+        return self.api.sent(chat["id"])[-1].result
+
+    def answers(self) -> list[str | None]:
+        return [c.params.get("text") for c in self.api.called("answerCallbackQuery")]
+
+
+async def make_bot(engine: Engine, config: TelegramConfig | None = None) -> Bot:
+    api = FakeBotAPI(TOKEN, username=BOT)
+    application = build_application(
+        config or TelegramConfig(), engine, token=TOKEN, request=RecordingRequest(api)
+    )
+    application.bot_data[handlers.STATE_KEY].policy = RetryPolicy(first_delay=0.01)
+    await application.initialize()
+    return Bot(application, api)
+
+
+@pytest.fixture
+def engine(corpus_dir: Path, tmp_path: Path) -> Engine:
+    (corpus_dir / "hostile.txt").write_text(HOSTILE, encoding="utf-8")
+    return Engine.open(corpus_dir, tmp_path / "index", Settings())
+
+
+@pytest.fixture
+async def bot(engine: Engine) -> AsyncIterator[Bot]:
+    made = await make_bot(engine)
+    yield made
+    await made.application.shutdown()
+    assert made.api.refused == [], "the bot sent something Telegram would refuse"
+
+
+# -- private chats -------------------------------------------------------------------------
+
+
+async def test_a_private_question_gets_quotes_with_sources_and_buttons(bot: Bot) -> None:
+    await bot.say(PRIVATE, "who decides on negotiations")
+    reply = bot.last()
+    assert "Zelensky" in reply["text"] and "RES-MPE" in reply["text"]
+    assert {"type": "bold", "offset": reply["entities"][0]["offset"], "length": 12} in reply[
+        "entities"
+    ]
+    buttons = reply["reply_markup"]["inline_keyboard"][0]
+    assert [b["text"] for b in buttons] == ["More", "Context"]
+    assert all(len(b["callback_data"].encode()) <= 64 for b in buttons)
+    methods = [c.method for c in bot.api.calls]
+    assert methods.index("sendChatAction") < methods.index("sendMessage")
+
+
+async def test_corpus_html_is_shown_as_text(bot: Bot) -> None:
+    await bot.say(PRIVATE, "what did the mayor say about unclosed tags")
+    html = bot.api.sent(PRIVATE["id"])[-1].params["text"]
+    plain, _ = parse_html(html)
+    assert (
+        'The mayor said <script>alert("pwned")</script> & <b unclosed tags are harmless.' in plain
+    )
+    assert "Evil & <Co> · Hackers & <script>alert(1)</script> headline <b" in plain
+
+
+async def test_no_answer_says_how_much_the_bot_knows(bot: Bot, engine: Engine) -> None:
+    await bot.say(PRIVATE, "xylophone quartz zeppelin")
+    assert bot.replies() == [parse_html(format_no_answer(engine.stats))[0]]
+    assert "5 articles" in bot.replies()[0] and "/sources" in bot.replies()[0]
+
+
+async def test_an_enormous_question_is_answered_within_limits(bot: Bot) -> None:
+    await bot.say(PRIVATE, ("negotiations Zelensky <b>&amp; " * 200)[:4096])
+    assert "Zelensky" in bot.replies()[-1]
+
+
+async def test_unknown_commands_and_non_text_get_a_pointer(bot: Bot) -> None:
+    await bot.say(PRIVATE, "/frobnicate")
+    sticker = bot.api.message(PRIVATE, ANN, "")
+    del sticker["text"]
+    sticker["sticker"] = {
+        "file_id": "s",
+        "file_unique_id": "s",
+        "type": "regular",
+        "width": 1,
+        "height": 1,
+        "is_animated": False,
+        "is_video": False,
+    }
+    await bot.feed("message", sticker)
+    assert bot.replies() == [handlers.UNKNOWN_COMMAND, handlers.TEXT_ONLY]
+
+
+# -- commands ------------------------------------------------------------------------------
+
+
+async def test_start_offers_example_questions_from_the_corpus(bot: Bot) -> None:
+    await bot.say(PRIVATE, "/start")
+    text = bot.replies()[0]
+    assert "5 articles" in text
+    examples = [line[2:] for line in text.splitlines() if line.startswith("• ")]
+    assert 2 <= len(examples) <= 3
+    titles = {
+        "Harbour bridge to close for repairs",
+        "Chess champion keeps her title",
+        "Tea prices rise",
+        "Only Zelensky can decide to start negotiations with Russia",
+    }
+    assert set(examples) <= titles
+
+
+async def test_sources_help_and_about(bot: Bot) -> None:
+    for command in ("/sources", "/help", "/about"):
+        await bot.say(PRIVATE, command)
+    sources, help_text, about = bot.replies()
+    assert sources.startswith(
+        "I know 5 articles from 5 outlets, published 2023-11-02 to 2024-03-05."
+    )
+    assert "• RES-MPE — 1" in sources and "• Evil & <Co> — 1" in sources
+    assert f"@{BOT} your question" in help_text
+    assert "verbatim" in about
+
+
+async def test_commands_are_registered_at_start(engine: Engine) -> None:
+    made = await make_bot(engine)
+    await made.application.post_init(made.application)
+    commands = made.api.called("setMyCommands")[0].params["commands"]
+    assert [c["command"] for c in commands] == ["start", "ask", "sources", "help", "about"]
+    await made.application.shutdown()
+
+
+# -- groups --------------------------------------------------------------------------------
+
+
+async def test_in_a_group_only_messages_for_the_bot_are_answered(bot: Bot) -> None:
+    await bot.say(GROUP, "who decides on negotiations")
+    await bot.say(GROUP, "/ask@SomeOtherBot who decides on negotiations")
+    await bot.say(GROUP, "/start@SomeOtherBot")
+    assert bot.replies(GROUP) == []
+
+    await bot.say(GROUP, "/ask who decides on negotiations")
+    await bot.say(GROUP, f"/ask@{BOT} who decides on negotiations")
+    await bot.say(GROUP, f"@{BOT} who decides on negotiations")
+    mine = bot.last(GROUP)
+    await bot.say(GROUP, "and who decides on negotiations?", reply_to=mine)
+    replies = bot.replies(GROUP)
+    assert len(replies) == 4 and all("Zelensky" in r for r in replies)
+
+
+async def test_a_bare_ask_explains_itself_or_asks_the_replied_message(bot: Bot) -> None:
+    await bot.say(GROUP, "/ask")
+    assert bot.replies(GROUP) == [
+        "Ask me a question, for example: /ask who decides on negotiations"
+    ]
+    question = bot.api.message(GROUP, BEN, "who decides on negotiations")
+    await bot.say(GROUP, "/ask", reply_to=question)
+    assert "Zelensky" in bot.replies(GROUP)[-1]
+    sent = bot.api.sent(GROUP["id"])[-1].params
+    assert sent["reply_parameters"]["message_id"] > question["message_id"]
+
+
+# -- buttons -------------------------------------------------------------------------------
+
+
+async def test_more_shows_the_next_sentences_once(bot: Bot) -> None:
+    await bot.say(PRIVATE, "who decides on negotiations")
+    first = bot.last()
+    more = first["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await bot.press(first, more)
+    await bot.press(first, more)
+    first_text, second_text = bot.replies()
+    assert second_text and not set(second_text.split("\n\n")) & set(first_text.split("\n\n"))
+    assert bot.answers() == [None, "Already shown below."]
+
+
+async def test_context_shows_the_passage_around_the_first_quote(bot: Bot) -> None:
+    await bot.say(PRIVATE, "who decides on negotiations")
+    first = bot.last()
+    context = first["reply_markup"]["inline_keyboard"][0][-1]["callback_data"]
+    await bot.press(first, context)
+    quoted = first["text"].split("\n")[0]
+    assert quoted in bot.replies()[-1]
+    assert bot.replies()[-1].endswith(
+        "RES-MPE · USA: Only Zelensky can decide to start negotiations with Russia"
+    )
+
+
+@pytest.mark.parametrize("data", ["more:gone", "ctx:gone", "v0:whatever", ""])
+async def test_a_stale_or_forged_button_asks_to_ask_again(bot: Bot, data: str) -> None:
+    message = bot.api.message(PRIVATE, bot.api.bot, "an old answer")
+    await bot.press(message, data)
+    assert bot.answers() == [handlers.ASK_AGAIN]
+    assert bot.replies() == []
+
+
+# -- inline mode ---------------------------------------------------------------------------
+
+
+async def test_inline_queries_return_quotes_with_their_sources(bot: Bot) -> None:
+    await bot.feed(
+        "inline_query",
+        {"id": "i1", "from": ANN, "query": "who decides on negotiations", "offset": ""},
+    )
+    await bot.feed("inline_query", {"id": "i2", "from": ANN, "query": "   ", "offset": ""})
+    full, empty = (c.params["results"] for c in bot.api.called("answerInlineQuery"))
+    assert 1 <= len(full) <= 50 and empty == []
+    assert all("RES-MPE" in r["description"] for r in full)
+    assert "Zelensky" in " ".join(r["input_message_content"]["message_text"] for r in full)
+
+
+# -- keeping up ----------------------------------------------------------------------------
+
+
+async def test_the_per_user_limit_is_explained_once(engine: Engine) -> None:
+    made = await make_bot(engine, TelegramConfig(questions_per_minute=2, admins=(BEN["id"],)))
+    for _ in range(4):
+        await made.say(PRIVATE, "who decides on negotiations")
+    replies = made.replies()
+    assert len(replies) == 3 and replies[2].startswith("You are asking faster than I can keep up")
+    for _ in range(3):  # admins are not limited
+        await made.say({"id": 43, "type": "private", "first_name": "Ben"}, "tea prices", user=BEN)
+    assert len(made.api.sent(43)) == 3
+    await made.application.shutdown()
+
+
+async def test_the_allow_list_keeps_others_out(engine: Engine) -> None:
+    config = TelegramConfig(allowed_chats=(GROUP["id"],), admins=(BEN["id"],))
+    made = await make_bot(engine, config)
+    await made.say(PRIVATE, "who decides on negotiations")
+    await made.say({"id": -5, "type": "group", "title": "Other"}, f"@{BOT} tea prices")
+    await made.say(GROUP, f"@{BOT} tea prices")
+    await made.say({"id": 43, "type": "private", "first_name": "Ben"}, "tea prices", user=BEN)
+    assert made.replies() == [handlers.NOT_ALLOWED]
+    assert made.api.sent(-5) == []
+    assert (
+        "Tea prices rose" in made.replies(GROUP)[0]
+        and "Tea prices rose" in made.api.sent(43)[0].result["text"]
+    )
+    await made.application.shutdown()
+
+
+async def test_a_failing_typing_action_does_not_stop_the_reply(bot: Bot) -> None:
+    bot.api.fail("sendChatAction", 500, times=10)
+    bot.api.fail("sendChatAction", 0, times=10)
+    await bot.say(PRIVATE, "who decides on negotiations")
+    assert "Zelensky" in bot.replies()[0]
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"status": 500, "times": 3},
+        {"status": 502, "times": 1},
+        {"status": 429, "times": 1},  # a 429 without retry_after: a NetworkError to PTB
+        {"status": 429, "retry_after": 1, "times": 3},
+    ],
+)
+async def test_a_failed_reply_is_sent_again(bot: Bot, fault: dict[str, Any]) -> None:
+    bot.api.fail("sendMessage", **fault)
+    await bot.say(PRIVATE, "who decides on negotiations")
+    assert len(bot.replies()) == 1 and "Zelensky" in bot.replies()[0]
+    assert len(bot.api.called("sendMessage")) == fault["times"] + 1
+
+
+async def test_a_failure_is_logged_with_its_traceback_and_the_asker_told(
+    bot: Bot, engine: Engine, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(question: str, *, limit: int | None = None) -> None:
+        raise RuntimeError("index on fire")
+
+    monkeypatch.setattr(engine, "answer", broken)
+    with caplog.at_level(logging.ERROR):
+        await bot.say(PRIVATE, "who decides on negotiations")
+    assert bot.replies() == [handlers.SORRY]
+    record = next(r for r in caplog.records if r.exc_info)
+    assert "index on fire" in str(record.exc_info[1])
+    monkeypatch.undo()
+    await bot.say(PRIVATE, "who decides on negotiations")
+    assert "Zelensky" in bot.replies()[-1]
+
+
+# -- the token -----------------------------------------------------------------------------
+
+
+def test_the_token_is_redacted_from_every_log_record() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter([TOKEN, TOKEN.partition(":")[2]]))
+    logger = logging.getLogger("test.redaction")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("POST https://api.telegram.org/bot%s/getMe", TOKEN)
+        try:
+            raise ValueError(f"The token `{TOKEN}` was rejected")
+        except ValueError:
+            logger.exception("failed with %s", TOKEN.partition(":")[2])
+    finally:
+        logger.removeHandler(handler)
+    output = stream.getvalue()
+    assert "getMe" in output and "was rejected" in output
+    assert TOKEN.partition(":")[2] not in output
+
+
+@pytest.mark.parametrize(
+    ("environment", "message"),
+    [
+        ({}, "TELEGRAM_BOT_TOKEN is not set: talk to @BotFather"),
+        ({"TELEGRAM_BOT_TOKEN": "not a token"}, "does not look like a bot token"),
+        (
+            {"TELEGRAM_BOT_TOKEN": TOKEN, "NEWSBOT_TELEGRAM_BASE_URL": "127.0.0.1:8081"},
+            "expected an http://",
+        ),
+    ],
+)
+def test_run_refuses_a_missing_or_malformed_setting_in_one_line(
+    environment: dict[str, str],
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name in ("TELEGRAM_BOT_TOKEN", "NEWSBOT_TELEGRAM_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert run(Config(corpus=tmp_path, index_dir=tmp_path / "index")) == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
+    assert "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw" not in error
