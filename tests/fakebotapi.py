@@ -368,8 +368,10 @@ class FakeBotAPI:
             self._record(Call(method, params, fault.status, body))
             return fault.status, body
         if method == "getUpdates":
+            call = Call(method, params, 200)
+            self._record(call)  # on arrival, so that a test can tell the bot is polling
             result: Any = self._get_updates(params, timeout)
-            self._record(Call(method, params, 200, len(result)))
+            call.result = len(result)
             return 200, {"ok": True, "result": result}
         try:
             result = self._answer(method, params)

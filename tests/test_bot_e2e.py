@@ -1,0 +1,250 @@
+"""End to end: the real `newsbot run` in a subprocess, against a fake Bot API on 127.0.0.1.
+
+The bot polls the fake server (NEWSBOT_TELEGRAM_BASE_URL) as it would poll Telegram; the tests
+queue updates as users would send them and read what the bot sent back. Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fakebotapi import FakeBotAPI, FakeBotAPIServer, parse_html
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "987654321:AAF-secret_Part0fTheT0kenXYZabcdefgh"
+SECRET = TOKEN.partition(":")[2]
+BOT = "newsbot_test_bot"
+ANN = {"id": 42, "is_bot": False, "first_name": "Ann"}
+PRIVATE = {"id": 42, "type": "private", "first_name": "Ann"}
+GROUP = {"id": -100777, "type": "supergroup", "title": "Newsroom"}
+HOSTILE = """Hackers & <script>alert(1)</script> headline <b
+
+The mayor said <script>alert("pwned")</script> & <b unclosed tags are harmless.
+
+Source: Evil & <Co>
+"""
+STARTUP = 30.0  # seconds: imports, index build, getMe
+REPLY = 15.0
+
+
+@dataclass
+class Running:
+    """A `newsbot run` subprocess and the fake API it talks to."""
+
+    process: subprocess.Popen[str]
+    api: FakeBotAPI
+    output: str = ""
+
+    def stop(self) -> int:
+        """Stop the bot as an operator would (SIGTERM); return its exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            out, err = self.process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            out, err = self.process.communicate(timeout=5)
+        self.output += out + err
+        return self.process.returncode
+
+
+def write_config(folder: Path, telegram: dict[str, object] | None = None) -> Path:
+    corpus = folder / "corpus"
+    corpus.mkdir()
+    shutil.copy(ROOT / "corpus" / "usa-only-zelensky-can-decide-negotiations.txt", corpus)
+    (corpus / "hostile.txt").write_text(HOSTILE, encoding="utf-8")
+    config = {"corpus": str(corpus), "index_dir": str(folder / "index")}
+    if telegram:
+        config["telegram"] = telegram
+    path = folder / "config.yaml"
+    path.write_text(json.dumps(config), encoding="utf-8")  # JSON is YAML
+    return path
+
+
+def start(config: Path, api: FakeBotAPI, server: FakeBotAPIServer, token: str = TOKEN) -> Running:
+    environment = dict(
+        os.environ, TELEGRAM_BOT_TOKEN=token, NEWSBOT_TELEGRAM_BASE_URL=server.base_url
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run", "--config", str(config)],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return Running(process, api)
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """A polling bot, shared by the tests of this module, in the order they are written."""
+    config = write_config(tmp_path_factory.mktemp("e2e"))
+    api = FakeBotAPI(TOKEN, username=BOT)
+    with FakeBotAPIServer(api) as server:
+        running = start(config, api, server)
+        try:
+            api.wait_for(lambda: api.called("getUpdates"), STARTUP)
+            yield running
+        finally:
+            running.stop()
+
+
+def replies(api: FakeBotAPI, chat: dict[str, object]) -> list[dict[str, object]]:
+    return [call.result for call in api.sent(chat["id"])]  # type: ignore[arg-type]
+
+
+def test_a_private_question_gets_zelensky_quoted_with_res_mpe_in_valid_html(bot: Running) -> None:
+    bot.api.say(PRIVATE, ANN, "who decides on negotiations")
+    reply = bot.api.wait_for(lambda: bot.api.sent(PRIVATE["id"]), REPLY)[0]
+    plain, entities = parse_html(reply.params["text"])
+    assert "Zelensky" in plain and "RES-MPE" in plain
+    assert {e["type"] for e in entities} == {"blockquote", "b"}
+    assert reply.params["parse_mode"] == "HTML"
+    buttons = reply.params["reply_markup"]["inline_keyboard"][0]
+    assert [b["text"] for b in buttons] == ["More", "Context"]
+
+
+def test_a_group_message_not_addressing_the_bot_gets_no_reply(bot: Running) -> None:
+    bot.api.say(GROUP, ANN, "who decides on negotiations")
+    bot.api.say(GROUP, ANN, "/ask@SomeOtherBot who decides on negotiations")
+    mention = bot.api.say(GROUP, ANN, f"@{BOT} who decides on negotiations")
+    ask = bot.api.say(GROUP, ANN, "/ask what did the mayor say")
+    bot.api.wait_for(lambda: len(bot.api.sent(GROUP["id"])) >= 2, REPLY)
+    first, second = sorted(bot.api.sent(GROUP["id"]), key=lambda c: c.params["text"])
+    answered = {c.params["reply_parameters"]["message_id"] for c in (first, second)}
+    assert answered == {mention["message_id"], ask["message_id"]}
+    assert "&lt;script&gt;" in first.params["text"] and "Zelensky" in second.params["text"]
+
+
+def test_a_more_press_is_answered(bot: Running) -> None:
+    first = replies(bot.api, PRIVATE)[0]
+    more = first["reply_markup"]["inline_keyboard"][0][0]["callback_data"]  # type: ignore[index]
+    query = bot.api.press(first, more, ANN)
+    bot.api.wait_for(
+        lambda: [
+            c
+            for c in bot.api.called("answerCallbackQuery")
+            if c.params["callback_query_id"] == query
+        ],
+        REPLY,
+    )
+    bot.api.wait_for(lambda: len(bot.api.sent(PRIVATE["id"])) >= 2, REPLY)
+    stale = bot.api.press(first, "more:fromlastweek", ANN)
+    answer = bot.api.wait_for(
+        lambda: [
+            c
+            for c in bot.api.called("answerCallbackQuery")
+            if c.params["callback_query_id"] == stale
+        ],
+        REPLY,
+    )[0]
+    assert "ask again" in answer.params["text"]
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [{"status": 429, "retry_after": 1}, {"status": 500, "times": 2}, {"status": 0}],
+    ids=["429", "500", "dropped"],
+)
+def test_a_failed_send_is_survived_and_the_reply_still_arrives(
+    bot: Running, fault: dict[str, int]
+) -> None:
+    before = len(bot.api.sent(PRIVATE["id"]))
+    bot.api.fail("sendMessage", **fault)
+    bot.api.say(PRIVATE, ANN, "who decides on negotiations")
+    bot.api.wait_for(lambda: len(bot.api.sent(PRIVATE["id"])) > before, REPLY)
+    assert "Zelensky" in str(replies(bot.api, PRIVATE)[-1]["text"])
+
+
+def test_it_stops_on_sigterm_having_sent_only_what_telegram_takes_and_never_the_token(
+    bot: Running,
+) -> None:
+    assert bot.stop() == 0
+    assert bot.api.refused == []
+    assert len(bot.api.sent(GROUP["id"])) == 2
+    assert "Serving 2 articles" in bot.output
+    assert SECRET not in bot.output
+
+
+def test_a_token_telegram_rejects_ends_the_run_with_one_clear_line(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    api = FakeBotAPI(TOKEN, username=BOT)
+    wrong = "111:AAwrongWrongWrongWrongWrongWrong"
+    with FakeBotAPIServer(api) as server:
+        running = start(config, api, server, token=wrong)
+        try:
+            running.process.wait(timeout=STARTUP)
+        finally:
+            running.stop()
+    assert running.process.returncode == 2
+    assert "newsbot: Telegram rejected the token in TELEGRAM_BOT_TOKEN" in running.output
+    assert wrong.partition(":")[2] not in running.output
+
+
+def post_until_listening(request: urllib.request.Request, *, tries: int = 50) -> None:
+    """POST `request`, retrying while the bot's webhook server is still starting."""
+    for _ in range(tries):
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                assert response.status == 200
+                return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listens at {request.full_url}")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_webhook_mode_answers_what_telegram_posts(tmp_path: Path) -> None:
+    port = free_port()
+    webhook = {
+        "listen": "127.0.0.1",
+        "port": port,
+        "url": "https://bot.example.org",
+        "path": "hook",
+        "secret_token": "s3cret-Value",
+    }
+    config = write_config(tmp_path, {"mode": "webhook", "webhook": webhook})
+    api = FakeBotAPI(TOKEN, username=BOT)
+    with FakeBotAPIServer(api) as server:
+        running = start(config, api, server)
+        try:
+            registered = api.wait_for(lambda: api.called("setWebhook"), STARTUP)[0]
+            assert registered.params["url"] == "https://bot.example.org/hook"
+            assert registered.params["secret_token"] == "s3cret-Value"
+            update = {
+                "update_id": 1,
+                "message": api.message(PRIVATE, ANN, "who decides on negotiations"),
+            }
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/hook",
+                data=json.dumps(update).encode(),
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Telegram-Bot-Api-Secret-Token": "s3cret-Value",
+                },
+            )
+            post_until_listening(request)
+            api.wait_for(lambda: api.sent(PRIVATE["id"]), REPLY)
+        finally:
+            assert running.stop() == 0
+    assert "Zelensky" in str(replies(api, PRIVATE)[0]["text"])
+    assert SECRET not in running.output
