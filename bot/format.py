@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from telegram.constants import MessageLimit
 
@@ -175,6 +176,14 @@ def _quoted(text: str) -> str:
     return f"<blockquote>{text}</blockquote>"
 
 
+def _as_is(text: str) -> str:
+    return text
+
+
+def _wrapped_prefix(wrap: Callable[[str], str], text: str, end: int) -> str:
+    return wrap(_shortened(text, end))
+
+
 def _quote_block(sentence: AnswerSentence) -> str:
     source = format_source(sentence.source)
 
@@ -222,10 +231,8 @@ def format_context(context: Context) -> list[str]:
     """Return the passage around a quoted sentence, that sentence quoted, then its source."""
     blocks: list[str] = []
     for position, sentence in enumerate(context.sentences):
-        if position == context.focus:
-            blocks.append(_longest(lambda end, s=sentence: _quoted(_shortened(s, end)), sentence))
-        else:
-            blocks.append(_longest(lambda end, s=sentence: _shortened(s, end), sentence))
+        wrap = _quoted if position == context.focus else _as_is
+        blocks.append(_longest(partial(_wrapped_prefix, wrap, sentence), sentence))
     blocks.append(format_source(context.source))
     return pack(blocks, separator="\n")
 

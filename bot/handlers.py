@@ -16,7 +16,7 @@ import re
 import secrets
 import time
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +55,8 @@ INLINE_RESULTS = 10
 INLINE_CACHE_SECONDS = 60
 # How long the reply waits for the "typing…" action before it goes anyway.
 TYPING_WAIT = 2.0
+# Button presses and inline queries expire within seconds: retry them briefly, if at all.
+QUICK = RetryPolicy(tries=3, first_delay=0.2, max_delay=1.0, max_retry_after=5.0)
 
 ASK_AGAIN = "That answer is no longer around (I may have restarted). Please ask again."
 SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
@@ -271,9 +273,7 @@ async def answer_question(
     typing = asyncio.create_task(_typing(message))
     count = state.settings.sentences_per_reply
     try:
-        answer = await asyncio.to_thread(
-            state.engine.answer, question, limit=count * PAGES_FETCHED
-        )
+        answer = await asyncio.to_thread(state.engine.answer, question, limit=count * PAGES_FETCHED)
     finally:
         # The action should reach the chat before the reply, but never hold it up for long.
         await asyncio.wait({typing}, timeout=TYPING_WAIT)
@@ -291,8 +291,16 @@ async def private_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     await answer_question(update, context, update.effective_message.text or "")
 
 
+def _mention(username: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w@])@{re.escape(username)}(?!\w)", re.IGNORECASE)
+
+
+def _mentions(text: str, username: str) -> bool:
+    return bool(_mention(username).search(text))
+
+
 def _without_mentions(text: str, username: str) -> str:
-    return re.sub(rf"@{re.escape(username)}\b", " ", text, flags=re.IGNORECASE)
+    return _mention(username).sub(" ", text)
 
 
 async def group_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -323,15 +331,25 @@ class AddressedToBot(filters.MessageFilter):
         replied = message.reply_to_message
         if replied is not None and replied.from_user is not None and replied.from_user.id == bot.id:
             return True
-        mention = f"@{bot.username}".casefold()
-        for entity, text in message.parse_entities(
-            [MessageEntity.MENTION, MessageEntity.TEXT_MENTION]
-        ).items():
-            if entity.type == MessageEntity.MENTION and text.casefold() == mention:
-                return True
+        for entity in message.parse_entities([MessageEntity.TEXT_MENTION]):
             if entity.user is not None and entity.user.id == bot.id:
                 return True
-        return False
+        # Read the text rather than the mention entities, which a bridge or client may omit.
+        return _mentions(message.text or "", bot.username)
+
+
+async def typed_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command that came without its bot_command entity (some bridges drop them)."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    name, _, target = message.text.split(None, 1)[0][1:].partition("@")
+    if target and target.casefold() != context.bot.username.casefold():
+        return  # /ask@SomeOtherBot is for some other bot
+    handler = COMMANDS.get(name.casefold())
+    if handler is not None:
+        await handler(update, context)
+    elif message.chat.type == ChatType.PRIVATE:
+        await unknown_command(update, context)
 
 
 async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -380,16 +398,26 @@ async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply_messages(update.effective_message, [fmt.format_about(state.stats)], state)
 
 
+COMMANDS: dict[str, Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]] = {
+    "start": start,
+    "help": help_command,
+    "ask": ask,
+    "sources": sources,
+    "about": about,
+}
+
+
 # -- buttons -----------------------------------------------------------------------------
 
 
 async def _acknowledge(update: Update, text: str | None = None) -> None:
     """Answer a button press; best effort, as an old press can no longer be answered."""
-    assert update.callback_query is not None
+    query = update.callback_query
+    assert query is not None
     try:
-        await update.callback_query.answer(text)
+        await deliver(lambda: query.answer(text), policy=QUICK, what="button answer")
     except TelegramError as error:
-        _LOGGER.debug("could not answer a button press: %s", error)
+        _LOGGER.info("could not answer a button press: %s", error)
 
 
 def _pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Page | None:
@@ -445,9 +473,7 @@ async def show_context(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     state = state_of(context)
     quoted = page.answer.sentences[page.start]
-    found = await asyncio.to_thread(
-        state.engine.context, quoted.source.article_id, quoted.sentence
-    )
+    found = await asyncio.to_thread(state.engine.context, quoted.source.article_id, quoted.sentence)
     if found is None:
         await _acknowledge(update, "That article is no longer in my corpus. Please ask again.")
         return
@@ -488,7 +514,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     try:
         await deliver(
             lambda: query.answer(results, cache_time=INLINE_CACHE_SECONDS),
-            policy=RetryPolicy(tries=2, first_delay=0.2),
+            policy=QUICK,
             what="inline answer",
         )
     except BadRequest as error:

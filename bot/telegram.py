@@ -35,7 +35,7 @@ from bot import handlers
 from bot.config import Config, TelegramConfig
 from bot.handlers import BotState, Pages, QuestionLimiter
 
-__all__ = ["COMMANDS", "build_application", "redact_logs", "run"]
+__all__ = ["BOT_COMMANDS", "build_application", "redact_logs", "run"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ BOOTSTRAP_RETRIES = 5
 # The rate limiter waits out this many RetryAfter answers itself; bot.delivery does the rest.
 RATE_LIMITER_RETRIES = 2
 
-COMMANDS = (
+BOT_COMMANDS = (
     BotCommand("start", "What I do, with questions to try"),
     BotCommand("ask", "Ask a question about the news"),
     BotCommand("sources", "Which articles and outlets I know"),
@@ -109,7 +109,7 @@ def redact_logs(token: str) -> RedactingFilter:
 async def _post_init(application: Application) -> None:
     """Register the commands so clients show them; a failure here must not stop the bot."""
     try:
-        await application.bot.set_my_commands(COMMANDS)
+        await application.bot.set_my_commands(BOT_COMMANDS)
     except TelegramError as error:
         _LOGGER.warning("Could not register the bot's commands: %s", error)
     _LOGGER.info("Running as @%s", application.bot.username)
@@ -159,20 +159,24 @@ def build_application(
     application.add_handler(TypeHandler(Update, handlers.gate), group=-1)
     application.add_handlers(
         [
-            CommandHandler("start", handlers.start, filters.UpdateType.MESSAGE),
-            CommandHandler("help", handlers.help_command, filters.UpdateType.MESSAGE),
-            CommandHandler("ask", handlers.ask, filters.UpdateType.MESSAGE),
-            CommandHandler("sources", handlers.sources, filters.UpdateType.MESSAGE),
-            CommandHandler("about", handlers.about, filters.UpdateType.MESSAGE),
+            *(
+                CommandHandler(name, callback, filters.UpdateType.MESSAGE)
+                for name, callback in handlers.COMMANDS.items()
+            ),
+            MessageHandler(
+                filters.UpdateType.MESSAGE
+                & filters.TEXT
+                & ~filters.COMMAND
+                & filters.Regex(r"^/[A-Za-z0-9_]+(@[A-Za-z0-9_]+)?(\s|$)"),
+                handlers.typed_command,
+            ),
             MessageHandler(private & filters.TEXT & ~filters.COMMAND, handlers.private_question),
             MessageHandler(
                 groups & filters.TEXT & ~filters.COMMAND & handlers.AddressedToBot(),
                 handlers.group_question,
             ),
             MessageHandler(private & filters.COMMAND, handlers.unknown_command),
-            MessageHandler(
-                private & ~filters.TEXT & ~filters.StatusUpdate.ALL, handlers.non_text
-            ),
+            MessageHandler(private & ~filters.TEXT & ~filters.StatusUpdate.ALL, handlers.non_text),
             CallbackQueryHandler(handlers.more, pattern=r"^more:"),
             CallbackQueryHandler(handlers.show_context, pattern=r"^ctx:"),
             CallbackQueryHandler(handlers.stale_button),
@@ -253,9 +257,7 @@ def run(config: Config) -> int:
                 bootstrap_retries=BOOTSTRAP_RETRIES,
             )
         else:
-            application.run_polling(
-                allowed_updates=UPDATES, bootstrap_retries=BOOTSTRAP_RETRIES
-            )
+            application.run_polling(allowed_updates=UPDATES, bootstrap_retries=BOOTSTRAP_RETRIES)
     except InvalidToken:
         return _fail("Telegram rejected the token in TELEGRAM_BOT_TOKEN: check it with @BotFather")
     except Exception as error:  # the last line of defence: say what failed, without the token

@@ -537,8 +537,8 @@ class FakeBotAPIServer:
     @property
     def base_url(self) -> str:
         """The base_url python-telegram-bot appends the token to."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/bot"
+        port = self._server.server_address[1]
+        return f"http://127.0.0.1:{port}/bot"
 
     def __enter__(self) -> FakeBotAPIServer:
         self._thread.start()

@@ -19,6 +19,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakebotapi import FakeBotAPI, FakeBotAPIServer, parse_html
@@ -27,9 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "987654321:AAF-secret_Part0fTheT0kenXYZabcdefgh"
 SECRET = TOKEN.partition(":")[2]
 BOT = "newsbot_test_bot"
-ANN = {"id": 42, "is_bot": False, "first_name": "Ann"}
-PRIVATE = {"id": 42, "type": "private", "first_name": "Ann"}
-GROUP = {"id": -100777, "type": "supergroup", "title": "Newsroom"}
+ANN: dict[str, Any] = {"id": 42, "is_bot": False, "first_name": "Ann"}
+PRIVATE: dict[str, Any] = {"id": 42, "type": "private", "first_name": "Ann"}
+GROUP: dict[str, Any] = {"id": -100777, "type": "supergroup", "title": "Newsroom"}
 HOSTILE = """Hackers & <script>alert(1)</script> headline <b
 
 The mayor said <script>alert("pwned")</script> & <b unclosed tags are harmless.
@@ -66,7 +67,7 @@ def write_config(folder: Path, telegram: dict[str, object] | None = None) -> Pat
     corpus.mkdir()
     shutil.copy(ROOT / "corpus" / "usa-only-zelensky-can-decide-negotiations.txt", corpus)
     (corpus / "hostile.txt").write_text(HOSTILE, encoding="utf-8")
-    config = {"corpus": str(corpus), "index_dir": str(folder / "index")}
+    config: dict[str, Any] = {"corpus": str(corpus), "index_dir": str(folder / "index")}
     if telegram:
         config["telegram"] = telegram
     path = folder / "config.yaml"
@@ -103,8 +104,8 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
             running.stop()
 
 
-def replies(api: FakeBotAPI, chat: dict[str, object]) -> list[dict[str, object]]:
-    return [call.result for call in api.sent(chat["id"])]  # type: ignore[arg-type]
+def replies(api: FakeBotAPI, chat: dict[str, Any]) -> list[dict[str, Any]]:
+    return [call.result for call in api.sent(chat["id"])]
 
 
 def test_a_private_question_gets_zelensky_quoted_with_res_mpe_in_valid_html(bot: Running) -> None:
@@ -161,7 +162,7 @@ def test_a_more_press_is_answered(bot: Running) -> None:
     ids=["429", "500", "dropped"],
 )
 def test_a_failed_send_is_survived_and_the_reply_still_arrives(
-    bot: Running, fault: dict[str, int]
+    bot: Running, fault: dict[str, Any]
 ) -> None:
     before = len(bot.api.sent(PRIVATE["id"]))
     bot.api.fail("sendMessage", **fault)
