@@ -165,20 +165,41 @@ def state_of(context: ContextTypes.DEFAULT_TYPE) -> BotState:
     return context.bot_data[STATE_KEY]
 
 
-def example_questions(engine: Any, *, count: int = 3) -> tuple[str, ...]:
-    """Pick headlines of the newest articles that the corpus answers, as questions to try."""
+_NAME = re.compile(r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
+
+
+def _headline(title: str) -> str:
+    """A headline without a short tag before a colon ("USA: Only Zelensky can…")."""
+    title = " ".join(title.split())
+    head, colon, rest = title.partition(": ")
+    if colon and len(head.split()) <= 3 and rest:
+        title = rest
+    return title.rstrip(".!")
+
+
+def _names(headline: str) -> list[str]:
+    """Capitalised names in a headline, its capitalised first word left out."""
+    names = []
+    for found in _NAME.finditer(headline):
+        words = found.group(0).split()
+        if found.start() == 0:
+            words = words[1:]
+        if words:
+            names.append(" ".join(words))
+    return names
+
+
+def example_questions(engine: Any, *, count: int = 3, tries: int = 20) -> tuple[str, ...]:
+    """Pick questions the corpus answers: headlines of its newest articles, then names in them."""
+    newest = sorted(engine.articles, key=lambda a: a.published, reverse=True)[:50]
+    headlines = [_headline(a.title) for a in newest]
+    candidates = [h for h in headlines if 2 <= len(h.split()) <= 12]
+    # A corpus of one or two articles still deserves two or three examples.
+    candidates += [f"What is the latest on {name}?" for h in headlines for name in _names(h)]
     chosen: list[str] = []
-    newest = sorted(engine.articles, key=lambda a: a.published, reverse=True)
-    for article in newest[:50]:
-        title = " ".join(article.title.split())
-        # "USA: Only Zelensky can decide…": a short tag before a colon is not part of a question.
-        head, colon, rest = title.partition(": ")
-        if colon and len(head.split()) <= 3 and rest:
-            title = rest
-        title = title.rstrip(".!")
-        wanted = 2 <= len(title.split()) <= 12 and title not in chosen
-        if wanted and engine.answer(title, limit=1).answered:
-            chosen.append(title)
+    for candidate in list(dict.fromkeys(candidates))[:tries]:
+        if engine.answer(candidate, limit=1).answered:
+            chosen.append(candidate)
         if len(chosen) == count:
             break
     return tuple(chosen)

@@ -356,7 +356,7 @@ class FakeBotAPI:
     ) -> tuple[int, dict[str, Any]]:
         """Answer one Bot API call: the HTTP status and the JSON body."""
         with self._lock:
-            fault = self._fault(method) if method != "getUpdates" else None
+            fault = self._fault(method)
         if fault is not None:
             body: dict[str, Any] = {
                 "ok": False,

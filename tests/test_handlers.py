@@ -212,6 +212,15 @@ async def test_start_offers_example_questions_from_the_corpus(bot: Bot) -> None:
     assert set(examples) <= titles
 
 
+def test_even_a_one_article_corpus_offers_examples_it_answers(tmp_path: Path) -> None:
+    engine = Engine.open(Path(__file__).parent.parent / "corpus", tmp_path / "index", Settings())
+    assert handlers.example_questions(engine) == (
+        "Only Zelensky can decide to start negotiations with Russia",
+        "What is the latest on Zelensky?",
+        "What is the latest on Russia?",
+    )
+
+
 async def test_sources_help_and_about(bot: Bot) -> None:
     for command in ("/sources", "/help", "/about"):
         await bot.say(PRIVATE, command)
