@@ -293,12 +293,19 @@ async def answer_question(
             return
     typing = asyncio.create_task(_typing(message))
     count = state.settings.sentences_per_reply
+    started = time.perf_counter()
     try:
         answer = await asyncio.to_thread(state.engine.answer, question, limit=count * PAGES_FETCHED)
     finally:
         # The action should reach the chat before the reply, but never hold it up for long.
         await asyncio.wait({typing}, timeout=TYPING_WAIT)
         typing.cancel()
+    _LOGGER.info(
+        "chat %s: %d sentences in %.0f ms",
+        message.chat.id,
+        len(answer.sentences),
+        (time.perf_counter() - started) * 1000,
+    )
     if not answer.answered:
         await _send(message.reply_text, fmt.format_no_answer(state.stats), state, do_quote=group)
         return
