@@ -47,6 +47,36 @@ ENGLISH_STOPWORDS = frozenset(
 
 STOPWORDS = {"english": ENGLISH_STOPWORDS}
 
+# Irregular past forms that a Snowball stemmer leaves apart from their verb, common in news
+# ("the war began" answers "when did the war begin"). Applied before stemming, English only.
+ENGLISH_IRREGULAR = {
+    past: verb
+    for verb, forms in {
+        "arise": "arose arisen", "be": "was were been", "bear": "bore born borne", "beat": "beaten",
+        "become": "became", "begin": "began begun", "bite": "bit bitten", "blow": "blew blown",
+        "break": "broke broken", "bring": "brought", "build": "built", "buy": "bought",
+        "catch": "caught", "choose": "chose chosen", "come": "came", "dig": "dug", "do": "did done",
+        "draw": "drew drawn", "drink": "drank drunk", "drive": "drove driven", "eat": "ate eaten",
+        "fall": "fell fallen", "feed": "fed", "feel": "felt", "fight": "fought", "find": "found",
+        "flee": "fled", "fly": "flew flown", "forbid": "forbade forbidden", "forget": "forgot forgotten",
+        "forgive": "forgave forgiven", "freeze": "froze frozen", "get": "got gotten", "give": "gave given",
+        "go": "went gone", "grow": "grew grown", "hang": "hung", "have": "had", "hear": "heard",
+        "hide": "hid hidden", "hold": "held", "keep": "kept", "know": "knew known", "lay": "laid",
+        "lead": "led", "leave": "left", "lend": "lent", "lie": "lay lain", "lose": "lost", "make": "made",
+        "mean": "meant", "meet": "met", "pay": "paid", "ride": "rode ridden", "ring": "rang rung",
+        "rise": "rose risen", "run": "ran", "say": "said", "see": "saw seen", "seek": "sought",
+        "sell": "sold", "send": "sent", "shake": "shook shaken", "shoot": "shot", "show": "shown",
+        "sing": "sang sung", "sink": "sank sunk", "sit": "sat", "sleep": "slept", "speak": "spoke spoken",
+        "spend": "spent", "stand": "stood", "steal": "stole stolen", "stick": "stuck",
+        "strike": "struck stricken", "swear": "swore sworn", "swim": "swam swum", "take": "took taken",
+        "teach": "taught", "tear": "tore torn", "tell": "told", "think": "thought", "throw": "threw thrown",
+        "understand": "understood", "wake": "woke woken", "wear": "wore worn", "win": "won",
+        "withdraw": "withdrew withdrawn", "write": "wrote written", "die": "died", "marry": "married",
+    }.items()
+    for past in forms.split()
+}
+IRREGULAR = {"english": ENGLISH_IRREGULAR}
+
 # An acronym with full stops (U.S., U.K.) is one word. A word is letters/digits joined by inner apostrophes; a number may carry inner , or .
 # separators (1,500 or 3.5). Hyphens and slashes split words into their parts.
 _TOKEN = re.compile(r"(?:[^\W\d_]\.){2,}|\d+(?:[.,]\d+)+|[^\W_]+(?:['’][^\W_]+)*")
@@ -79,6 +109,7 @@ class Analyzer:
         else:
             self._stemmer = None
         self._stopwords = STOPWORDS.get(language, frozenset()) if settings.stopwords else frozenset()
+        self._irregular = IRREGULAR.get(language, {}) if settings.stemming else {}
         self._cache: dict[str, str] = {}
 
     def _term(self, token: str) -> str:
@@ -94,7 +125,7 @@ class Analyzer:
                 folded = folded.replace(".", "")
             if folded[:1].isdigit():
                 folded = folded.replace(",", "")
-            term = folded[:_MAX_TERM]
+            term = self._irregular.get(folded, folded)[:_MAX_TERM]
             if self._stemmer is not None and not term[:1].isdigit():
                 term = self._stemmer.stemWord(term)
             if term in self._stopwords:
@@ -124,4 +155,4 @@ class Analyzer:
     def fingerprint(self) -> str:
         """A string that changes whenever the analysis would produce other terms."""
         s = self.settings
-        return f"v1|{s.language.lower()}|stop={s.stopwords}|stem={s.stemming}|pystemmer={_STEMMER_VERSION}"
+        return f"v2|{s.language.lower()}|stop={s.stopwords}|stem={s.stemming}|pystemmer={_STEMMER_VERSION}"

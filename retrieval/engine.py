@@ -103,7 +103,7 @@ class Engine:
     def fingerprint(self) -> str:
         """Changes whenever a setting that shapes the index changes."""
         p = self.settings.passages
-        return f"{SEGMENT_FORMAT}|{self.analyzer.fingerprint}|passages={p.size},{p.overlap}"
+        return f"{SEGMENT_FORMAT}|{self.analyzer.fingerprint}|passages={p.size},{p.overlap},{p.title}"
 
     def refresh(self, *, progress: Progress | None = None, rebuild: bool = False) -> bool:
         """Bring the index up to date with the corpus; return whether anything changed."""
@@ -250,7 +250,8 @@ class Engine:
         limit = self.settings.answers.max_sentences if limit is None else max(1, limit)
         hits = state.searcher.search(terms, self.settings.answers.candidate_passages)
         chosen = select_sentences(
-            state.searcher, question, terms, hits, self.settings.answers, limit=limit
+            state.searcher, question, terms, hits, self.settings.answers, limit=limit,
+            title_terms=self.analyzer.terms,
         )
         wanted = set(terms)
         sentences = []

@@ -28,7 +28,7 @@ from retrieval.passages import windows
 from retrieval.settings import PassageSettings
 from retrieval.split import split_sentences
 
-SEGMENT_FORMAT = "newsbot-segment/1"
+SEGMENT_FORMAT = "newsbot-segment/2"
 
 Ints = npt.NDArray[np.int64]
 Int32s = npt.NDArray[np.int32]
@@ -51,6 +51,8 @@ _ARRAYS: dict[str, str] = {
     "text_offsets": "int64",
     "text_blob": "uint8",
     "article_first": "int32",
+    "title_offsets": "int64",
+    "title_terms": "int32",
 }
 
 
@@ -74,6 +76,8 @@ class Segment:
     text_offsets: Ints
     text_blob: npt.NDArray[np.uint8]
     article_first: Int32s
+    title_offsets: Ints
+    title_terms: Int32s
 
     @property
     def n_passages(self) -> int:
@@ -108,10 +112,12 @@ class Segment:
         return self.sent_terms[int(self.sent_offsets[sentence]) : int(self.sent_offsets[sentence + 1])]
 
     def passage_term_ids(self, passage: int) -> Int32s:
-        """Return the term ids of one passage, in order."""
+        """Return the term ids of one passage, in order: its headline's, then its sentences'."""
+        article = int(self.pass_article[passage])
+        title = self.title_terms[int(self.title_offsets[article]) : int(self.title_offsets[article + 1])]
         lo = int(self.sent_offsets[int(self.pass_start[passage])])
         hi = int(self.sent_offsets[int(self.pass_end[passage])])
-        return self.sent_terms[lo:hi]
+        return np.concatenate((title, self.sent_terms[lo:hi]))
 
 
 def _ranges(starts: Ints, lengths: Ints) -> Ints:
@@ -131,6 +137,8 @@ def build_segment(
     vocab: dict[str, int] = {}
     add = vocab.setdefault
     flat: list[int] = []
+    title_flat: list[int] = []
+    title_len: list[int] = []
     sent_len: list[int] = []
     texts: list[bytes] = []
     sent_article: list[int] = []
@@ -155,6 +163,12 @@ def build_segment(
                 "path": article.path,
             }
         )
+        if passages.title:
+            terms = terms_of(article.title)
+            title_flat.extend([add(t, len(vocab)) for t in terms])
+            title_len.append(len(terms))
+        else:
+            title_len.append(0)
         text = article.text
         spans = split_sentences(text)
         for pos, (s, e) in enumerate(spans):
@@ -179,6 +193,9 @@ def build_segment(
     for new, word in enumerate(words):
         remap[vocab[word]] = new
     sent_terms = remap[np.asarray(flat, dtype=np.int64)] if flat else np.zeros(0, np.int32)
+    title_terms = remap[np.asarray(title_flat, dtype=np.int64)] if title_flat else np.zeros(0, np.int32)
+    title_offsets = np.zeros(len(title_len) + 1, dtype=np.int64)
+    np.cumsum(np.asarray(title_len, dtype=np.int64), out=title_offsets[1:])
     encoded = [w.encode("utf-8") for w in words]
     width = max((len(w) for w in encoded), default=1)
     vocab_arr = np.array(encoded, dtype=f"S{width}") if encoded else np.zeros(0, dtype="S1")
@@ -187,12 +204,19 @@ def build_segment(
     np.cumsum(np.asarray(sent_len, dtype=np.int64), out=sent_offsets[1:])
     p_start = np.asarray(pass_start, dtype=np.int32)
     p_end = np.asarray(pass_end, dtype=np.int32)
+    p_article = np.asarray(pass_article, dtype=np.int64)
     tok_start = sent_offsets[p_start]
-    doc_len = (sent_offsets[p_end] - tok_start).astype(np.int64)
+    body_len = (sent_offsets[p_end] - tok_start).astype(np.int64)
+    head_start = title_offsets[p_article]
+    head_len = title_offsets[p_article + 1] - head_start
+    doc_len = body_len + head_len
 
     # Postings: every (term, passage) pair with its count, sorted by term then passage.
-    tokens = sent_terms[_ranges(tok_start, doc_len)].astype(np.int64)
-    docs = np.repeat(np.arange(p_start.size, dtype=np.int64), doc_len)
+    passage_ids = np.arange(p_start.size, dtype=np.int64)
+    tokens = np.concatenate(
+        (sent_terms[_ranges(tok_start, body_len)], title_terms[_ranges(head_start, head_len)])
+    ).astype(np.int64)
+    docs = np.concatenate((np.repeat(passage_ids, body_len), np.repeat(passage_ids, head_len)))
     n_pass = max(p_start.size, 1)
     pairs, tf = np.unique(tokens * n_pass + docs, return_counts=True)
     post_terms = pairs // n_pass
@@ -213,7 +237,7 @@ def build_segment(
         doc_len=doc_len.astype(np.int32),
         pass_start=p_start,
         pass_end=p_end,
-        pass_article=np.asarray(pass_article, dtype=np.int32),
+        pass_article=p_article.astype(np.int32),
         sent_offsets=sent_offsets,
         sent_terms=sent_terms.astype(np.int32),
         sent_article=np.asarray(sent_article, dtype=np.int32),
@@ -221,6 +245,8 @@ def build_segment(
         text_offsets=text_offsets,
         text_blob=np.frombuffer(b"".join(texts), dtype=np.uint8),
         article_first=np.asarray(article_first, dtype=np.int32),
+        title_offsets=title_offsets,
+        title_terms=title_terms.astype(np.int32),
     )
 
 
@@ -312,7 +338,8 @@ def _check_shapes(segment: Segment, meta: dict[str, int], directory: Path) -> No
         and segment.sent_offsets.shape == segment.text_offsets.shape == (n_sent + 1,)
         and int(segment.sent_offsets[-1]) == segment.sent_terms.size
         and int(segment.text_offsets[-1]) == segment.text_blob.size
-        and segment.article_first.shape == (len(segment.articles) + 1,)
+        and segment.article_first.shape == segment.title_offsets.shape == (len(segment.articles) + 1,)
+        and int(segment.title_offsets[-1]) == segment.title_terms.size
     )
     if not ok:
         raise CorruptIndexError(f"{directory}: arrays do not agree with each other")

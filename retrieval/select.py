@@ -3,13 +3,15 @@
 The sentences of the best passages are scored one by one with corpus-level statistics (the
 passage index's document frequencies, never a fresh mini-index over a few sentences):
 
-    score = coverage + passage_weight × passage + position_prior / (1 + position)
-            + answer_type_boost × cue
+    score = coverage + passage_weight × passage + article_weight × article
+            + title_weight × title + position_prior / √(1 + position) + answer_type_boost × cue
 
 - coverage: BM25 of the sentence with little saturation and no length normalisation (k1 ≈
   0.5, b = 0 by default), divided by the query's total idf, so 1.0 means every question word
   once and the threshold means the same for every question;
 - passage: the best score of a passage holding the sentence, over the best passage's score;
+- article: the same for the best passage of the sentence's article;
+- title: the share of the question's idf that the article's headline holds;
 - position: the sentence's place in its article (news puts the facts first);
 - cue: the sentence holds what the question asks for (a number for "how many", a date for
   "when", a name not in the question for "who"/"which"/"where").
@@ -17,9 +19,10 @@ passage index's document frequencies, never a fresh mini-index over a few senten
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,6 +61,7 @@ class Chosen:
     text: str
     score: float
     coverage: float
+    support: float
 
 
 def _cue(question: str) -> str:
@@ -92,58 +96,75 @@ def select_sentences(
     settings: AnswerSettings,
     *,
     limit: int,
+    title_terms: Callable[[str], list[str]],
 ) -> list[Chosen]:
     """Return up to `limit` distinct sentences of `hits` that answer the question, best first."""
     if not hits or not terms:
         return []
     counts = Counter(terms)
     posts = {t: searcher.postings(t) for t in counts}
-    weights = {
-        t: counts[t] * float(bm25.idf_lucene(searcher.n_live, np.array([float(p.df)]))[0])
-        for t, p in posts.items()
-        if p.df > 0
-    }
+    idf = bm25.idf_lucene(searcher.n_live, np.array([float(posts[t].df) for t in counts]))
+    weights = {t: counts[t] * float(w) for t, w in zip(counts, idf, strict=True)}
+    # Words found in no passage stay in the total: a question about France is not answered
+    # by a sentence that matches only its other words.
     total = sum(weights.values())
-    if total <= 0:
+    weights = {t: w for t, w in weights.items() if posts[t].df > 0}
+    if total <= 0 or not weights:
         return []
     k1, b = settings.sentence_k1, settings.sentence_b
     top_score = hits[0].score if hits[0].score > 0 else 1.0
     best_passage: dict[tuple[int, int], float] = {}
+    best_article: dict[tuple[int, int], float] = {}
     for hit in hits:
         seg = searcher.segments[hit.segment]
+        akey = (hit.segment, int(seg.pass_article[hit.local]))
+        best_article[akey] = max(best_article.get(akey, 0.0), hit.score / top_score)
         for s in range(int(seg.pass_start[hit.local]), int(seg.pass_end[hit.local])):
             key = (hit.segment, s)
             best_passage[key] = max(best_passage.get(key, 0.0), hit.score / top_score)
 
     cue = _cue(question)
     question_words = {w.lower() for w in re.findall(r"[\w’'-]+", question)}
+    title_cover: dict[tuple[int, int], float] = {}
+    title_sets: dict[tuple[int, int], set[str]] = {}
     chosen: list[Chosen] = []
     for (si, s), passage in best_passage.items():
         seg = searcher.segments[si]
+        akey = (si, int(seg.sent_article[s]))
+        if akey not in title_cover:
+            title_sets[akey] = set(title_terms(seg.articles[akey[1]]["title"]))
+            title_cover[akey] = sum(w for t, w in weights.items() if t in title_sets[akey]) / total
         ids = np.asarray(seg.sentence_term_ids(s))
         norm = k1 * (1.0 - b + b * ids.size / searcher.avg_sentence_len)
-        matched = 0.0
+        matched = held = 0.0
         for term, weight in weights.items():
             tid = posts[term].local_ids[si]
-            if tid < 0:
-                continue
-            tf = int(np.count_nonzero(ids == tid))
+            tf = int(np.count_nonzero(ids == tid)) if tid >= 0 else 0
             if tf:
-                matched += weight * tf * (k1 + 1.0) / (tf + norm) if (tf + norm) > 0 else weight
+                matched += weight * tf * (k1 + 1.0) / (tf + norm)
+                held += weight
+            elif term in title_sets[akey]:
+                held += weight
         if matched <= 0:
             continue
-        coverage = matched / total
-        if coverage < settings.min_score:
+        coverage, support = matched / total, held / total
+        if support < settings.min_score / 2:
             continue
         text = seg.sentence_text(s)
         score = (
             coverage
             + settings.passage_weight * passage
-            + settings.position_prior / (1.0 + int(seg.sent_pos[s]))
+            + settings.article_weight * best_article[akey]
+            + settings.title_weight * title_cover[akey]
+            + settings.position_prior / math.sqrt(1.0 + int(seg.sent_pos[s]))
         )
         if cue and settings.answer_type_boost and _has_cue(cue, text, question_words):
             score += settings.answer_type_boost
-        chosen.append(Chosen(si, s, text, score, coverage))
+        chosen.append(Chosen(si, s, text, score, coverage, support))
+    # The question is answered only when some sentence, read with its headline, holds enough
+    # of it; once it is, a sentence holding half as much may still stand beside it.
+    if not any(c.support >= settings.min_score for c in chosen):
+        return []
     chosen.sort(key=lambda c: (-c.score, c.segment, c.sentence))
     seen: set[str] = set()
     out: list[Chosen] = []

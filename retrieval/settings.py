@@ -40,10 +40,15 @@ class AnalysisSettings:
 
 @dataclass(frozen=True, slots=True)
 class PassageSettings:
-    """Passages are windows of `size` consecutive sentences, `overlap` shared with the next."""
+    """Passages are windows of `size` consecutive sentences, `overlap` shared with the next.
+
+    With `title`, every passage is indexed with its article's headline words too (as passage
+    retrieval commonly does: a passage alone often lacks the topic its headline names).
+    """
 
     size: int = 3
     overlap: int = 1
+    title: bool = True
 
     def __post_init__(self) -> None:
         _require(
@@ -56,6 +61,7 @@ class PassageSettings:
             and 0 <= self.overlap < self.size,
             "passages.overlap", self.overlap, f"an integer from 0 to {self.size - 1} (below passages.size)",
         )
+        _require(isinstance(self.title, bool), "passages.title", self.title, "true or false")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,13 +85,15 @@ class AnswerSettings:
     """How many sentences an answer quotes and how good a match must be to be quoted."""
 
     max_sentences: int = 3
-    min_score: float = 0.0
+    min_score: float = 0.25
     candidate_passages: int = 30
     sentence_k1: float = 0.5
     sentence_b: float = 0.0
-    passage_weight: float = 0.3
-    position_prior: float = 0.1
-    answer_type_boost: float = 0.15
+    passage_weight: float = 1.0
+    article_weight: float = 0.3
+    title_weight: float = 1.2
+    position_prior: float = 0.6
+    answer_type_boost: float = 0.4
 
     def __post_init__(self) -> None:
         _require(
@@ -99,7 +107,9 @@ class AnswerSettings:
             and 1 <= self.candidate_passages <= 1000,
             "answers.candidate_passages", self.candidate_passages, "an integer from 1 to 1000",
         )
-        for key in ("sentence_k1", "passage_weight", "position_prior", "answer_type_boost"):
+        for key in (
+            "sentence_k1", "passage_weight", "article_weight", "title_weight", "position_prior", "answer_type_boost",
+        ):
             value = getattr(self, key)
             _require(_is_number(value) and 0 <= value <= 10, f"answers.{key}", value, "a number from 0 to 10")
         _require(_is_number(self.sentence_b) and 0 <= self.sentence_b <= 1, "answers.sentence_b", self.sentence_b, "a number from 0 to 1")

@@ -37,7 +37,7 @@ def open_plain(path: Path, tmp_path: Path, bm25: BM25Settings) -> Engine:
     """Open an engine whose analysis keeps the random words as they are."""
     settings = Settings(
         analysis=AnalysisSettings(stopwords=False, stemming=False),
-        passages=PassageSettings(size=50, overlap=0),
+        passages=PassageSettings(size=50, overlap=0, title=False),
         bm25=bm25,
     )
     return Engine.open(path, tmp_path / "index", settings)
