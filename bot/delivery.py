@@ -6,6 +6,12 @@ into the handler and the reply never arrives. `deliver` retries such a send a bo
 times: it waits out RetryAfter as Telegram asks, and backs off exponentially on server and
 network errors. Errors a retry cannot fix (a bad request, a bot blocked by the user) are raised
 at once.
+
+Receiving has its own weak spot: after a failed getUpdates, python-telegram-bot sleeps with a
+backoff that grows to 30 s and that nothing interrupts, so a bot stopped during an outage takes
+that long to exit, and one whose Telegram has recovered may wait that long to poll again.
+`PollingRequest` retries a failed long poll itself, with a short capped backoff that is
+cancelled the moment polling stops.
 """
 
 from __future__ import annotations
@@ -15,12 +21,13 @@ import logging
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+from telegram.request import HTTPXRequest, RequestData
 from telegram.warnings import PTBDeprecationWarning
 
-__all__ = ["RetryPolicy", "deliver"]
+__all__ = ["PollingRequest", "RetryPolicy", "deliver"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -50,9 +57,7 @@ def _retry_after(error: RetryAfter) -> float:
     return float(value if isinstance(value, int | float) else value.total_seconds())
 
 
-async def deliver(
-    send: Callable[[], Awaitable[T]], *, policy: RetryPolicy = RetryPolicy(), what: str = "send"
-) -> T:
+async def deliver(send: Callable[[], Awaitable[T]], *, policy: RetryPolicy = RetryPolicy(), what: str = "send") -> T:
     """Await `send()`, calling it again after a RetryAfter, a server or a network error."""
     for attempt in range(policy.tries):
         last = attempt == policy.tries - 1
@@ -72,3 +77,55 @@ async def deliver(
             _LOGGER.warning("%s failed (%s), retrying in %.1f s", what, error, wait)
         await asyncio.sleep(wait)
     raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+# Polling never gives up (`tries` is not used): it waits at most max_delay between long polls.
+POLLING = RetryPolicy(first_delay=0.5, max_delay=5.0)
+
+
+class PollingRequest(HTTPXRequest):
+    """The request getUpdates goes through: a failed long poll is retried here, never for long."""
+
+    def __init__(self, *, policy: RetryPolicy = POLLING, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.policy = policy
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        write_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        connect_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        pool_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """Make the request; while a long poll meets a 5xx or a network error, wait and repeat."""
+        # Only long polls (timeout > 0) are retried: the one-off getUpdates PTB makes while
+        # shutting down must fail fast, or a bot stopped during an outage would never exit.
+        long_poll = bool(request_data and request_data.parameters.get("timeout"))
+        attempt = 0
+        while True:
+            try:
+                code, payload = await super().do_request(
+                    url,
+                    method,
+                    request_data,
+                    read_timeout,
+                    write_timeout,
+                    connect_timeout,
+                    pool_timeout,
+                )
+                if not long_poll or code < 500:
+                    return code, payload
+                problem = f"HTTP {code}"
+            except TimedOut:
+                raise  # python-telegram-bot polls again at once
+            except NetworkError as error:
+                if not long_poll:
+                    raise
+                problem = str(error)
+            wait = self.policy.delay(attempt)
+            attempt += 1
+            _LOGGER.warning("Polling failed (%s), polling again in %.1f s", problem, wait)
+            await asyncio.sleep(wait)

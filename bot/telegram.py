@@ -33,6 +33,7 @@ from telegram.request import BaseRequest
 
 from bot import handlers
 from bot.config import Config, TelegramConfig
+from bot.delivery import PollingRequest
 from bot.handlers import BotState, Pages, QuestionLimiter
 
 __all__ = ["BOT_COMMANDS", "build_application", "redact_logs", "run"]
@@ -143,6 +144,8 @@ def build_application(
         builder = builder.base_url(base_url).base_file_url(_file_url(base_url))
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    else:
+        builder = builder.get_updates_request(PollingRequest(connection_pool_size=1))
     application = builder.build()
 
     application.bot_data[handlers.STATE_KEY] = BotState(

@@ -76,9 +76,7 @@ def write_config(folder: Path, telegram: dict[str, object] | None = None) -> Pat
 
 
 def start(config: Path, api: FakeBotAPI, server: FakeBotAPIServer, token: str = TOKEN) -> Running:
-    environment = dict(
-        os.environ, TELEGRAM_BOT_TOKEN=token, NEWSBOT_TELEGRAM_BASE_URL=server.base_url
-    )
+    environment = dict(os.environ, TELEGRAM_BOT_TOKEN=token, NEWSBOT_TELEGRAM_BASE_URL=server.base_url)
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "run", "--config", str(config)],
         cwd=ROOT,
@@ -136,21 +134,13 @@ def test_a_more_press_is_answered(bot: Running) -> None:
     more = first["reply_markup"]["inline_keyboard"][0][0]["callback_data"]  # type: ignore[index]
     query = bot.api.press(first, more, ANN)
     bot.api.wait_for(
-        lambda: [
-            c
-            for c in bot.api.called("answerCallbackQuery")
-            if c.params["callback_query_id"] == query
-        ],
+        lambda: [c for c in bot.api.called("answerCallbackQuery") if c.params["callback_query_id"] == query],
         REPLY,
     )
     bot.api.wait_for(lambda: len(bot.api.sent(PRIVATE["id"])) >= 2, REPLY)
     stale = bot.api.press(first, "more:fromlastweek", ANN)
     answer = bot.api.wait_for(
-        lambda: [
-            c
-            for c in bot.api.called("answerCallbackQuery")
-            if c.params["callback_query_id"] == stale
-        ],
+        lambda: [c for c in bot.api.called("answerCallbackQuery") if c.params["callback_query_id"] == stale],
         REPLY,
     )[0]
     assert "ask again" in answer.params["text"]
@@ -161,14 +151,20 @@ def test_a_more_press_is_answered(bot: Running) -> None:
     [{"status": 429, "retry_after": 1}, {"status": 500, "times": 2}, {"status": 0}],
     ids=["429", "500", "dropped"],
 )
-def test_a_failed_send_is_survived_and_the_reply_still_arrives(
-    bot: Running, fault: dict[str, Any]
-) -> None:
+def test_a_failed_send_is_survived_and_the_reply_still_arrives(bot: Running, fault: dict[str, Any]) -> None:
     before = len(bot.api.sent(PRIVATE["id"]))
     bot.api.fail("sendMessage", **fault)
     bot.api.say(PRIVATE, ANN, "who decides on negotiations")
     bot.api.wait_for(lambda: len(bot.api.sent(PRIVATE["id"])) > before, REPLY)
     assert "Zelensky" in str(replies(bot.api, PRIVATE)[-1]["text"])
+
+
+def test_polling_survives_bot_api_faults(bot: Running) -> None:
+    bot.api.fail("getUpdates", 500, times=3)
+    bot.api.fail("getUpdates", 0)
+    before = len(bot.api.sent(PRIVATE["id"]))
+    bot.api.say(PRIVATE, ANN, "who decides on negotiations")
+    bot.api.wait_for(lambda: len(bot.api.sent(PRIVATE["id"])) > before, REPLY)
 
 
 def test_it_stops_on_sigterm_having_sent_only_what_telegram_takes_and_never_the_token(
@@ -194,6 +190,22 @@ def test_a_token_telegram_rejects_ends_the_run_with_one_clear_line(tmp_path: Pat
     assert running.process.returncode == 2
     assert "newsbot: Telegram rejected the token in TELEGRAM_BOT_TOKEN" in running.output
     assert wrong.partition(":")[2] not in running.output
+
+
+def test_sigterm_during_an_outage_stops_the_bot_promptly(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    api = FakeBotAPI(TOKEN, username=BOT)
+    server = FakeBotAPIServer(api).__enter__()
+    running = start(config, api, server)
+    try:
+        api.wait_for(lambda: api.called("getUpdates"), STARTUP)
+    finally:
+        server.__exit__()
+    time.sleep(3)  # several failed polls: python-telegram-bot alone would now back off for seconds
+    began = time.monotonic()
+    assert running.stop() == 0
+    assert time.monotonic() - began < 3
+    assert "Polling failed" in running.output and SECRET not in running.output
 
 
 def post_until_listening(request: urllib.request.Request, *, tries: int = 50) -> None:
