@@ -195,7 +195,7 @@ def example_questions(engine: Any, *, count: int = 3, tries: int = 20) -> tuple[
     headlines = [_headline(a.title) for a in newest]
     candidates = [h for h in headlines if 2 <= len(h.split()) <= 12]
     # A corpus of one or two articles still deserves two or three examples.
-    candidates += [f"What is the latest on {name}?" for h in headlines for name in _names(h)]
+    candidates += [f"What about {name}?" for h in headlines for name in _names(h)]
     chosen: list[str] = []
     for candidate in list(dict.fromkeys(candidates))[:tries]:
         if engine.answer(candidate, limit=1).answered:

@@ -214,11 +214,10 @@ async def test_start_offers_example_questions_from_the_corpus(bot: Bot) -> None:
 
 def test_even_a_one_article_corpus_offers_examples_it_answers(tmp_path: Path) -> None:
     engine = Engine.open(Path(__file__).parent.parent / "corpus", tmp_path / "index", Settings())
-    assert handlers.example_questions(engine) == (
-        "Only Zelensky can decide to start negotiations with Russia",
-        "What is the latest on Zelensky?",
-        "What is the latest on Russia?",
-    )
+    examples = handlers.example_questions(engine)
+    assert examples[0] == "Only Zelensky can decide to start negotiations with Russia"
+    assert set(examples[1:]) <= {"What about Zelensky?", "What about Russia?"}
+    assert len(examples) >= 2 and all(engine.answer(e).answered for e in examples)
 
 
 async def test_sources_help_and_about(bot: Bot) -> None:
