@@ -32,10 +32,8 @@ class CommandError(Exception):
 def read_config(args: argparse.Namespace) -> Config:
     """Load --config (config.yaml in the current folder by default) and apply --corpus."""
     path = Path(args.config) if args.config else Path("config.yaml")
-    if args.config is None and not path.exists():
-        config = parse_config({}, base=Path.cwd())
-    else:
-        config = load_config(path)
+    # Without config.yaml, the defaults apply, relative to the current folder.
+    config = parse_config({}, base=Path.cwd()) if args.config is None and not path.exists() else load_config(path)
     if args.corpus:
         config = Config(
             corpus=Path(args.corpus).resolve(),
@@ -63,7 +61,9 @@ def _progress_bar() -> Callable[[str, int, int], None]:
     def update(stage: str, done: int, total: int) -> None:
         bar = bars.get(stage)
         if bar is None:
-            bar = bars[stage] = tqdm(total=total, desc=stage, unit="article", file=sys.stderr, leave=False, disable=None)
+            bar = bars[stage] = tqdm(
+                total=total, desc=stage, unit="article", file=sys.stderr, leave=False, disable=None
+            )
         bar.n = done
         bar.refresh()
         if done >= total:
@@ -205,7 +205,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(f"{'group':<14}{'questions':>10}{'hit@1':>8}{'hit@3':>8}{'MRR@10':>8}{'answered':>10}")
     for name, tally in sorted(report.groups.items(), key=lambda kv: (kv[0] != "all", kv[0])):
         s = tally.summary()
-        print(f"{name:<14}{s['questions']:>10}{s['hit@1']:>8.3f}{s['hit@3']:>8.3f}{s['mrr@10']:>8.3f}{s['answered']:>10.3f}")
+        print(
+            f"{name:<14}{s['questions']:>10}{s['hit@1']:>8.3f}{s['hit@3']:>8.3f}{s['mrr@10']:>8.3f}{s['answered']:>10.3f}"
+        )
     print(f"latency  p50 {report.percentile(50):.2f} ms  p95 {report.percentile(95):.2f} ms")
     return 0
 

@@ -76,9 +76,7 @@ def _check_keys(section: str, data: dict[str, Any], cls: type) -> None:
     allowed = _fields(cls)
     for key in data:
         if key not in allowed:
-            raise ConfigError(
-                f"{section}.{key}: unknown key (allowed: {', '.join(sorted(allowed))})"
-            )
+            raise ConfigError(f"{section}.{key}: unknown key (allowed: {', '.join(sorted(allowed))})")
 
 
 def _mapping(key: str, value: Any) -> dict[str, Any]:
@@ -106,9 +104,7 @@ def _build(section: str, cls: type, data: Any) -> Any:
 def _int_list(key: str, value: Any) -> tuple[int, ...]:
     if value is None:
         return ()
-    if not isinstance(value, list) or not all(
-        isinstance(v, int) and not isinstance(v, bool) for v in value
-    ):
+    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         raise ConfigError(f"{key}: expected a list of integer ids, got {value!r}")
     return tuple(value)
 
@@ -134,9 +130,7 @@ def _telegram(data: Any) -> TelegramConfig:
         )
     secret = webhook.secret_token
     if secret and not all(c.isalnum() or c in "_-" for c in secret) or len(secret) > 256:
-        raise ConfigError(
-            "telegram.webhook.secret_token: expected 1-256 characters of A-Z, a-z, 0-9, _ and -"
-        )
+        raise ConfigError("telegram.webhook.secret_token: expected 1-256 characters of A-Z, a-z, 0-9, _ and -")
     per_minute = data.get("questions_per_minute", 20)
     if not isinstance(per_minute, int) or isinstance(per_minute, bool) or per_minute < 0:
         raise ConfigError(
@@ -144,9 +138,7 @@ def _telegram(data: Any) -> TelegramConfig:
         )
     per_reply = data.get("sentences_per_reply", 3)
     if not isinstance(per_reply, int) or isinstance(per_reply, bool) or not 1 <= per_reply <= 10:
-        raise ConfigError(
-            f"telegram.sentences_per_reply: expected an integer from 1 to 10, got {per_reply!r}"
-        )
+        raise ConfigError(f"telegram.sentences_per_reply: expected an integer from 1 to 10, got {per_reply!r}")
     return TelegramConfig(
         mode=mode,
         webhook=webhook,

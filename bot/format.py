@@ -272,9 +272,7 @@ def format_start(examples: Sequence[str], *, articles: int, username: str) -> st
         "each with its source.\n\nJust send me a question"
     )
     if examples:
-        text += ", for example:\n" + "\n".join(
-            f"• <code>{escape(preview(e, 100))}</code>" for e in examples
-        )
+        text += ", for example:\n" + "\n".join(f"• <code>{escape(preview(e, 100))}</code>" for e in examples)
     else:
         text += "."
     return text + f"\n\nIn groups, use /ask or mention @{escape(username)}. See /help for more."

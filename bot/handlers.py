@@ -208,9 +208,7 @@ def example_questions(engine: Any, *, count: int = 3, tries: int = 20) -> tuple[
 # -- sending -----------------------------------------------------------------------------
 
 
-async def _send(
-    send: Callable[..., Awaitable[Message]], text: str, state: BotState, **kwargs: Any
-) -> Message:
+async def _send(send: Callable[..., Awaitable[Message]], text: str, state: BotState, **kwargs: Any) -> Message:
     """Send HTML text with retries; if Telegram cannot parse it after all, send it as plain text."""
     try:
         return await deliver(lambda: send(text, **kwargs), policy=state.policy, what="reply")
@@ -221,9 +219,7 @@ async def _send(
         # goes unanswered because of a formatting bug.
         _LOGGER.warning("Telegram could not parse a reply (%s); sending it as plain text", error)
         plain = fmt.html_to_plain(text)
-        return await deliver(
-            lambda: send(plain, parse_mode=None, **kwargs), policy=state.policy, what="reply"
-        )
+        return await deliver(lambda: send(plain, parse_mode=None, **kwargs), policy=state.policy, what="reply")
 
 
 async def reply_messages(
@@ -268,9 +264,7 @@ def _buttons(state: BotState, answer: Answer, start: int) -> InlineKeyboardMarku
 # -- questions ---------------------------------------------------------------------------
 
 
-async def answer_question(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, question: str
-) -> None:
+async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
     """Answer `question`, asked in `update`'s message: quotes with buttons, or an honest no."""
     message = update.effective_message
     assert message is not None
@@ -398,9 +392,7 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start: what the bot does, and questions to try."""
     state = state_of(context)
-    text = fmt.format_start(
-        state.examples, articles=state.stats.articles, username=context.bot.username
-    )
+    text = fmt.format_start(state.examples, articles=state.stats.articles, username=context.bot.username)
     assert update.effective_message is not None
     await reply_messages(update.effective_message, [text], state)
 
@@ -583,9 +575,7 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
             _LOGGER.error("Error outside of an update", exc_info=error)
         return
     chat = update.effective_chat
-    _LOGGER.error(
-        "Update %s (chat %s) failed", update.update_id, chat.id if chat else None, exc_info=error
-    )
+    _LOGGER.error("Update %s (chat %s) failed", update.update_id, chat.id if chat else None, exc_info=error)
     if isinstance(error, Forbidden):
         return  # blocked or removed from the chat: there is nobody to tell
     try:

@@ -89,9 +89,7 @@ class RedactingFilter(logging.Filter):
 def redact_logs(token: str) -> RedactingFilter:
     """Log at INFO to stderr with the token redacted from every record, wherever it comes from."""
     if not logging.getLogger().handlers:
-        logging.basicConfig(
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
-        )
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     # httpx logs every request URL at INFO, and the URL holds the token.
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -241,9 +239,7 @@ def run(config: Config) -> int:
     except (RetrievalError, OSError) as error:
         return _fail(f"cannot open the corpus: {error}")
     stats = engine.stats
-    _LOGGER.info(
-        "Serving %d articles (%d passages) from %s", stats.articles, stats.passages, config.corpus
-    )
+    _LOGGER.info("Serving %d articles (%d passages) from %s", stats.articles, stats.passages, config.corpus)
 
     settings = config.telegram
     application = build_application(settings, engine, token=token, base_url=base_url)

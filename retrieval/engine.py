@@ -250,7 +250,12 @@ class Engine:
         limit = self.settings.answers.max_sentences if limit is None else max(1, limit)
         hits = state.searcher.search(terms, self.settings.answers.candidate_passages)
         chosen = select_sentences(
-            state.searcher, question, terms, hits, self.settings.answers, limit=limit,
+            state.searcher,
+            question,
+            terms,
+            hits,
+            self.settings.answers,
+            limit=limit,
             title_terms=self.analyzer.terms,
         )
         wanted = set(terms)

@@ -1,9 +1,9 @@
 """Every exception `retrieval` raises.
 
-    RetrievalError
-    ├── SettingsError      a setting has a value it cannot take
-    ├── CorpusError        the corpus path cannot be used at all (missing, not a folder or .jsonl)
-    └── CorruptIndexError  an index on disk is corrupt, half-written or foreign (rebuilt, never trusted)
+RetrievalError
+├── SettingsError      a setting has a value it cannot take
+├── CorpusError        the corpus path cannot be used at all (missing, not a folder or .jsonl)
+└── CorruptIndexError  an index on disk is corrupt, half-written or foreign (rebuilt, never trusted)
 """
 
 from __future__ import annotations

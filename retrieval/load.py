@@ -160,9 +160,7 @@ def _find_files(path: Path) -> tuple[list[Path], list[LoadProblem]]:
     return [file for _, file in files], problems
 
 
-def _drop_duplicates(
-    found: _Found, seen: dict[str, str]
-) -> tuple[list[Article], list[LoadProblem]]:
+def _drop_duplicates(found: _Found, seen: dict[str, str]) -> tuple[list[Article], list[LoadProblem]]:
     kept: list[Article] = []
     problems: list[LoadProblem] = []
     for article, line in found:
@@ -246,9 +244,7 @@ def _parse_txt(text: str, *, article_id: str, relative: str) -> _Parsed:
     return _article({**meta, "title": title}, _tidy(body), article_id=article_id, relative=relative)
 
 
-def _skip_meta(
-    lines: list[str], at: int, step: int, meta: dict[str, str], *, limit: int = -1
-) -> int:
+def _skip_meta(lines: list[str], at: int, step: int, meta: dict[str, str], *, limit: int = -1) -> int:
     """Walk from `at` by `step` past blank and metadata lines (upwards, residue too)."""
     while 0 <= at < len(lines) and at >= limit:
         line = lines[at].strip()
@@ -399,9 +395,7 @@ def _scalar(value: Any, key: str) -> tuple[str, str | None]:
     return "", f"{key!r}: expected text, got {type(value).__name__}"
 
 
-def _article(
-    meta: dict[str, str], body: str, *, article_id: str, relative: str, line: int | None = None
-) -> _Parsed:
+def _article(meta: dict[str, str], body: str, *, article_id: str, relative: str, line: int | None = None) -> _Parsed:
     title = _one_line(meta.get("title", ""))
     if not body:
         what = "headline" if title else "file"

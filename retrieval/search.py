@@ -60,10 +60,18 @@ class Searcher:
         counts = [s.n_passages for s in self.segments]
         self.bases = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
         self.n_total = int(self.bases[-1])
-        dl = np.concatenate([np.asarray(s.doc_len, dtype=np.float64) for s in self.segments]) if self.segments else np.zeros(0)
-        mask = np.concatenate(
-            [np.ones(s.n_passages, bool) if m is None else m for s, m in zip(self.segments, self.live, strict=True)]
-        ) if self.segments else np.zeros(0, bool)
+        dl = (
+            np.concatenate([np.asarray(s.doc_len, dtype=np.float64) for s in self.segments])
+            if self.segments
+            else np.zeros(0)
+        )
+        mask = (
+            np.concatenate(
+                [np.ones(s.n_passages, bool) if m is None else m for s, m in zip(self.segments, self.live, strict=True)]
+            )
+            if self.segments
+            else np.zeros(0, bool)
+        )
         self.n_live = int(mask.sum())
         self.avgdl = float(dl[mask].sum() / self.n_live) if self.n_live else 1.0
         if self.avgdl <= 0:
@@ -74,7 +82,7 @@ class Searcher:
         self._okapi_floor: float | None = None
         sent_total = sum(int(s.sent_terms.size) for s in self.segments)
         sent_count = sum(s.n_sentences for s in self.segments)
-        self.avg_sentence_len = sent_total / sent_count if sent_count else 1.0
+        self.avg_sentence_len = sent_total / sent_count if sent_total else 1.0
 
     # -- statistics ---------------------------------------------------------------------
 

@@ -32,7 +32,9 @@ class AnalysisSettings:
     def __post_init__(self) -> None:
         _require(
             isinstance(self.language, str) and self.language.isalpha(),
-            "analysis.language", self.language, "a Snowball language name such as 'english'",
+            "analysis.language",
+            self.language,
+            "a Snowball language name such as 'english'",
         )
         _require(isinstance(self.stopwords, bool), "analysis.stopwords", self.stopwords, "true or false")
         _require(isinstance(self.stemming, bool), "analysis.stemming", self.stemming, "true or false")
@@ -53,13 +55,15 @@ class PassageSettings:
     def __post_init__(self) -> None:
         _require(
             isinstance(self.size, int) and not isinstance(self.size, bool) and 1 <= self.size <= 50,
-            "passages.size", self.size, "an integer from 1 to 50",
+            "passages.size",
+            self.size,
+            "an integer from 1 to 50",
         )
         _require(
-            isinstance(self.overlap, int)
-            and not isinstance(self.overlap, bool)
-            and 0 <= self.overlap < self.size,
-            "passages.overlap", self.overlap, f"an integer from 0 to {self.size - 1} (below passages.size)",
+            isinstance(self.overlap, int) and not isinstance(self.overlap, bool) and 0 <= self.overlap < self.size,
+            "passages.overlap",
+            self.overlap,
+            f"an integer from 0 to {self.size - 1} (below passages.size)",
         )
         _require(isinstance(self.title, bool), "passages.title", self.title, "true or false")
 
@@ -97,22 +101,40 @@ class AnswerSettings:
 
     def __post_init__(self) -> None:
         _require(
-            isinstance(self.max_sentences, int) and not isinstance(self.max_sentences, bool)
+            isinstance(self.max_sentences, int)
+            and not isinstance(self.max_sentences, bool)
             and 1 <= self.max_sentences <= 50,
-            "answers.max_sentences", self.max_sentences, "an integer from 1 to 50",
+            "answers.max_sentences",
+            self.max_sentences,
+            "an integer from 1 to 50",
         )
-        _require(_is_number(self.min_score) and self.min_score >= 0, "answers.min_score", self.min_score, "a number >= 0")
         _require(
-            isinstance(self.candidate_passages, int) and not isinstance(self.candidate_passages, bool)
+            _is_number(self.min_score) and self.min_score >= 0, "answers.min_score", self.min_score, "a number >= 0"
+        )
+        _require(
+            isinstance(self.candidate_passages, int)
+            and not isinstance(self.candidate_passages, bool)
             and 1 <= self.candidate_passages <= 1000,
-            "answers.candidate_passages", self.candidate_passages, "an integer from 1 to 1000",
+            "answers.candidate_passages",
+            self.candidate_passages,
+            "an integer from 1 to 1000",
         )
         for key in (
-            "sentence_k1", "passage_weight", "article_weight", "title_weight", "position_prior", "answer_type_boost",
+            "sentence_k1",
+            "passage_weight",
+            "article_weight",
+            "title_weight",
+            "position_prior",
+            "answer_type_boost",
         ):
             value = getattr(self, key)
             _require(_is_number(value) and 0 <= value <= 10, f"answers.{key}", value, "a number from 0 to 10")
-        _require(_is_number(self.sentence_b) and 0 <= self.sentence_b <= 1, "answers.sentence_b", self.sentence_b, "a number from 0 to 1")
+        _require(
+            _is_number(self.sentence_b) and 0 <= self.sentence_b <= 1,
+            "answers.sentence_b",
+            self.sentence_b,
+            "a number from 0 to 1",
+        )
 
 
 @dataclass(frozen=True, slots=True)

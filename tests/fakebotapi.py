@@ -282,9 +282,7 @@ class FakeBotAPI:
             message["reply_to_message"] = reply_to
         return message
 
-    def say(
-        self, chat: dict[str, Any], user: dict[str, Any], text: str, **kwargs: Any
-    ) -> dict[str, Any]:
+    def say(self, chat: dict[str, Any], user: dict[str, Any], text: str, **kwargs: Any) -> dict[str, Any]:
         """Queue a text message; return the message."""
         message = self.message(chat, user, text, **kwargs)
         self.push("message", message)
@@ -351,9 +349,7 @@ class FakeBotAPI:
                 return fault
         return None
 
-    def handle(
-        self, method: str, params: dict[str, Any], *, timeout: float = 0
-    ) -> tuple[int, dict[str, Any]]:
+    def handle(self, method: str, params: dict[str, Any], *, timeout: float = 0) -> tuple[int, dict[str, Any]]:
         """Answer one Bot API call: the HTTP status and the JSON body."""
         with self._lock:
             fault = self._fault(method)
@@ -497,9 +493,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
             return
         raw: dict[str, str] = dict(parse_qsl(body, keep_blank_values=True))
-        status, answer = api.handle(
-            match.group(2), decode_params(raw), timeout=self.server.poll_cap
-        )
+        status, answer = api.handle(match.group(2), decode_params(raw), timeout=self.server.poll_cap)
         if status == 0:
             self.close_connection = True  # the dropped line: no status, no body
             return

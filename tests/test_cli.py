@@ -20,7 +20,13 @@ def newsbot(*args: str, stdin: str = "", cwd: Path = ROOT) -> subprocess.Complet
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("TELEGRAM_BOT_TOKEN", None)
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], input=stdin, capture_output=True, text=True, timeout=120, cwd=cwd, env=env
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env=env,
     )
 
 
@@ -56,7 +62,9 @@ def test_ask_says_when_it_found_nothing(corpus_dir: Path, tmp_path: Path) -> Non
 
 
 def test_ask_json_prints_one_object(corpus_dir: Path, tmp_path: Path) -> None:
-    result = newsbot("ask", "--json", "How much will the bridge repairs cost?", "--config", str(write_config(tmp_path, corpus_dir)))
+    result = newsbot(
+        "ask", "--json", "How much will the bridge repairs cost?", "--config", str(write_config(tmp_path, corpus_dir))
+    )
     data = json.loads(result.stdout)
     assert data["question"] == "How much will the bridge repairs cost?"
     assert data["answered"] is True
@@ -73,7 +81,9 @@ def test_ask_json_prints_one_object(corpus_dir: Path, tmp_path: Path) -> None:
 
 def test_ask_json_answers_stdin_line_by_line_in_order(corpus_dir: Path, tmp_path: Path) -> None:
     questions = ["who decides on negotiations", "", "capital of Australia", "tea prices"]
-    result = newsbot("ask", "--json", "--config", str(write_config(tmp_path, corpus_dir)), stdin="\n".join(questions) + "\n")
+    result = newsbot(
+        "ask", "--json", "--config", str(write_config(tmp_path, corpus_dir)), stdin="\n".join(questions) + "\n"
+    )
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["question"] for r in rows] == questions
     assert [r["answered"] for r in rows] == [True, False, False, True]
@@ -89,7 +99,10 @@ def test_corpus_option_takes_a_jsonl_file(tmp_path: Path) -> None:
 def test_index_describes_what_it_built(corpus_dir: Path, tmp_path: Path) -> None:
     result = newsbot("index", "--config", str(write_config(tmp_path, corpus_dir)))
     assert result.returncode == 0, result.stderr
-    lines = dict(line.split(None, 1) if not line.startswith("distinct") else ("terms", line.split()[-1]) for line in result.stdout.splitlines()[:2])
+    lines = dict(
+        line.split(None, 1) if not line.startswith("distinct") else ("terms", line.split()[-1])
+        for line in result.stdout.splitlines()[:2]
+    )
     assert lines == {"articles": "4", "passages": lines["passages"]}
     assert "distinct terms" in result.stdout and "index size" in result.stdout
 
@@ -106,7 +119,8 @@ def test_eval_prints_hit_rates_and_latency(corpus_dir: Path, tmp_path: Path) -> 
     questions = tmp_path / "q.jsonl"
     questions.write_text(
         '{"id": "1", "question": "Who won the chess final?", "answers": ["Ana Ruiz"], "split": "dev"}\n'
-        '{"id": "2", "question": "How much will the bridge repairs cost?", "answers": ["$4.5 million"], "split": "dev"}\n'
+        '{"id": "2", "question": "How much will the bridge repairs cost?", "answers": ["$4.5 million"], '
+        '"split": "dev"}\n'
         '{"id": "3", "question": "Where were tea traders?", "answers": ["Kolkata"], "split": "test"}\n'
     )
     result = newsbot("eval", str(questions), "--split", "dev", "--config", str(write_config(tmp_path, corpus_dir)))

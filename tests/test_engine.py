@@ -109,3 +109,10 @@ def test_stats_describe_the_corpus(engine: Engine) -> None:
     assert (stats.articles, stats.earliest, stats.latest) == (4, "2023-11-02", "2024-03-05")
     assert dict(stats.sources) == {"Board Review": 1, "Coast Gazette": 1, "RES-MPE": 1, "Wire": 1}
     assert stats.passages >= 4 and stats.terms > 50 and stats.size_bytes > 0
+
+
+def test_a_corpus_whose_sentences_hold_no_words_answers_nothing(tmp_path: Path) -> None:
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "a.txt").write_text("0\n\n:\n")
+    engine = Engine.open(tmp_path / "c", tmp_path / "index")
+    assert engine.answer("0 :").sentences == ()

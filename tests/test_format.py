@@ -36,9 +36,7 @@ SOURCE = Source(
 )
 
 
-def sentence(
-    text: str, matched: tuple[tuple[int, int], ...] = (), source: Source = SOURCE
-) -> AnswerSentence:
+def sentence(text: str, matched: tuple[tuple[int, int], ...] = (), source: Source = SOURCE) -> AnswerSentence:
     return AnswerSentence(text=text, source=source, score=1.0, matched=matched, sentence=0)
 
 
@@ -51,9 +49,7 @@ def test_a_sentence_is_a_quote_with_matched_words_in_bold_and_its_source_under_i
 
 
 def test_corpus_text_is_escaped_never_markup() -> None:
-    source = Source(
-        "a2", "Tom & Jerry <b", "Wire", "https://example.com/a?x=1&y=2", "2022-11-17T10:00Z"
-    )
+    source = Source("a2", "Tom & Jerry <b", "Wire", "https://example.com/a?x=1&y=2", "2022-11-17T10:00Z")
     quoted = sentence("Kyiv said <script>alert(1)</script> & more.", ((0, 4), (36, 37)), source)
     assert format_sentence(quoted) == (
         "<blockquote><b>Kyiv</b> said &lt;script&gt;alert(1)&lt;/script&gt; <b>&amp;</b> more."
@@ -94,18 +90,14 @@ def test_source_line(source: Source, line: str) -> None:
         (((3, 3), (4, 2)), "abcdef"),  # empty and reversed spans are dropped
     ],
 )
-def test_matched_spans_become_balanced_bold(
-    matched: tuple[tuple[int, int], ...], quote: str
-) -> None:
+def test_matched_spans_become_balanced_bold(matched: tuple[tuple[int, int], ...], quote: str) -> None:
     block = format_sentence(sentence("abcdef", matched))
     assert block.split("\n")[0] == f"<blockquote>{quote}</blockquote>"
 
 
 def test_answer_pages_start_where_asked() -> None:
     answer = Answer("q", tuple(sentence(f"Sentence {n}.") for n in range(5)), 1)
-    assert [
-        html_to_plain(m).count("Sentence") for m in format_answer(answer, start=3, count=3)
-    ] == [2]
+    assert [html_to_plain(m).count("Sentence") for m in format_answer(answer, start=3, count=3)] == [2]
     assert "Sentence 3." in format_answer(answer, start=3, count=3)[0]
 
 
@@ -125,9 +117,7 @@ def test_a_sentence_too_long_for_a_message_is_cut_at_a_word_with_an_ellipsis() -
     assert quote.startswith("<blockquote><b>alpha</b> beta gamma alpha")
     assert quote.endswith("gamma…") or quote.endswith("beta…") or quote.endswith("alpha…")
     assert len(message) <= MAX_MESSAGE
-    assert message.endswith(
-        "— RES-MPE · USA: Only Zelensky can decide to start negotiations with Russia"
-    )
+    assert message.endswith("— RES-MPE · USA: Only Zelensky can decide to start negotiations with Russia")
 
 
 def test_escaping_counts_against_the_limit_too() -> None:
@@ -152,8 +142,7 @@ def test_length_is_counted_in_utf16_code_units() -> None:
         ),
         (
             IndexStats(1, 5, 100),
-            "I found nothing on that in the 1 article I know. "
-            "Try other words, or see /sources for what I cover.",
+            "I found nothing on that in the 1 article I know. Try other words, or see /sources for what I cover.",
         ),
         (
             IndexStats(0, 0, 0),
@@ -166,9 +155,7 @@ def test_no_answer_says_so_with_what_the_bot_knows(stats: IndexStats, text: str)
 
 
 def test_sources_lists_outlets_and_dates() -> None:
-    stats = IndexStats(
-        4, 9, 100, (("RES-MPE", 2), ("A & B", 1), ("Wire", 1)), "2022-11-17", "2024-03-05"
-    )
+    stats = IndexStats(4, 9, 100, (("RES-MPE", 2), ("A & B", 1), ("Wire", 1)), "2022-11-17", "2024-03-05")
     assert format_sources(stats) == [
         "I know <b>4</b> articles from <b>3</b> outlets, published 2022-11-17 to 2024-03-05.\n"
         "• RES-MPE — 2\n"
@@ -186,9 +173,7 @@ def test_sources_of_a_huge_corpus_stay_within_the_limit() -> None:
 
 def test_context_quotes_the_focus_sentence_among_its_neighbours() -> None:
     context = Context(Source("a", "T", "O", "", ""), ("A < b.", "Focus & c.", "D."), 1)
-    assert format_context(context) == [
-        "A &lt; b.\n<blockquote>Focus &amp; c.</blockquote>\nD.\n— O · T"
-    ]
+    assert format_context(context) == ["A &lt; b.\n<blockquote>Focus &amp; c.</blockquote>\nD.\n— O · T"]
 
 
 def test_start_shows_example_questions() -> None:
@@ -245,9 +230,7 @@ sources = st.builds(
     url=st.one_of(st.just(""), st.text(max_size=50).map(lambda s: "https://x.org/" + s), st.text()),
     published=st.text(max_size=40),
 )
-answer_sentences = st.builds(
-    AnswerSentence, text=long_text, source=sources, score=st.just(1.0), matched=spans
-)
+answer_sentences = st.builds(AnswerSentence, text=long_text, source=sources, score=st.just(1.0), matched=spans)
 
 
 def assert_valid_for_telegram(messages: list[str], sentences: tuple[AnswerSentence, ...]) -> None:
@@ -281,16 +264,12 @@ def test_any_answer_formats_as_valid_telegram_html_within_the_limit(
     body=st.text(min_size=1, max_size=3000),
 )
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_any_question_about_any_article_formats_as_valid_telegram_html(
-    question: str, title: str, body: str
-) -> None:
+def test_any_question_about_any_article_formats_as_valid_telegram_html(question: str, title: str, body: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
         corpus = Path(folder, "corpus")
         corpus.mkdir()
         title = " ".join(title.split()) or "Untitled"
-        (corpus / "article.txt").write_text(
-            f"{title}\n\n{body}\n", encoding="utf-8", errors="replace"
-        )
+        (corpus / "article.txt").write_text(f"{title}\n\n{body}\n", encoding="utf-8", errors="replace")
         engine = Engine.open(corpus, Path(folder, "index"), Settings())
         answer = engine.answer(question + " " + body[:40])
     if answer.answered:

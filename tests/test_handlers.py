@@ -93,9 +93,7 @@ class Bot:
         data = {"update_id": self._update_id, kind: payload}
         await self.application.process_update(Update.de_json(data, self.application.bot))
 
-    async def say(
-        self, chat: dict[str, Any], text: str, user: dict[str, Any] = ANN, **kw: Any
-    ) -> None:
+    async def say(self, chat: dict[str, Any], text: str, user: dict[str, Any] = ANN, **kw: Any) -> None:
         await self.feed("message", self.api.message(chat, user, text, **kw))
 
     async def press(self, message: dict[str, Any], data: str, user: dict[str, Any] = ANN) -> None:
@@ -117,9 +115,7 @@ class Bot:
 
 async def make_bot(engine: Engine, config: TelegramConfig | None = None) -> Bot:
     api = FakeBotAPI(TOKEN, username=BOT)
-    application = build_application(
-        config or TelegramConfig(), engine, token=TOKEN, request=RecordingRequest(api)
-    )
+    application = build_application(config or TelegramConfig(), engine, token=TOKEN, request=RecordingRequest(api))
     application.bot_data[handlers.STATE_KEY].policy = RetryPolicy(first_delay=0.01)
     await application.initialize()
     return Bot(application, api)
@@ -146,9 +142,7 @@ async def test_a_private_question_gets_quotes_with_sources_and_buttons(bot: Bot)
     await bot.say(PRIVATE, "who decides on negotiations")
     reply = bot.last()
     assert "Zelensky" in reply["text"] and "RES-MPE" in reply["text"]
-    assert {"type": "bold", "offset": reply["entities"][0]["offset"], "length": 12} in reply[
-        "entities"
-    ]
+    assert {"type": "bold", "offset": reply["entities"][0]["offset"], "length": 12} in reply["entities"]
     buttons = reply["reply_markup"]["inline_keyboard"][0]
     assert [b["text"] for b in buttons] == ["More", "Context"]
     assert all(len(b["callback_data"].encode()) <= 64 for b in buttons)
@@ -160,9 +154,7 @@ async def test_corpus_html_is_shown_as_text(bot: Bot) -> None:
     await bot.say(PRIVATE, "what did the mayor say about unclosed tags")
     html = bot.api.sent(PRIVATE["id"])[-1].params["text"]
     plain, _ = parse_html(html)
-    assert (
-        'The mayor said <script>alert("pwned")</script> & <b unclosed tags are harmless.' in plain
-    )
+    assert 'The mayor said <script>alert("pwned")</script> & <b unclosed tags are harmless.' in plain
     assert "Evil & <Co> · Hackers & <script>alert(1)</script> headline <b" in plain
 
 
@@ -224,9 +216,7 @@ async def test_sources_help_and_about(bot: Bot) -> None:
     for command in ("/sources", "/help", "/about"):
         await bot.say(PRIVATE, command)
     sources, help_text, about = bot.replies()
-    assert sources.startswith(
-        "I know 5 articles from 5 outlets, published 2023-11-02 to 2024-03-05."
-    )
+    assert sources.startswith("I know 5 articles from 5 outlets, published 2023-11-02 to 2024-03-05.")
     assert "• RES-MPE — 1" in sources and "• Evil & <Co> — 1" in sources
     assert f"@{BOT} your question" in help_text
     assert "verbatim" in about
@@ -271,9 +261,7 @@ async def test_mentions_and_commands_are_recognised_without_their_entities(bot: 
 
 async def test_a_bare_ask_explains_itself_or_asks_the_replied_message(bot: Bot) -> None:
     await bot.say(GROUP, "/ask")
-    assert bot.replies(GROUP) == [
-        "Ask me a question, for example: /ask who decides on negotiations"
-    ]
+    assert bot.replies(GROUP) == ["Ask me a question, for example: /ask who decides on negotiations"]
     question = bot.api.message(GROUP, BEN, "who decides on negotiations")
     await bot.say(GROUP, "/ask", reply_to=question)
     assert "Zelensky" in bot.replies(GROUP)[-1]
@@ -302,9 +290,7 @@ async def test_context_shows_the_passage_around_the_first_quote(bot: Bot) -> Non
     await bot.press(first, context)
     quoted = first["text"].split("\n")[0]
     assert quoted in bot.replies()[-1]
-    assert bot.replies()[-1].endswith(
-        "RES-MPE · USA: Only Zelensky can decide to start negotiations with Russia"
-    )
+    assert bot.replies()[-1].endswith("RES-MPE · USA: Only Zelensky can decide to start negotiations with Russia")
 
 
 async def test_a_button_answer_that_fails_is_sent_again(bot: Bot) -> None:
@@ -360,10 +346,7 @@ async def test_the_allow_list_keeps_others_out(engine: Engine) -> None:
     await made.say({"id": 43, "type": "private", "first_name": "Ben"}, "tea prices", user=BEN)
     assert made.replies() == [handlers.NOT_ALLOWED]
     assert made.api.sent(-5) == []
-    assert (
-        "Tea prices rose" in made.replies(GROUP)[0]
-        and "Tea prices rose" in made.api.sent(43)[0].result["text"]
-    )
+    assert "Tea prices rose" in made.replies(GROUP)[0] and "Tea prices rose" in made.api.sent(43)[0].result["text"]
     await made.application.shutdown()
 
 

@@ -67,7 +67,9 @@ def test_changing_an_analysis_or_passage_setting_rebuilds(corpus_dir: Path, tmp_
 def test_an_added_article_is_answerable_after_refresh(corpus_dir: Path, tmp_path: Path) -> None:
     engine = Engine.open(corpus_dir, tmp_path / "index")
     assert not engine.answer("Which volcano erupted in Iceland?").answered
-    (corpus_dir / "volcano.txt").write_text("Volcano erupts\n\nThe Fagradalsfjall volcano erupted in Iceland on Friday.\n")
+    (corpus_dir / "volcano.txt").write_text(
+        "Volcano erupts\n\nThe Fagradalsfjall volcano erupted in Iceland on Friday.\n"
+    )
     assert engine.refresh() is True
     answer = engine.answer("Which volcano erupted in Iceland?")
     assert answer.sentences[0].text == "The Fagradalsfjall volcano erupted in Iceland on Friday."
@@ -199,7 +201,9 @@ Engine.open(Path(sys.argv[1]), Path(sys.argv[2]))
 def test_an_update_killed_half_way_leaves_a_usable_index(corpus_dir: Path, tmp_path: Path, stage: str) -> None:
     index = tmp_path / "index"
     before = Engine.open(corpus_dir, index).answer("who decides on negotiations")
-    (corpus_dir / "volcano.txt").write_text("Volcano erupts\n\nThe Fagradalsfjall volcano erupted in Iceland on Friday.\n")
+    (corpus_dir / "volcano.txt").write_text(
+        "Volcano erupts\n\nThe Fagradalsfjall volcano erupted in Iceland on Friday.\n"
+    )
     result = subprocess.run(
         [sys.executable, "-c", CRASHER, str(corpus_dir), str(index), stage],
         capture_output=True,

@@ -23,9 +23,7 @@ def write(folder: Path, name: str, content: str | bytes) -> Path:
     return path
 
 
-def load_one(
-    folder: Path, name: str, content: str | bytes
-) -> tuple[list[Article], list[LoadProblem]]:
+def load_one(folder: Path, name: str, content: str | bytes) -> tuple[list[Article], list[LoadProblem]]:
     return load_file(write(folder, name, content), root=folder)
 
 
@@ -75,9 +73,7 @@ def test_corpus_files_of_an_empty_folder_is_empty(tmp_path: Path) -> None:
         ("notes.csv", "not a corpus folder or a .txt, .md or .jsonl file"),
     ],
 )
-def test_corpus_files_raises_a_one_line_error_naming_an_unusable_path(
-    tmp_path: Path, name: str, message: str
-) -> None:
+def test_corpus_files_raises_a_one_line_error_naming_an_unusable_path(tmp_path: Path, name: str, message: str) -> None:
     write(tmp_path, "notes.csv", "a,b\n")
     with pytest.raises(CorpusError) as error:
         corpus_files(tmp_path / name)
@@ -138,10 +134,7 @@ def test_a_txt_file_gives_headline_body_and_metadata_lines(tmp_path: Path) -> No
 
 
 def test_metadata_lines_at_the_bottom_are_not_body(tmp_path: Path) -> None:
-    content = (
-        "Title\n\nBody sentence.\n\n"
-        "Date: 10 Nov 2022\nURL: https://example.org/a\nSource: Wire\n"
-    )
+    content = "Title\n\nBody sentence.\n\nDate: 10 Nov 2022\nURL: https://example.org/a\nSource: Wire\n"
     articles, _ = load_one(tmp_path, "a.txt", content)
     assert articles == [
         Article(
@@ -182,9 +175,7 @@ def test_metadata_lines_at_the_bottom_are_not_body(tmp_path: Path) -> None:
         ("Source: officials who asked not to be named said the talks would resume.", False),
     ],
 )
-def test_only_whole_residue_lines_are_dropped_from_a_txt_body(
-    tmp_path: Path, line: str, dropped: bool
-) -> None:
+def test_only_whole_residue_lines_are_dropped_from_a_txt_body(tmp_path: Path, line: str, dropped: bool) -> None:
     articles, _ = load_one(tmp_path, "a.txt", f"Title\n\nFirst.\n\n{line}\n\nLast.\n")
     expected = "First.\n\nLast." if dropped else f"First.\n\n{line}\n\nLast."
     assert articles[0].text == expected
@@ -324,9 +315,7 @@ def test_md_published_becomes_an_iso_date(tmp_path: Path, published: str, expect
         ("source: null", ""),
     ],
 )
-def test_md_front_matter_values_plain_quoted_and_commented(
-    tmp_path: Path, line: str, value: str
-) -> None:
+def test_md_front_matter_values_plain_quoted_and_commented(tmp_path: Path, line: str, value: str) -> None:
     articles, problems = load_one(tmp_path, "a.md", f"---\ntitle: T\n{line}\n---\nBody.")
     assert problems == []
     assert articles[0].source == value
@@ -467,12 +456,7 @@ def test_a_jsonl_file_gives_one_article_a_line(tmp_path: Path) -> None:
 
 
 def test_bad_jsonl_lines_are_skipped_and_the_rest_still_load(tmp_path: Path) -> None:
-    content = (
-        b'{"id": "a", "text": "One."}\n'
-        b"not json\n"
-        b'{"id": "b", "text": "\xff"}\n'
-        b'{"id": "c", "text": "Three."}\n'
-    )
+    content = b'{"id": "a", "text": "One."}\nnot json\n{"id": "b", "text": "\xff"}\n{"id": "c", "text": "Three."}\n'
     articles, problems = load_one(tmp_path, "f.jsonl", content)
     assert [article.id for article in articles] == ["a", "c"]
     assert [(problem.line, problem.reason.split(":")[0]) for problem in problems] == [
@@ -587,9 +571,7 @@ def test_a_duplicate_id_across_files_keeps_the_first_in_file_order(tmp_path: Pat
 
 def test_a_corpus_of_one_file_takes_ids_relative_to_its_folder(tmp_path: Path) -> None:
     path = write(tmp_path, "deep/story.txt", "Title\n\nBody.")
-    assert load_corpus(path).articles == (
-        Article(id="story", title="Title", text="Body.", path="story.txt"),
-    )
+    assert load_corpus(path).articles == (Article(id="story", title="Title", text="Body.", path="story.txt"),)
 
 
 def test_loading_does_not_modify_the_corpus_folder(tmp_path: Path) -> None:
