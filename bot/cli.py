@@ -104,14 +104,19 @@ def format_answer(answer: Answer, *, tty: bool = False) -> str:
     """Render an answer as terminal text: quoted sentences with their sources under them."""
     if not answer.answered:
         return (
-            f"I found nothing on that in the {answer.articles_known} articles I know.\n"
+            f"I found nothing on that in the {answer.articles_known} "
+            f"article{'' if answer.articles_known == 1 else 's'} I know.\n"
             "Try other words: a name, a place or an event from the news."
         )
     blocks = []
     for s in answer.sentences:
         src = s.source
         origin = " · ".join(p for p in (src.source, src.title, src.published) if p)
-        lines = [f"“{_mark(s.text, s.matched, tty=tty)}”", f"  — {origin}"]
+        quote = _mark(s.text, s.matched, tty=tty)
+        # A sentence that opens with its own quotation mark is shown as printed.
+        if not s.text.startswith(("“", '"', "«", "‘", "'", "„")):
+            quote = f"“{quote}”"
+        lines = [quote, f"  — {origin}"]
         if src.url:
             lines.append(f"    {src.url}")
         blocks.append("\n".join(lines))
