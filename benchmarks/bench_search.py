@@ -14,7 +14,8 @@ its own, so that one engine's memory never counts against another's:
   timed; the index size on disk; the child's peak RSS.
 - newsbot serve: `Engine.open` again in a fresh process on the saved index (the reload, timed;
   the benchmark checks nothing in the index folder was rewritten), then `engine.search(q, k=10)`
-  and `engine.answer(q)` for every question, each timed alone; RSS after serving.
+  and `engine.answer(q)` for every question, each timed alone; RSS after serving, and how much
+  of it is heap and how much memory-mapped index pages (which the kernel can drop and reread).
 - rank_bm25 (`BM25Okapi`), bm25s (`method="lucene"`, numpy backend) and tantivy, all fed the
   very terms newsbot's index holds (`engine.passage_terms`) and the very question terms
   (`engine.question_terms`), so the comparison is of indexing and ranking, not of tokenizers.
@@ -89,6 +90,20 @@ def _rss_bytes() -> int:
     import psutil
 
     return int(psutil.Process().memory_info().rss)
+
+
+def _rss_split() -> dict[str, int]:
+    """Resident memory by kind: anonymous (the heap) and file-backed (memory-mapped files)."""
+    found = {}
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                key = line.split(":")[0]
+                if key in ("RssAnon", "RssFile", "RssShmem"):
+                    found[key] = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return {f"serve_rss_{k[3:].lower()}_bytes": v for k, v in found.items()}
 
 
 def _peak_rss_bytes() -> int:
@@ -195,6 +210,7 @@ def _child_newsbot_serve(spec: dict[str, Any]) -> dict[str, Any]:
     search_ns, hits = _timed(lambda q: engine.search(q, k=10), questions)
     answer_ns, answers = _timed(engine.answer, questions)
     serve_rss = _rss_bytes()
+    serve_split = _rss_split()
     serve_peak = _peak_rss_bytes()
     result: dict[str, Any] = {
         "reload_s": reload_s,
@@ -203,6 +219,7 @@ def _child_newsbot_serve(spec: dict[str, Any]) -> dict[str, Any]:
         "rss_after_open_bytes": rss_open,
         "serve_rss_bytes": serve_rss,
         "serve_peak_rss_bytes": serve_peak,
+        **serve_split,
         "search_ms": _percentiles(search_ns),
         "answer_ms": _percentiles(answer_ns),
         "answered": sum(a.answered for a in answers) / max(1, len(answers)),
@@ -345,7 +362,7 @@ def _run_child(role: str, spec: dict[str, Any], work: Path) -> dict[str, Any]:
         print(f"  {role}: FAILED (exit {proc.returncode}): {' | '.join(tail)}", flush=True)
         return {"error": "\n".join(tail), "exit": proc.returncode}
     result = json.loads(out_path.read_text(encoding="utf-8"))
-    result["child_wall_s"] = wall
+    result[f"{role.replace('newsbot-', '')}_child_wall_s"] = wall
     return result
 
 
@@ -564,6 +581,11 @@ def print_size(result: dict[str, Any]) -> None:
               f"{_cell(r, lat + '.p99', 'ms'):>9}"
               f"{_versus(speed):>16}"
               f"{(f'{overlap:.2f}' if overlap is not None else ''):>7}")
+    if "serve_rss_anon_bytes" in nb:
+        print(f"newsbot serving RSS {nb['serve_rss_bytes'] / MiB:,.0f} MiB = "
+              f"{nb['serve_rss_anon_bytes'] / MiB:,.0f} MiB heap + "
+              f"{nb.get('serve_rss_file_bytes', 0) / MiB:,.0f} MiB of mapped files "
+              f"(page cache, shared and reclaimable)")
     if result["targets"]:
         print("targets:")
         for t in result["targets"]:

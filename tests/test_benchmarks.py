@@ -72,3 +72,20 @@ def test_the_benchmark_writes_every_measure_for_every_engine(tmp_path: Path) -> 
         assert set(other["search_ms"]) == LATENCY_KEYS
         assert other["speedup_p50"] > 0
         assert 0 <= other["top10_overlap"] <= 1
+
+
+def test_the_load_script_answers_every_chat_while_one_search_is_held(tmp_path: Path) -> None:
+    out = tmp_path / "load.json"
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks.load_bot", "--questions", "8", "--passages", "300",
+         "--slow", "0.5", "--work", str(tmp_path), "--out", str(out)],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    )
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["errors_logged"] == []
+    for run in ("with_rate_limiter", "without_rate_limiter"):
+        result = report[run]
+        assert (result["questions"], result["answered"], result["missing"]) == (8, 8, 0)
+        assert result["refused_by_fake_api"] == 0
+        assert all(result["checks"].values())
+        assert set(result["latency_ms"]) == {"n", "p50", "p95", "p99", "max"}
