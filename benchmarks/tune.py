@@ -27,9 +27,7 @@ def rescore(engine: Engine, settings: Settings) -> None:
     """Swap the ranking settings of an open engine without re-indexing."""
     state = engine.state
     engine.settings = settings
-    engine._state = dataclasses.replace(
-        state, searcher=Searcher(state.segments, state.searcher.live, settings.bm25)
-    )
+    engine._state = dataclasses.replace(state, searcher=Searcher(state.segments, state.searcher.live, settings.bm25))
 
 
 def main() -> None:
@@ -37,10 +35,16 @@ def main() -> None:
     parser.add_argument("--bench", type=Path, default=Path("../shared/bench"))
     parser.add_argument("--grid", choices=("small", "full"), default="small")
     args = parser.parse_args()
-    passages = [PassageSettings(3, 1)] if args.grid == "small" else [PassageSettings(2, 0), PassageSettings(3, 1), PassageSettings(4, 2), PassageSettings(5, 2)]
+    passages = (
+        [PassageSettings(3, 1)]
+        if args.grid == "small"
+        else [PassageSettings(2, 0), PassageSettings(3, 1), PassageSettings(4, 2), PassageSettings(5, 2)]
+    )
     bm25s = [BM25Settings("lucene", 1.2, 0.75), BM25Settings("lucene", 0.9, 0.4), BM25Settings("bm25+", 1.2, 0.75)]
     answers = [
-        AnswerSettings(min_score=0.0, candidate_passages=c, sentence_k1=k, passage_weight=w, position_prior=p, answer_type_boost=t)
+        AnswerSettings(
+            min_score=0.0, candidate_passages=c, sentence_k1=k, passage_weight=w, position_prior=p, answer_type_boost=t
+        )
         for c, k, w, p, t in itertools.product((30,), (0.5, 1.0), (0.1, 0.3, 0.6), (0.0, 0.1, 0.3), (0.0, 0.15, 0.3))
     ]
     results: dict[tuple, list[float]] = {}
@@ -49,7 +53,9 @@ def main() -> None:
             questions = read_questions(args.bench / name / "questions.jsonl", split="dev")
             for ps in passages:
                 base = Settings(passages=ps)
-                engine = Engine.open(args.bench / name / "articles.jsonl", Path(tmp) / f"{name}-{ps.size}-{ps.overlap}", base)
+                engine = Engine.open(
+                    args.bench / name / "articles.jsonl", Path(tmp) / f"{name}-{ps.size}-{ps.overlap}", base
+                )
                 for bm, an in itertools.product(bm25s, answers):
                     rescore(engine, Settings(passages=ps, bm25=bm, answers=an))
                     s = evaluate(engine, questions).groups["all"].summary()
