@@ -12,6 +12,7 @@ binary search and the vocabulary need not be rebuilt into a dict at load.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 from collections.abc import Callable, Sequence
@@ -126,14 +127,28 @@ def _ranges(starts: Ints, lengths: Ints) -> Ints:
     return np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - run_start, lengths)
 
 
-def build_segment(
-    articles: Sequence[Article],
-    analyzer: Analyzer,
-    passages: PassageSettings,
-    *,
-    progress: Progress | None = None,
-) -> Segment:
-    """Split, analyse and index `articles` into one in-memory segment."""
+@dataclass(frozen=True, slots=True)
+class _Chunk:
+    """The analysed form of a run of articles, with term ids local to the chunk."""
+
+    words: list[str]
+    sent_terms: Int32s
+    sent_len: Int32s
+    title_terms: Int32s
+    title_len: Int32s
+    text_blob: bytes
+    text_len: Ints
+    sent_pos: Int32s
+    sent_article: Int32s
+    pass_start: Int32s
+    pass_end: Int32s
+    pass_article: Int32s
+    article_first: Int32s
+    meta: list[dict[str, str]]
+
+
+def _analyse(articles: Sequence[Article], analyzer: Analyzer, passages: PassageSettings) -> _Chunk:
+    """Split and analyse a run of articles into flat arrays."""
     vocab: dict[str, int] = {}
     add = vocab.setdefault
     flat: list[int] = []
@@ -183,28 +198,124 @@ def build_segment(
             pass_start.append(first + s)
             pass_end.append(first + e)
             pass_article.append(a)
-        if progress is not None and (a % 1000 == 999 or a == len(articles) - 1):
-            progress("analyse", a + 1, len(articles))
-    article_first.append(len(sent_len))
+    return _Chunk(
+        words=list(vocab),
+        sent_terms=np.asarray(flat, dtype=np.int32),
+        sent_len=np.asarray(sent_len, dtype=np.int32),
+        title_terms=np.asarray(title_flat, dtype=np.int32),
+        title_len=np.asarray(title_len, dtype=np.int32),
+        text_blob=b"".join(texts),
+        text_len=np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts)),
+        sent_pos=np.asarray(sent_pos, dtype=np.int32),
+        sent_article=np.asarray(sent_article, dtype=np.int32),
+        pass_start=np.asarray(pass_start, dtype=np.int32),
+        pass_end=np.asarray(pass_end, dtype=np.int32),
+        pass_article=np.asarray(pass_article, dtype=np.int32),
+        article_first=np.asarray(article_first, dtype=np.int32),
+        meta=meta,
+    )
 
-    # Renumber terms in sorted order so the vocabulary can be binary-searched on disk.
-    words = sorted(vocab)
-    remap = np.empty(len(words), dtype=np.int32)
-    for new, word in enumerate(words):
-        remap[vocab[word]] = new
-    sent_terms = remap[np.asarray(flat, dtype=np.int64)] if flat else np.zeros(0, np.int32)
-    title_terms = remap[np.asarray(title_flat, dtype=np.int64)] if title_flat else np.zeros(0, np.int32)
-    title_offsets = np.zeros(len(title_len) + 1, dtype=np.int64)
-    np.cumsum(np.asarray(title_len, dtype=np.int64), out=title_offsets[1:])
+
+# Analysis is the bulk of a build; a big batch is analysed by forked workers, one chunk of
+# articles each. Small batches (tests, a few new files) stay in-process.
+PARALLEL_MIN_ARTICLES = 20_000
+CHUNK_ARTICLES = 4_000
+_WORK: tuple[Sequence[Article], Analyzer, PassageSettings] | None = None
+
+
+def _analyse_range(bounds: tuple[int, int]) -> _Chunk:
+    assert _WORK is not None
+    articles, analyzer, passages = _WORK
+    return _analyse(articles[bounds[0] : bounds[1]], analyzer, passages)
+
+
+def _analyse_all(
+    articles: Sequence[Article], analyzer: Analyzer, passages: PassageSettings, progress: Progress | None
+) -> list[_Chunk]:
+    global _WORK
+    n = len(articles)
+    bounds = [(i, min(i + CHUNK_ARTICLES, n)) for i in range(0, n, CHUNK_ARTICLES)] or [(0, 0)]
+    workers = min(os.cpu_count() or 1, len(bounds))
+    chunks: list[_Chunk] = []
+    if n < PARALLEL_MIN_ARTICLES or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        for lo, hi in bounds:
+            chunks.append(_analyse(articles[lo:hi], analyzer, passages))
+            if progress is not None:
+                progress("analyse", hi, n)
+        return chunks
+    _WORK = (articles, analyzer, passages)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for (_, hi), chunk in zip(bounds, pool.imap(_analyse_range, bounds), strict=True):
+                chunks.append(chunk)
+                if progress is not None:
+                    progress("analyse", hi, n)
+    finally:
+        _WORK = None
+    return chunks
+
+
+def _merge(chunks: list[_Chunk]) -> tuple[list[str], _Chunk]:
+    """Join chunks into one, with term ids renumbered over a shared sorted vocabulary."""
+    words = sorted(set().union(*(c.words for c in chunks)))
+    number = {w: i for i, w in enumerate(words)}
+    sent_terms, title_terms = [], []
+    sent_article, pass_start, pass_end, pass_article, article_first = [], [], [], [], []
+    sentences = articles = 0
+    for c in chunks:
+        remap = np.fromiter((number[w] for w in c.words), dtype=np.int32, count=len(c.words))
+        sent_terms.append(remap[c.sent_terms] if c.sent_terms.size else c.sent_terms)
+        title_terms.append(remap[c.title_terms] if c.title_terms.size else c.title_terms)
+        sent_article.append(c.sent_article + articles)
+        pass_start.append(c.pass_start + sentences)
+        pass_end.append(c.pass_end + sentences)
+        pass_article.append(c.pass_article + articles)
+        article_first.append(c.article_first + sentences)
+        sentences += c.sent_len.size
+        articles += len(c.meta)
+
+    def join(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+        return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
+
+    merged = _Chunk(
+        words=words,
+        sent_terms=join(sent_terms, np.int32),
+        sent_len=join([c.sent_len for c in chunks], np.int32),
+        title_terms=join(title_terms, np.int32),
+        title_len=join([c.title_len for c in chunks], np.int32),
+        text_blob=b"".join(c.text_blob for c in chunks),
+        text_len=join([c.text_len for c in chunks], np.int64),
+        sent_pos=join([c.sent_pos for c in chunks], np.int32),
+        sent_article=join(sent_article, np.int32),
+        pass_start=join(pass_start, np.int32),
+        pass_end=join(pass_end, np.int32),
+        pass_article=join(pass_article, np.int32),
+        article_first=np.concatenate([*article_first, np.array([sentences])]).astype(np.int32),
+        meta=[m for c in chunks for m in c.meta],
+    )
+    return words, merged
+
+
+def build_segment(
+    articles: Sequence[Article],
+    analyzer: Analyzer,
+    passages: PassageSettings,
+    *,
+    progress: Progress | None = None,
+) -> Segment:
+    """Split, analyse and index `articles` into one in-memory segment."""
+    words, c = _merge(_analyse_all(articles, analyzer, passages, progress))
+    sent_terms, title_terms = c.sent_terms, c.title_terms
+    title_offsets = np.zeros(c.title_len.size + 1, dtype=np.int64)
+    np.cumsum(c.title_len, out=title_offsets[1:])
     encoded = [w.encode("utf-8") for w in words]
     width = max((len(w) for w in encoded), default=1)
     vocab_arr = np.array(encoded, dtype=f"S{width}") if encoded else np.zeros(0, dtype="S1")
 
-    sent_offsets = np.zeros(len(sent_len) + 1, dtype=np.int64)
-    np.cumsum(np.asarray(sent_len, dtype=np.int64), out=sent_offsets[1:])
-    p_start = np.asarray(pass_start, dtype=np.int32)
-    p_end = np.asarray(pass_end, dtype=np.int32)
-    p_article = np.asarray(pass_article, dtype=np.int64)
+    sent_offsets = np.zeros(c.sent_len.size + 1, dtype=np.int64)
+    np.cumsum(c.sent_len, out=sent_offsets[1:])
+    p_start, p_end = c.pass_start, c.pass_end
+    p_article = c.pass_article.astype(np.int64)
     tok_start = sent_offsets[p_start]
     body_len = (sent_offsets[p_end] - tok_start).astype(np.int64)
     head_start = title_offsets[p_article]
@@ -225,11 +336,10 @@ def build_segment(
     if progress is not None:
         progress("index", len(articles), len(articles))
 
-    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
-    text_offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=text_offsets[1:])
+    text_offsets = np.zeros(c.text_len.size + 1, dtype=np.int64)
+    np.cumsum(c.text_len, out=text_offsets[1:])
     return Segment(
-        articles=tuple(meta),
+        articles=tuple(c.meta),
         vocab=vocab_arr,
         post_offsets=post_offsets,
         post_docs=(pairs % n_pass).astype(np.int32),
@@ -240,11 +350,11 @@ def build_segment(
         pass_article=p_article.astype(np.int32),
         sent_offsets=sent_offsets,
         sent_terms=sent_terms.astype(np.int32),
-        sent_article=np.asarray(sent_article, dtype=np.int32),
-        sent_pos=np.asarray(sent_pos, dtype=np.int32),
+        sent_article=c.sent_article,
+        sent_pos=c.sent_pos,
         text_offsets=text_offsets,
-        text_blob=np.frombuffer(b"".join(texts), dtype=np.uint8),
-        article_first=np.asarray(article_first, dtype=np.int32),
+        text_blob=np.frombuffer(c.text_blob, dtype=np.uint8),
+        article_first=c.article_first,
         title_offsets=title_offsets,
         title_terms=title_terms.astype(np.int32),
     )

@@ -220,3 +220,21 @@ def test_an_update_killed_half_way_leaves_a_usable_index(corpus_dir: Path, tmp_p
     ]
     assert engine.answer("Which volcano erupted in Iceland?").answered
     assert not any(p.name.endswith(".tmp") for p in index.iterdir())
+
+
+def test_a_build_split_over_worker_processes_equals_one_in_process(
+    corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retrieval import index as index_module
+    from retrieval.analyze import Analyzer
+    from retrieval.load import load_corpus
+    from retrieval.settings import PassageSettings
+
+    articles = load_corpus(corpus_dir).articles * 3
+    serial = index_module.build_segment(articles, Analyzer(), PassageSettings())
+    monkeypatch.setattr(index_module, "PARALLEL_MIN_ARTICLES", 1)
+    monkeypatch.setattr(index_module, "CHUNK_ARTICLES", 2)
+    parallel = index_module.build_segment(articles, Analyzer(), PassageSettings())
+    assert parallel.articles == serial.articles
+    for name in index_module._ARRAYS:
+        np.testing.assert_array_equal(getattr(parallel, name), getattr(serial, name), err_msg=name)
