@@ -29,7 +29,7 @@ from retrieval.passages import windows
 from retrieval.settings import PassageSettings
 from retrieval.split import split_sentences
 
-SEGMENT_FORMAT = "newsbot-segment/2"
+SEGMENT_FORMAT = "newsbot-segment/3"
 
 Ints = npt.NDArray[np.int64]
 Int32s = npt.NDArray[np.int32]
@@ -40,7 +40,7 @@ _ARRAYS: dict[str, str] = {
     "vocab": "S",
     "post_offsets": "int64",
     "post_docs": "int32",
-    "post_tf": "int32",
+    "post_tf": "uint16",
     "doc_len": "int32",
     "pass_start": "int32",
     "pass_end": "int32",
@@ -65,7 +65,7 @@ class Segment:
     vocab: np.ndarray
     post_offsets: Ints
     post_docs: Int32s
-    post_tf: Int32s
+    post_tf: npt.NDArray[np.uint16]
     doc_len: Int32s
     pass_start: Int32s
     pass_end: Int32s
@@ -98,7 +98,7 @@ class Segment:
             return i
         return -1
 
-    def postings(self, term_id: int) -> tuple[Int32s, Int32s]:
+    def postings(self, term_id: int) -> tuple[Int32s, npt.NDArray[np.uint16]]:
         """Return (passage ids, term frequencies) of one term."""
         lo, hi = int(self.post_offsets[term_id]), int(self.post_offsets[term_id + 1])
         return self.post_docs[lo:hi], self.post_tf[lo:hi]
@@ -343,7 +343,8 @@ def build_segment(
         vocab=vocab_arr,
         post_offsets=post_offsets,
         post_docs=(pairs % n_pass).astype(np.int32),
-        post_tf=tf.astype(np.int32),
+        # A passage holds a word 65,535 times at most in the index (no real one comes near).
+        post_tf=np.minimum(tf, np.iinfo(np.uint16).max).astype(np.uint16),
         doc_len=doc_len.astype(np.int32),
         pass_start=p_start,
         pass_end=p_end,
