@@ -218,8 +218,8 @@ def _analyse(articles: Sequence[Article], analyzer: Analyzer, passages: PassageS
 
 # Analysis is the bulk of a build; a big batch is analysed by forked workers, one chunk of
 # articles each. Small batches (tests, a few new files) stay in-process.
-PARALLEL_MIN_ARTICLES = 20_000
-CHUNK_ARTICLES = 4_000
+PARALLEL_MIN_ARTICLES = 4_000
+CHUNK_ARTICLES = 2_000
 _WORK: tuple[Sequence[Article], Analyzer, PassageSettings] | None = None
 
 
