@@ -167,7 +167,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_chat(args: argparse.Namespace) -> int:
     engine = open_engine(read_config(args))
     stats = engine.stats
-    print(f"newsbot: {stats.articles} articles. Ask a question; an empty line or Ctrl-D quits.")
+    known = f"{stats.articles} article{'' if stats.articles == 1 else 's'}"
+    print(f"newsbot: {known}. Ask a question; an empty line or Ctrl-D quits.")
     tty = sys.stdout.isatty()
     while True:
         try:

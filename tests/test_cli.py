@@ -167,3 +167,11 @@ def test_a_bad_config_value_names_its_key(yaml_text: str, message: str, tmp_path
     assert result.returncode == 2
     assert message in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_chat_answers_each_line_until_an_empty_one(corpus_dir: Path, tmp_path: Path) -> None:
+    result = newsbot("chat", "--config", str(write_config(tmp_path, corpus_dir)), stdin="tea prices\n\nnever asked\n")
+    assert result.returncode == 0
+    assert result.stdout.startswith("newsbot: 4 articles.")
+    assert "Tea prices rose by 12% in October" in result.stdout
+    assert "never asked" not in result.stdout
