@@ -173,5 +173,5 @@ def test_chat_answers_each_line_until_an_empty_one(corpus_dir: Path, tmp_path: P
     result = newsbot("chat", "--config", str(write_config(tmp_path, corpus_dir)), stdin="tea prices\n\nnever asked\n")
     assert result.returncode == 0
     assert result.stdout.startswith("newsbot: 4 articles.")
-    assert "Tea prices rose by 12% in October" in result.stdout
+    assert "“*Tea* *prices* rose by 12% in October, traders in Kolkata said.”" in result.stdout
     assert "never asked" not in result.stdout
