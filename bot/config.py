@@ -48,6 +48,7 @@ class TelegramConfig:
     allowed_chats: tuple[int, ...] = ()
     admins: tuple[int, ...] = ()
     sentences_per_reply: int = 3
+    refresh_seconds: int = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +140,11 @@ def _telegram(data: Any) -> TelegramConfig:
     per_reply = data.get("sentences_per_reply", 3)
     if not isinstance(per_reply, int) or isinstance(per_reply, bool) or not 1 <= per_reply <= 10:
         raise ConfigError(f"telegram.sentences_per_reply: expected an integer from 1 to 10, got {per_reply!r}")
+    refresh = data.get("refresh_seconds", 60)
+    if not isinstance(refresh, int) or isinstance(refresh, bool) or refresh < 0:
+        raise ConfigError(f"telegram.refresh_seconds: expected an integer >= 0 (0 means never), got {refresh!r}")
     return TelegramConfig(
+        refresh_seconds=refresh,
         mode=mode,
         webhook=webhook,
         questions_per_minute=per_minute,

@@ -8,6 +8,8 @@ update, then polls or serves a webhook as config.yaml says until Ctrl-C or SIGTE
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -40,6 +42,7 @@ __all__ = ["BOT_COMMANDS", "build_application", "redact_logs", "run"]
 
 _LOGGER = logging.getLogger(__name__)
 
+_WATCHER_KEY = "newsbot-watcher"
 TOKEN_VARIABLE = "TELEGRAM_BOT_TOKEN"
 BASE_URL_VARIABLE = "NEWSBOT_TELEGRAM_BASE_URL"
 # A bot token is the bot's numeric id, a colon, and a secret of URL-safe characters.
@@ -112,6 +115,40 @@ async def _post_init(application: Application) -> None:
     except TelegramError as error:
         _LOGGER.warning("Could not register the bot's commands: %s", error)
     _LOGGER.info("Running as @%s", application.bot.username)
+    state: BotState = application.bot_data[handlers.STATE_KEY]
+    if state.settings.refresh_seconds:
+        # Not application.create_task: the application awaits those on stop, and this never ends.
+        application.bot_data[_WATCHER_KEY] = asyncio.create_task(
+            watch_corpus(state, state.settings.refresh_seconds), name="newsbot-corpus-watcher"
+        )
+
+
+async def _post_stop(application: Application) -> None:
+    task = application.bot_data.pop(_WATCHER_KEY, None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def refresh_corpus(state: BotState) -> bool:
+    """Pick up added, changed and removed corpus files, off the event loop; return whether any."""
+    changed = await asyncio.to_thread(state.engine.refresh)
+    if changed:
+        state.stats = await asyncio.to_thread(lambda: state.engine.stats)
+        state.examples = await asyncio.to_thread(handlers.example_questions, state.engine)
+        _LOGGER.info("The corpus changed: now serving %d articles", state.stats.articles)
+    return changed
+
+
+async def watch_corpus(state: BotState, every: float) -> None:
+    """Refresh the corpus every `every` seconds for as long as the bot runs."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await refresh_corpus(state)
+        except Exception:  # a bad moment on disk must not end the watching
+            _LOGGER.exception("Could not refresh the corpus; trying again in %s s", every)
 
 
 def build_application(
@@ -137,6 +174,7 @@ def build_application(
         # One slow search or one reply waiting out flood control must not hold up other chats.
         .concurrent_updates(True)
         .post_init(_post_init)
+        .post_stop(_post_stop)
     )
     if base_url:
         builder = builder.base_url(base_url).base_file_url(_file_url(base_url))

@@ -439,3 +439,43 @@ def test_run_refuses_a_missing_or_malformed_setting_in_one_line(
     error = capsys.readouterr().err
     assert message in error and error.count("\n") == 1
     assert "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw" not in error
+
+
+async def test_an_article_added_while_running_is_answered_after_a_refresh(
+    bot: Bot, engine: Engine, corpus_dir: Path
+) -> None:
+    from bot.telegram import refresh_corpus
+
+    state = bot.application.bot_data[handlers.STATE_KEY]
+    assert await refresh_corpus(state) is False
+    (corpus_dir / "volcano.txt").write_text(
+        "Volcano erupts\n\nThe Fagradalsfjall volcano erupted in Iceland on Friday.\n"
+    )
+    assert await refresh_corpus(state) is True
+    assert state.stats.articles == engine.stats.articles == 6
+    await bot.say(PRIVATE, "Which volcano erupted in Iceland?")
+    assert "Fagradalsfjall" in bot.replies()[-1]
+    (corpus_dir / "volcano.txt").unlink()
+    assert await refresh_corpus(state) is True
+    await bot.say(PRIVATE, "Which volcano erupted in Iceland?")
+    assert "Fagradalsfjall" not in bot.replies()[-1]
+
+
+async def test_the_corpus_watcher_refreshes_on_its_own(engine: Engine, corpus_dir: Path) -> None:
+    import asyncio
+
+    from bot.telegram import watch_corpus
+
+    made = await make_bot(engine)
+    state = made.application.bot_data[handlers.STATE_KEY]
+    task = asyncio.create_task(watch_corpus(state, 0.05))
+    try:
+        (corpus_dir / "volcano.txt").write_text("Volcano erupts\n\nThe Fagradalsfjall volcano erupted in Iceland.\n")
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            if state.stats.articles == 6:
+                break
+        assert state.stats.articles == 6
+    finally:
+        task.cancel()
+        await made.application.shutdown()
