@@ -15,6 +15,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -237,7 +238,14 @@ def _analyse_all(
     bounds = [(i, min(i + CHUNK_ARTICLES, n)) for i in range(0, n, CHUNK_ARTICLES)] or [(0, 0)]
     workers = min(os.cpu_count() or 1, len(bounds))
     chunks: list[_Chunk] = []
-    if n < PARALLEL_MIN_ARTICLES or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    # Forking a process that runs other threads (a bot refreshing its corpus) can inherit a
+    # lock held mid-way; only a single-threaded process forks.
+    if (
+        n < PARALLEL_MIN_ARTICLES
+        or workers < 2
+        or threading.active_count() > 1
+        or "fork" not in multiprocessing.get_all_start_methods()
+    ):
         for lo, hi in bounds:
             chunks.append(_analyse(articles[lo:hi], analyzer, passages))
             if progress is not None:
