@@ -73,6 +73,7 @@ class Engine:
         self.index_dir = index_dir
         self.settings = settings
         self.analyzer = Analyzer(settings.analysis)
+        self._root = corpus if corpus.is_dir() else corpus.parent
         self.new_problems: tuple[LoadProblem, ...] = ()
         self._lock = threading.Lock()
         self._state: _State | None = None
@@ -91,11 +92,9 @@ class Engine:
     ) -> Engine:
         """Open the index of `corpus` in `index_dir`, building or updating it as needed."""
         corpus, index_dir = Path(corpus).resolve(), Path(index_dir).resolve()
-        root = corpus if corpus.is_dir() else corpus.parent
         if corpus.is_dir() and (index_dir == corpus or corpus in index_dir.parents):
             raise CorpusError(f"{index_dir}: the index directory must be outside the corpus {corpus}")
         engine = cls(corpus, index_dir, settings or Settings())
-        engine._root = root
         engine.refresh(progress=progress, rebuild=rebuild)
         return engine
 
@@ -191,7 +190,7 @@ class Engine:
 
     @staticmethod
     def _live_ids(manifest: Manifest, segments: dict[str, Segment]) -> set[str]:
-        ids = set()
+        ids: set[str] = set()
         for name in manifest.segments:
             dead = set(manifest.deleted.get(name, ()))
             ids.update(a["id"] for i, a in enumerate(segments[name].articles) if i not in dead)

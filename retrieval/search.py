@@ -131,12 +131,11 @@ class Searcher:
                     df = cum[seg.post_offsets[1:]] - cum[seg.post_offsets[:-1]]
                 vocabs.append(np.asarray(seg.vocab).astype(object))
                 dfs.append(df)
+            total: npt.NDArray[np.float64] = np.zeros(0)
             if vocabs:
                 words, inverse = np.unique(np.concatenate(vocabs), return_inverse=True)
-                total = np.bincount(inverse, weights=np.concatenate(dfs), minlength=words.size)
+                total = np.bincount(inverse, weights=np.concatenate(dfs), minlength=words.size).astype(np.float64)
                 total = total[total > 0]
-            else:
-                total = np.zeros(0)
             self._okapi_floor = bm25.okapi_floor(bm25.idf_okapi_raw(self.n_live, total))
         return self._okapi_floor
 

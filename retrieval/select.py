@@ -169,10 +169,10 @@ def select_sentences(
     seen: set[str] = set()
     out: list[Chosen] = []
     for c in chosen:
-        key = _dedupe_key(c.text)
-        if key in seen:
+        text_key = _dedupe_key(c.text)
+        if text_key in seen:
             continue
-        seen.add(key)
+        seen.add(text_key)
         out.append(c)
         if len(out) >= limit:
             break

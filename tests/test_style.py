@@ -1,4 +1,4 @@
-"""The code passes ruff, with the settings in pyproject.toml."""
+"""The code passes ruff and mypy, with the settings in pyproject.toml, and keeps its boundaries."""
 
 from __future__ import annotations
 
@@ -16,6 +16,14 @@ def test_ruff_finds_nothing_to_fix() -> None:
     if ruff is None:
         pytest.skip("ruff is not installed (pip install -e '.[test]' installs it)")
     result = subprocess.run([ruff, "check", "."], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_finds_no_type_errors() -> None:
+    mypy = shutil.which("mypy")
+    if mypy is None:
+        pytest.skip("mypy is not installed (pip install -e '.[test]' installs it)")
+    result = subprocess.run([mypy, "retrieval", "bot"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
