@@ -6,9 +6,10 @@ Usage, from the repository root with the bench extra installed (`pip install -e 
     python -m benchmarks.bench_search --sizes 10000 100000 1000000     # the three sizes of issue 4
     python -m benchmarks.bench_search --engines newsbot rank_bm25 --sizes 300 --queries 20
 
-For each size it writes a seeded news-like corpus (`benchmarks.newslike`, one .jsonl file) and
-`--queries` questions built from its sentences, then runs every measurement in a child process of
-its own, so that one engine's memory never counts against another's:
+For each size it writes a seeded news-like corpus (`benchmarks.newslike`, one .jsonl file in a
+folder of its own, which is what newsbot opens as its corpus) and `--queries` questions built
+from its sentences, then runs every measurement in a child process of its own, so that one
+engine's memory never counts against another's:
 
 - newsbot build: `Engine.open` on an empty index folder (load, split, analyse, index, save),
   timed; the index size on disk; the child's peak RSS.
@@ -16,6 +17,17 @@ its own, so that one engine's memory never counts against another's:
   the benchmark checks nothing in the index folder was rewritten), then `engine.search(q, k=10)`
   and `engine.answer(q)` for every question, each timed alone; RSS after serving, and how much
   of it is heap and how much memory-mapped index pages (which the kernel can drop and reread).
+- newsbot refresh (issue 4 item 3), in a third child after serving: `Engine.open` on the saved
+  index, one `engine.refresh()` with nothing changed, then (a) a small new `.txt` article about
+  a made-up person (`newslike.update_article`) is written into the corpus folder, and
+  `engine.refresh()` and then `engine.answer(its question)` are timed, checking that the answer
+  quotes the new article; (b) the file is rewritten with another story: refresh and answer
+  timed, the new sentence must be quoted and nothing of the old one; (c) the file is deleted:
+  refresh timed, and the article must be gone from answers and postings. The target is 1 s from
+  the file's change to an answer (refresh + answer). When a step misses it, or with
+  `--profile`, the three steps run once more under cProfile and the listing, with the time per
+  retrieval function, goes next to the JSON. Compaction (`newsbot index --compact`) is a full
+  rebuild, `Engine.open(..., rebuild=True)`, so the timed build stands for it; it is not run.
 - rank_bm25 (`BM25Okapi`), bm25s (`method="lucene"`, numpy backend) and tantivy, all fed the
   very terms newsbot's index holds (`engine.passage_terms`) and the very question terms
   (`engine.question_terms`), so the comparison is of indexing and ranking, not of tokenizers.
@@ -33,7 +45,7 @@ score Lucene BM25 as newsbot does by default), lower for rank_bm25's Okapi idf.
 The issue targets (issue 2 at 100,000 passages, issue 4 at 1,000,000) are printed beside the
 numbers with PASS or FAIL. Results go to `--out` as JSON, rewritten after every size.
 `--profile` also builds newsbot's index a second time under cProfile (the timed build runs
-without it) and writes the listing next to the JSON.
+without it) and writes the listing next to the JSON, as it does for the refresh steps.
 """
 
 from __future__ import annotations
@@ -56,6 +68,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINES = ("newsbot", "rank_bm25", "bm25s", "tantivy")
+REFRESH_TARGET_S = 1.0
+REFRESH_STEPS = ("add", "change", "remove")
 FORMAT_VERSION = 1
 MiB = 1 << 20
 GiB = 1 << 30
@@ -72,6 +86,8 @@ TARGETS: tuple[tuple[int, str, str, str, float, str, str], ...] = (
     (1_000_000, "newsbot", "build_s", "<=", 90.0, "s", "issue 4"),
     (1_000_000, "newsbot", "reload_s", "<=", 1.0, "s", "issue 4"),
     (1_000_000, "newsbot", "serve_rss_bytes", "<=", 1.0 * GiB, "bytes", "issue 4"),
+    *((1_000_000, "newsbot", f"refresh.{step}.reflected_s", "<=", REFRESH_TARGET_S, "s",
+       "issue 4") for step in REFRESH_STEPS),
 )
 
 
@@ -237,6 +253,145 @@ def _child_newsbot_serve(spec: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _answer_sentences(answer: Any) -> list[tuple[str, str]]:
+    return [(s.source.article_id, s.text) for s in answer.sentences]
+
+
+def _df(engine: Any, word: str) -> int:
+    """Live passages holding the analysed form of `word` (0 when the index has never seen it)."""
+    searcher = engine.state.searcher
+    return sum(searcher.postings(term).df for term in dict.fromkeys(engine.question_terms(word)))
+
+
+def _refresh_step(engine: Any, refresh: Callable[[], bool], questions: Sequence[str]
+                  ) -> dict[str, Any]:
+    """Time one refresh and then one answer per question, as a user would see them."""
+    began = time.perf_counter()
+    changed = refresh()
+    refresh_s = time.perf_counter() - began
+    answer_ns, answers = _timed(engine.answer, questions)
+    return {"refresh_s": refresh_s, "changed": changed,
+            "answer_ms": answer_ns[0] / 1e6,
+            "reflected_s": refresh_s + answer_ns[0] / 1e9,
+            "segments": len(engine.state.segments), "passages": engine.state.searcher.n_live,
+            "answers": [_answer_sentences(a) for a in answers]}
+
+
+def _profile_summary(profiler: Any, text_out: Any, title: str) -> list[dict[str, Any]]:
+    """Print a cumulative listing to `text_out`; return retrieval's functions by cumulative time."""
+    import pstats
+
+    text_out.write(f"\n===== {title} =====\n")
+    stats = pstats.Stats(profiler, stream=text_out)
+    stats.sort_stats("cumulative").print_stats(45)
+    rows = []
+    for (filename, line, name), (_, calls, own, cumulative, _) in stats.stats.items():  # type: ignore[attr-defined]
+        where = Path(filename)
+        if where.parent.name == "retrieval" or name in ("<method 'stat' of 'os.DirEntry' objects>",
+                                                         "<built-in method posix.stat>"):
+            label = f"{where.parent.name}/{where.name}:{line}({name})" if line else name
+            rows.append({"function": label, "calls": calls, "own_s": round(own, 4),
+                         "cumulative_s": round(cumulative, 4)})
+    rows.sort(key=lambda r: -r["cumulative_s"])
+    return rows[:14]
+
+
+def _child_newsbot_refresh(spec: dict[str, Any]) -> dict[str, Any]:
+    from benchmarks import newslike
+    from retrieval.engine import Engine
+    from retrieval.settings import Settings
+
+    corpus, index = Path(spec["corpus"]), Path(spec["index"])
+    updates = corpus / "updates"
+    shutil.rmtree(updates, ignore_errors=True)
+    path = updates / "quonzhattle.txt"
+    article_id = path.relative_to(corpus).with_suffix("").as_posix()
+    first, second = newslike.update_article(1), newslike.update_article(2)
+    began = time.perf_counter()
+    engine = Engine.open(corpus, index, Settings(), progress=None)
+    open_s = time.perf_counter() - began
+    unseen = {w: _df(engine, w) for w in (first.name, first.marker, second.marker)}
+    result: dict[str, Any] = {"open_s": open_s, "article_id": article_id,
+                              "df_before": unseen, "made_up_words_unseen": not any(unseen.values())}
+    began = time.perf_counter()
+    result["noop_changed"] = engine.refresh()
+    result["noop_refresh_s"] = time.perf_counter() - began
+
+    def quotes(answers: list[list[tuple[str, str]]], version: Any, other: Any) -> bool:
+        # A sentence of this version's article that the other version does not have.
+        return any(aid == article_id and text in version.text and text not in other.text
+                   for sentences in answers for aid, text in sentences)
+
+    def cycle(refresh: Callable[[], bool]) -> dict[str, dict[str, Any]]:
+        steps = {}
+        updates.mkdir(parents=True, exist_ok=True)
+        path.write_text(first.text, encoding="utf-8")
+        add = _refresh_step(engine, refresh, [first.question])
+        add["quotes_new_article"] = any(aid == article_id for aid, _ in add["answers"][0])
+        add["quotes_answer_sentence"] = any(first.sentence in text for _, text in add["answers"][0])
+        add["ok"] = add["changed"] and add["quotes_new_article"]
+        steps["add"] = add
+        path.write_text(second.text, encoding="utf-8")
+        change = _refresh_step(engine, refresh, [second.question, first.question])
+        change["quotes_new_version"] = quotes(change["answers"][:1], second, first)
+        change["quotes_answer_sentence"] = any(second.sentence in text
+                                               for _, text in change["answers"][0])
+        change["quotes_old_version"] = quotes(change["answers"], first, second)
+        change["old_marker_df"] = _df(engine, first.marker)
+        change["ok"] = (change["changed"] and change["quotes_new_version"]
+                        and not change["quotes_old_version"] and change["old_marker_df"] == 0)
+        steps["change"] = change
+        path.unlink()
+        updates.rmdir()
+        remove = _refresh_step(engine, refresh, [second.question, first.question])
+        remove["quotes_removed_article"] = any(aid == article_id for sentences in remove["answers"]
+                                               for aid, _ in sentences)
+        remove["name_df"] = _df(engine, first.name)
+        remove["ok"] = (remove["changed"] and not remove["quotes_removed_article"]
+                        and remove["name_df"] == 0)
+        steps["remove"] = remove
+        return steps
+
+    try:
+        steps = cycle(engine.refresh)
+        slow = [k for k, v in steps.items() if v["reflected_s"] > spec["target_s"]]
+        if spec.get("profile") and (slow or spec.get("always_profile")):
+            import cProfile
+            import io
+
+            listing = io.StringIO()
+            profiled = {step: cProfile.Profile() for step in REFRESH_STEPS}
+            # cycle() refreshes once per step, in order: each step gets a profiler of its own,
+            # enabled around the refresh only.
+            turn = iter(REFRESH_STEPS)
+
+            def refresh_in_turn() -> bool:
+                profiler = profiled[next(turn)]
+                profiler.enable()
+                try:
+                    return bool(engine.refresh())
+                finally:
+                    profiler.disable()
+
+            again = cycle(refresh_in_turn)
+            result["profile"] = {
+                "file": spec["profile"],
+                "refresh_s_under_profile": {k: v["refresh_s"] for k, v in again.items()},
+                **{step: _profile_summary(profiled[step], listing, f"refresh: {step}")
+                   for step in REFRESH_STEPS},
+            }
+            Path(spec["profile"]).write_text(listing.getvalue(), encoding="utf-8")
+    finally:
+        shutil.rmtree(updates, ignore_errors=True)
+    for record in steps.values():
+        record["answers"] = [[text for _, text in sentences] for sentences in record["answers"]]
+    result.update(steps)
+    result["ok"] = all(steps[k]["ok"] for k in REFRESH_STEPS) and result["made_up_words_unseen"]
+    result["compaction"] = ("not run: `newsbot index --compact` is Engine.open(..., rebuild=True), "
+                            "a full rebuild, which build_s times")
+    return result
+
+
 def _load_terms(spec: dict[str, Any]) -> tuple[list[list[str]], list[list[str]]]:
     passages = [line.split() for line in _read_lines(Path(spec["terms"]))]
     with open(spec["queries"], encoding="utf-8") as f:
@@ -337,6 +492,7 @@ def _child_tantivy(spec: dict[str, Any]) -> dict[str, Any]:
 CHILDREN: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "newsbot-build": _child_newsbot_build,
     "newsbot-serve": _child_newsbot_serve,
+    "newsbot-refresh": _child_newsbot_refresh,
     "rank_bm25": _child_rank_bm25,
     "bm25s": _child_bm25s,
     "tantivy": _child_tantivy,
@@ -414,8 +570,11 @@ def _prepare(size: int, args: argparse.Namespace, work: Path) -> tuple[Path, Pat
 
     generator = hashlib.sha256(Path(newslike.__file__).read_bytes()).hexdigest()[:12]
     folder = work / f"seed{args.seed}-n{size}"
-    folder.mkdir(parents=True, exist_ok=True)
-    corpus, questions = folder / "corpus.jsonl", folder / "questions.txt"
+    # The corpus is a folder holding the one .jsonl file, so that the refresh step can add an
+    # article file beside it; the index and everything else stay outside that folder.
+    (folder / "corpus").mkdir(parents=True, exist_ok=True)
+    corpus, questions = folder / "corpus" / "corpus.jsonl", folder / "questions.txt"
+    shutil.rmtree(folder / "corpus" / "updates", ignore_errors=True)  # an interrupted refresh step
     meta_path = folder / "meta.json"
     wanted = {"seed": args.seed, "size": size, "queries": args.queries, "generator": generator}
     if meta_path.exists() and corpus.exists() and questions.exists():
@@ -444,7 +603,8 @@ def _bench_size(size: int, args: argparse.Namespace, work: Path) -> dict[str, An
     from retrieval.settings import Settings
 
     print(f"\n== {size:,} passages ==", flush=True)
-    corpus, questions, meta = _prepare(size, args, work)
+    corpus_file, questions, meta = _prepare(size, args, work)
+    corpus = corpus_file.parent
     folder = corpus.parent
     bm25 = Settings().bm25
     engines: dict[str, dict[str, Any]] = {}
@@ -473,7 +633,16 @@ def _bench_size(size: int, args: argparse.Namespace, work: Path) -> dict[str, An
             if serve.get("reload_rewrote_index"):
                 print("  WARNING: the reload rewrote the index: it was not recognised as fresh",
                       flush=True)
-        engines["newsbot"] = {**build, **serve}
+        refresh: dict[str, Any] = {}
+        if "error" not in build and "error" not in serve:
+            print("  newsbot: adding, changing and removing an article file, refreshing each "
+                  "time, in a fresh child ...", flush=True)
+            profile = Path(args.out).with_suffix(f".n{size}.refresh-profile.txt")
+            refresh = _run_child("newsbot-refresh", {
+                "corpus": str(corpus), "index": str(index), "target_s": REFRESH_TARGET_S,
+                "profile": str(profile), "always_profile": args.profile,
+            }, folder)
+        engines["newsbot"] = {**build, **serve, "refresh": refresh}
         if not args.keep_indexes:
             shutil.rmtree(index, ignore_errors=True)
     for name in others:
@@ -542,6 +711,41 @@ def _versus(speedup: float | None) -> str:
     return f"{speedup:,.1f}x slower" if speedup >= 1 else f"{1 / speedup:,.1f}x faster"
 
 
+def _print_refresh(refresh: dict[str, Any]) -> None:
+    if not refresh:
+        return
+    if "error" in refresh:
+        print(f"newsbot refresh: error: {refresh['error'].splitlines()[-1][:100]}")
+        return
+    print(f"newsbot refresh (a new article file answerable within {REFRESH_TARGET_S:.0f} s; "
+          f"opened in {refresh['open_s']:.2f} s, a refresh with nothing changed "
+          f"{refresh['noop_refresh_s']:.2f} s):")
+    checks = {
+        "add": ("quotes the new article", refresh["add"].get("quotes_new_article")),
+        "change": ("new version quoted, old one nowhere", refresh["change"].get("ok")),
+        "remove": ("gone from answers and postings", refresh["remove"].get("ok")),
+    }
+    for step in REFRESH_STEPS:
+        r = refresh[step]
+        mark = "PASS" if r["reflected_s"] <= REFRESH_TARGET_S else "FAIL"
+        what, good = checks[step]
+        print(f"  {mark}  {step:<7} refresh {r['refresh_s']:6.3f} s + answer "
+              f"{r['answer_ms']:6.1f} ms = {r['reflected_s']:6.3f} s   target <= "
+              f"{REFRESH_TARGET_S:.0f} s;  {what}: {'yes' if good else 'NO'}")
+    if not refresh.get("made_up_words_unseen", True):
+        print(f"  WARNING: the made-up words were already in the corpus: {refresh['df_before']}")
+    if "profile" in refresh:
+        prof = refresh["profile"]
+        print(f"  cProfile of the refresh steps (listing: {prof['file']}):")
+        for step in REFRESH_STEPS:
+            rows = [row for row in prof[step]
+                    if not row["function"].endswith(("(refresh)", "(_refresh)"))]
+            top = ", ".join(f"{row['function'].split('(')[-1].rstrip(')')} "
+                            f"{row['cumulative_s']:.2f}" for row in rows[:6])
+            print(f"    {step}: {prof['refresh_s_under_profile'][step]:.2f} s profiled; {top}")
+    print(f"  compaction: {refresh['compaction']}")
+
+
 def print_size(result: dict[str, Any]) -> None:
     """Print one size's table and its targets."""
     engines = result["engines"]
@@ -586,6 +790,7 @@ def print_size(result: dict[str, Any]) -> None:
               f"{nb['serve_rss_anon_bytes'] / MiB:,.0f} MiB heap + "
               f"{nb.get('serve_rss_file_bytes', 0) / MiB:,.0f} MiB of mapped files "
               f"(page cache, shared and reclaimable)")
+    _print_refresh(nb.get("refresh") or {})
     if result["targets"]:
         print("targets:")
         for t in result["targets"]:

@@ -12,6 +12,11 @@ Questions are built from the words of one sentence of a random article ("Who ...
 ...?", "How many ...?", "What did X say about Y?", a few long quiz-style ones and bare keyword
 queries), so each has an answer in the corpus. The same seed gives the same bytes.
 
+`update_article(version)` is a small hand-written `.txt` article (headline, blank line, a few
+sentences) about a made-up person whose name the generator never writes, with a question that
+only it answers; versions 1 and 2 tell different stories, so a benchmark can add the file,
+change it and delete it, and tell from the answers which version the index holds.
+
 Usage (from the repository root):
 
     python -m benchmarks.newslike corpus.jsonl --passages 100000 --seed 7
@@ -33,7 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["CorpusInfo", "Question", "make_questions", "passages_in", "write_corpus"]
+__all__ = ["CorpusInfo", "Question", "UpdateArticle", "make_questions", "passages_in",
+           "update_article", "write_corpus"]
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -436,6 +442,46 @@ def _question_from(sentence: str, rng: np.random.Generator) -> tuple[str, str]:
         tail = f" {name}" if name else ""
         return f"The {lead} this week{tail}. Which {pick(1)} was it?", "long"
     return pick(int(rng.integers(2, 4))) + (f" {name}" if name else ""), "keywords"
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateArticle:
+    """A small .txt article added to a corpus after its index is built, and its question."""
+
+    text: str
+    question: str
+    sentence: str
+    marker: str
+    name: str
+
+
+_UPDATES = (
+    ("Quonzhattle opens the Brindlemoor ferry terminal",
+     "Xaverly Quonzhattle opened the Brindlemoor ferry terminal on Tuesday, the harbour "
+     "authority said. The terminal cost 41 million and will carry 3,000 passengers a day. "
+     "Quonzhattle said the new crossing would cut the trip along the coast by an hour. "
+     "Traders at the old quay welcomed the opening.",
+     "Xaverly Quonzhattle opened the Brindlemoor ferry terminal on Tuesday",
+     "When did Xaverly Quonzhattle open the Brindlemoor ferry terminal?",
+     "Brindlemoor"),
+    ("Quonzhattle shuts the Ostrevane salt mine after a flood",
+     "Xaverly Quonzhattle closed the Ostrevane salt mine on Friday after water flooded its "
+     "lower galleries. Two hundred miners were sent home on full pay. Quonzhattle told "
+     "reporters the mine would stay shut until new pumps were installed, probably in March.",
+     "Xaverly Quonzhattle closed the Ostrevane salt mine on Friday",
+     "Why did Xaverly Quonzhattle close the Ostrevane salt mine?",
+     "Ostrevane"),
+)
+
+
+def update_article(version: int) -> UpdateArticle:
+    """Return version 1 or 2 of the made-up article a benchmark adds, changes and removes.
+
+    `sentence` starts the sentence that answers `question`; `marker` is a made-up word that
+    appears in this version only (and nowhere in a generated corpus), `name` in both.
+    """
+    title, body, sentence, question, marker = _UPDATES[version - 1]
+    return UpdateArticle(f"{title}\n\n{body}\n", question, sentence, marker, "Quonzhattle")
 
 
 def make_questions(corpus: str | Path, *, count: int, seed: int = 7) -> list[Question]:

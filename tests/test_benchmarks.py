@@ -33,6 +33,15 @@ def test_a_corpus_line_is_an_article_in_the_jsonl_format_of_the_design(tmp_path:
     assert all(isinstance(value, str) and value for value in article.values())
 
 
+def test_the_update_article_is_a_txt_article_whose_two_versions_differ() -> None:
+    first, second = newslike.update_article(1), newslike.update_article(2)
+    for version in (first, second):
+        headline, blank, body = version.text.split("\n", 2)
+        assert headline and not blank and version.sentence in body
+        assert version.marker in body and version.name in body and version.question
+    assert first.marker not in second.text and second.marker not in first.text
+
+
 def test_every_question_comes_from_a_sentence_of_its_article(tmp_path: Path) -> None:
     newslike.write_corpus(tmp_path / "c.jsonl", passages=300, seed=2)
     texts = {}
@@ -66,6 +75,19 @@ def test_the_benchmark_writes_every_measure_for_every_engine(tmp_path: Path) -> 
     assert newsbot["reload_rewrote_index"] is False
     assert set(newsbot["search_ms"]) == LATENCY_KEYS == set(newsbot["answer_ms"])
     assert newsbot["search_ms"]["n"] == 20
+    refresh = newsbot["refresh"]
+    assert "error" not in refresh
+    assert refresh["made_up_words_unseen"] and refresh["noop_changed"] is False
+    for step in ("add", "change", "remove"):
+        assert refresh[step]["changed"] is True
+        assert refresh[step]["refresh_s"] > 0
+        assert refresh[step]["reflected_s"] >= refresh[step]["refresh_s"]
+    assert refresh["add"]["quotes_new_article"] and refresh["add"]["segments"] == 2
+    assert refresh["change"]["quotes_new_version"] and not refresh["change"]["quotes_old_version"]
+    assert refresh["remove"]["answers"] == [[], []] and refresh["remove"]["segments"] == 1
+    assert refresh["remove"]["passages"] == newsbot["passages"]
+    assert refresh["ok"] is True
+    assert not (tmp_path / "work" / "seed7-n300" / "corpus" / "updates").exists()
     for name in engines[1:]:
         other = size["engines"][name]
         assert "error" not in other
