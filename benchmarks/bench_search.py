@@ -796,7 +796,7 @@ def print_size(result: dict[str, Any]) -> None:
         for t in result["targets"]:
             mark = {True: "PASS", False: "FAIL", None: "n/a "}[t["pass"]]
             limit = _fmt(t["limit"], t["unit"])
-            print(f"  {mark}  {t['engine']} {t['metric']:<16} {_fmt(t['measured'], t['unit']):>12}"
+            print(f"  {mark}  {t['engine']} {t['metric']:<33} {_fmt(t['measured'], t['unit']):>12}"
                   f"   target {t['op']} {limit}  ({t['from']})")
     sampled = [f"{n} answered {r['queries_sampled']} of {result['questions']} questions"
                for n, r in engines.items() if r.get("sample")]
