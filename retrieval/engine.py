@@ -34,7 +34,7 @@ from retrieval.models import (
 from retrieval.search import PassageHit, Searcher
 from retrieval.select import select_sentences
 from retrieval.settings import Settings
-from retrieval.store import FileEntry, Manifest, index_size, read_manifest, sweep, write_manifest
+from retrieval.store import FileEntry, Manifest, index_size, locked, read_manifest, sweep, write_manifest
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class Engine:
 
     def refresh(self, *, progress: Progress | None = None, rebuild: bool = False) -> bool:
         """Bring the index up to date with the corpus; return whether anything changed."""
-        with self._lock:
+        with self._lock, locked(self.index_dir):
             return self._refresh(progress, rebuild)
 
     def _refresh(self, progress: Progress | None, rebuild: bool) -> bool:

@@ -17,11 +17,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on POSIX: one process at a time is up to the operator
+    fcntl = None  # type: ignore[assignment]
+
 MANIFEST = "manifest.json"
+LOCK = ".lock"
 MANIFEST_FORMAT = "newsbot-index/1"
 
 
@@ -88,6 +96,20 @@ def write_manifest(index_dir: Path, manifest: Manifest) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextmanager
+def locked(index_dir: Path) -> Iterator[None]:
+    """Hold the index's lock: a running bot and `newsbot index` never update it at once."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / LOCK, "a") as fh:
+        if fcntl is not None:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def sweep(index_dir: Path, keep: set[str]) -> None:

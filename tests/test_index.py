@@ -15,7 +15,7 @@ import pytest
 
 from retrieval.engine import Engine
 from retrieval.settings import AnalysisSettings, PassageSettings, Settings
-from retrieval.store import MANIFEST
+from retrieval.store import LOCK, MANIFEST
 
 
 def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
@@ -132,7 +132,9 @@ def test_compacting_merges_segments_into_one(corpus_dir: Path, tmp_path: Path) -
     compacted = Engine.open(corpus_dir, tmp_path / "index", rebuild=True)
     assert len(segments(tmp_path / "index")) == 1
     assert compacted.answer("bridge repairs cost") == before
-    assert sorted(p.name for p in (tmp_path / "index").iterdir()) == sorted([MANIFEST, *segments(tmp_path / "index")])
+    assert sorted(p.name for p in (tmp_path / "index").iterdir()) == sorted(
+        [LOCK, MANIFEST, *segments(tmp_path / "index")]
+    )
 
 
 def break_manifest(index: Path) -> None:
@@ -238,3 +240,32 @@ def test_a_build_split_over_worker_processes_equals_one_in_process(
     assert parallel.articles == serial.articles
     for name in index_module._ARRAYS:
         np.testing.assert_array_equal(getattr(parallel, name), getattr(serial, name), err_msg=name)
+
+
+REBUILDER = """
+import sys
+from pathlib import Path
+from retrieval.engine import Engine
+for _ in range(3):
+    Engine.open(Path(sys.argv[1]), Path(sys.argv[2]), rebuild=True)
+"""
+
+
+def test_two_processes_updating_one_index_take_turns(corpus_dir: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    expected = Engine.open(corpus_dir, index).answer("who decides on negotiations")
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", REBUILDER, str(corpus_dir), str(index)],
+            cwd=Path(__file__).resolve().parent.parent,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    assert len(segments(index)) == 1
+    assert sorted(p.name for p in index.iterdir()) == sorted([LOCK, MANIFEST, *segments(index)])
+    assert Engine.open(corpus_dir, index).answer("who decides on negotiations") == expected
