@@ -165,12 +165,11 @@ class Searcher:
             return idf * (s.k1 + 1.0) * s.delta / (s.k1 + s.delta)
         return 0.0
 
-    def search(self, terms: Sequence[str], k: int = 10) -> list[PassageHit]:
-        """Return the k best live passages for the query terms, best first."""
-        if not terms or k <= 0 or not self.n_live:
-            return []
-        buf = self._buffer()
-        touched: list[npt.NDArray[np.int64]] = []
+    def _contributions(
+        self, terms: Sequence[str]
+    ) -> tuple[list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]], float]:
+        """Each query term's (passages, score parts), and what every passage gets regardless."""
+        parts = []
         constant = 0.0
         for term, count in Counter(terms).items():
             post = self.postings(term)
@@ -179,14 +178,24 @@ class Searcher:
             idf = self.idf(post.df)
             constant += count * self._baseline(idf)
             for docs, tf in zip(post.docs, post.tfs, strict=True):
-                buf[docs] += (count * idf) * self._weights(docs, tf)
-                touched.append(docs)
-        if not touched:
+                parts.append((docs, (count * idf) * self._weights(docs, tf)))
+        return parts, constant
+
+    def search(self, terms: Sequence[str], k: int = 10) -> list[PassageHit]:
+        """Return the k best live passages for the query terms, best first."""
+        if not terms or k <= 0 or not self.n_live:
             return []
-        cand = np.concatenate(touched) if len(touched) > 1 else touched[0]
+        parts, constant = self._contributions(terms)
+        if not parts:
+            return []
+        buf = self._buffer()
+        for docs, weights in parts:
+            buf[docs] += weights
+        cand = np.concatenate([docs for docs, _ in parts]) if len(parts) > 1 else parts[0][0]
         scores = buf[cand]
         buf[cand] = 0.0
-        want = min(cand.size, k * len(touched))
+        # A passage appears once per term it holds, so k × terms entries hold k distinct ones.
+        want = min(cand.size, k * len(parts))
         top = np.argpartition(-scores, want - 1)[:want] if want < cand.size else np.arange(cand.size)
         best: dict[int, float] = {}
         for i in top.tolist():
@@ -201,13 +210,7 @@ class Searcher:
     def scores(self, terms: Sequence[str]) -> npt.NDArray[np.float64]:
         """Return the score of every passage (deleted ones too), for tests and references."""
         out = np.zeros(self.n_total, dtype=np.float64)
-        constant = 0.0
-        for term, count in Counter(terms).items():
-            post = self.postings(term)
-            if post.df == 0:
-                continue
-            idf = self.idf(post.df)
-            constant += count * self._baseline(idf)
-            for docs, tf in zip(post.docs, post.tfs, strict=True):
-                out[docs] += (count * idf) * self._weights(docs, tf)
+        parts, constant = self._contributions(terms)
+        for docs, weights in parts:
+            out[docs] += weights
         return out + constant
