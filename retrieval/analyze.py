@@ -326,6 +326,7 @@ IRREGULAR = {"english": ENGLISH_IRREGULAR}
 _TOKEN = re.compile(r"(?:[^\W\d_]\.){2,}|\d+(?:[.,]\d+)+|[^\W_]+(?:['’][^\W_]+)*")
 _POSSESSIVE = ("'s", "’s")
 _MAX_TERM = 32
+_MAX_CACHE = 500_000
 
 
 def _fold(token: str) -> str:
@@ -373,6 +374,9 @@ class Analyzer:
                 term = self._stemmer.stemWord(term)
             if term in self._stopwords:
                 term = ""
+        if len(self._cache) >= _MAX_CACHE:
+            # Questions bring words without end; past this many, start the cache afresh.
+            self._cache.clear()
         self._cache[token] = term
         return term
 

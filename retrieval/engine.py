@@ -193,7 +193,7 @@ class Engine:
         ids: set[str] = set()
         for name in manifest.segments:
             dead = set(manifest.deleted.get(name, ()))
-            ids.update(a["id"] for i, a in enumerate(segments[name].articles) if i not in dead)
+            ids.update(a for i, a in enumerate(segments[name].articles.ids) if i not in dead)
         return ids
 
     def _make_state(self, manifest: Manifest, segments: dict[str, Segment]) -> _State:
@@ -205,9 +205,9 @@ class Engine:
             dead = sorted(set(manifest.deleted.get(name, ())))
             live.append(None if not dead else ~np.isin(np.asarray(seg.pass_article), dead))
             dead_set = set(dead)
-            for ai, meta in enumerate(seg.articles):
+            for ai, article_id in enumerate(seg.articles.ids):
                 if ai not in dead_set:
-                    by_id[meta["id"]] = (si, ai)
+                    by_id[article_id] = (si, ai)
         problems = tuple(
             LoadProblem(name, reason, line)
             for name, entry in sorted(manifest.files.items())

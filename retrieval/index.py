@@ -16,7 +16,7 @@ import multiprocessing
 import os
 import shutil
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from retrieval.passages import windows
 from retrieval.settings import PassageSettings
 from retrieval.split import split_sentences
 
-SEGMENT_FORMAT = "newsbot-segment/3"
+SEGMENT_FORMAT = "newsbot-segment/4"
 
 Ints = npt.NDArray[np.int64]
 Int32s = npt.NDArray[np.int32]
@@ -58,11 +58,48 @@ _ARRAYS: dict[str, str] = {
 }
 
 
+class ArticleTable:
+    """The articles' metadata, one JSON object per article, parsed only when asked for.
+
+    A million-passage index holds about 100,000 articles; parsing them all into dicts at load
+    would cost more memory than the postings the questions touch. Ids are kept parsed: they
+    are looked up by every button and refresh.
+    """
+
+    __slots__ = ("_blob", "_offsets", "ids")
+
+    def __init__(self, blob: npt.NDArray[np.uint8], offsets: Ints, ids: list[str]) -> None:
+        self._blob, self._offsets, self.ids = blob, offsets, ids
+
+    @classmethod
+    def from_records(cls, records: Sequence[dict[str, str]]) -> ArticleTable:
+        """Pack metadata records into a table."""
+        encoded = [json.dumps(r, ensure_ascii=False).encode("utf-8") for r in records]
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([len(e) for e in encoded], out=offsets[1:])
+        blob = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+        return cls(blob, offsets, [r["id"] for r in records])
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i: int) -> dict[str, str]:
+        record: dict[str, str] = json.loads(bytes(self._blob[int(self._offsets[i]) : int(self._offsets[i + 1])]))
+        return record
+
+    def __iter__(self) -> Iterator[dict[str, str]]:
+        return (self[i] for i in range(len(self)))
+
+    def arrays(self) -> tuple[npt.NDArray[np.uint8], Ints]:
+        """The packed form, for saving."""
+        return self._blob, self._offsets
+
+
 @dataclass(frozen=True, slots=True)
 class Segment:
     """One immutable batch of articles with its inverted index (arrays may be memory-mapped)."""
 
-    articles: tuple[dict[str, str], ...]
+    articles: ArticleTable
     vocab: np.ndarray
     post_offsets: Ints
     post_docs: Int32s
@@ -347,7 +384,7 @@ def build_segment(
     text_offsets = np.zeros(c.text_len.size + 1, dtype=np.int64)
     np.cumsum(c.text_len, out=text_offsets[1:])
     return Segment(
-        articles=tuple(c.meta),
+        articles=ArticleTable.from_records(c.meta),
         vocab=vocab_arr,
         post_offsets=post_offsets,
         post_docs=(pairs % n_pass).astype(np.int32),
@@ -391,8 +428,19 @@ def save_segment(segment: Segment, directory: Path) -> int:
             fh.flush()
             os.fsync(fh.fileno())
         sizes[name] = path.stat().st_size
-    articles = json.dumps(segment.articles, ensure_ascii=False).encode("utf-8")
-    (tmp / "articles.json").write_bytes(articles)
+    blob, offsets = segment.articles.arrays()
+    for name, array in (("article_blob", blob), ("article_offsets", offsets)):
+        path = tmp / f"{name}.npy"
+        with open(path, "wb") as fh:
+            np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        sizes[name] = path.stat().st_size
+    ids = json.dumps(segment.articles.ids, ensure_ascii=False).encode("utf-8")
+    with open(tmp / "article_ids.json", "wb") as fh:
+        fh.write(ids)
+        fh.flush()
+        os.fsync(fh.fileno())
     meta = {
         "format": SEGMENT_FORMAT,
         "passages": segment.n_passages,
@@ -400,7 +448,7 @@ def save_segment(segment: Segment, directory: Path) -> int:
         "articles": len(segment.articles),
         "terms": int(segment.vocab.size),
         "sizes": sizes,
-        "articles_size": len(articles),
+        "ids_size": len(ids),
     }
     with open(tmp / "segment.json", "w", encoding="utf-8") as fh:
         json.dump(meta, fh)
@@ -411,7 +459,7 @@ def save_segment(segment: Segment, directory: Path) -> int:
         shutil.rmtree(directory)
     os.replace(tmp, directory)
     _fsync_dir(directory.parent)
-    return sum(sizes.values()) + len(articles)
+    return sum(sizes.values()) + len(ids)
 
 
 def load_segment(directory: Path) -> Segment:
@@ -429,10 +477,21 @@ def load_segment(directory: Path) -> Segment:
             if (kind == "S" and array.dtype.kind != "S") or (kind != "S" and array.dtype != np.dtype(kind)):
                 raise CorruptIndexError(f"{path}: unexpected dtype {array.dtype}")
             arrays[name] = array
-        raw = (directory / "articles.json").read_bytes()
-        if len(raw) != meta["articles_size"]:
-            raise CorruptIndexError(f"{directory}/articles.json: size differs from the one recorded")
-        articles = tuple(json.loads(raw))
+        table = {}
+        for name in ("article_blob", "article_offsets"):
+            path = directory / f"{name}.npy"
+            if path.stat().st_size != meta["sizes"][name]:
+                raise CorruptIndexError(f"{path}: size differs from the one recorded")
+            table[name] = np.load(path, mmap_mode="r", allow_pickle=False)
+        raw = (directory / "article_ids.json").read_bytes()
+        if len(raw) != meta["ids_size"]:
+            raise CorruptIndexError(f"{directory}/article_ids.json: size differs from the one recorded")
+        ids = json.loads(raw)
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise CorruptIndexError(f"{directory}/article_ids.json: not a list of ids")
+        if table["article_blob"].dtype != np.uint8 or table["article_offsets"].dtype != np.int64:
+            raise CorruptIndexError(f"{directory}: article table of unexpected types")
+        articles = ArticleTable(table["article_blob"], table["article_offsets"], ids)
     except CorruptIndexError:
         raise
     except (OSError, ValueError, KeyError, TypeError) as error:
@@ -458,6 +517,8 @@ def _check_shapes(segment: Segment, meta: dict[str, int], directory: Path) -> No
         and int(segment.sent_offsets[-1]) == segment.sent_terms.size
         and int(segment.text_offsets[-1]) == segment.text_blob.size
         and segment.article_first.shape == segment.title_offsets.shape == (len(segment.articles) + 1,)
+        and segment.articles.arrays()[1].shape == (len(segment.articles) + 1,)
+        and int(segment.articles.arrays()[1][-1]) == segment.articles.arrays()[0].size
         and int(segment.title_offsets[-1]) == segment.title_terms.size
     )
     if not ok:

@@ -64,3 +64,13 @@ def test_questions_and_passages_analyse_alike_for_any_text(text: str) -> None:
     terms = analyzer.terms(text)
     assert terms == [t for t, _, _ in analyzer.spans(text)]
     assert all(t and len(t) <= 64 for t in terms)
+
+
+def test_the_token_cache_stays_bounded(monkeypatch) -> None:
+    import retrieval.analyze as analyze_module
+
+    monkeypatch.setattr(analyze_module, "_MAX_CACHE", 100)
+    analyzer = Analyzer()
+    for i in range(1000):
+        assert analyzer.terms(f"word{i} elections") == [f"word{i}", "elect"]
+    assert len(analyzer._cache) <= 100

@@ -237,7 +237,7 @@ def test_a_build_split_over_worker_processes_equals_one_in_process(
     monkeypatch.setattr(index_module, "PARALLEL_MIN_ARTICLES", 1)
     monkeypatch.setattr(index_module, "CHUNK_ARTICLES", 2)
     parallel = index_module.build_segment(articles, Analyzer(), PassageSettings())
-    assert parallel.articles == serial.articles
+    assert list(parallel.articles) == list(serial.articles)
     for name in index_module._ARRAYS:
         np.testing.assert_array_equal(getattr(parallel, name), getattr(serial, name), err_msg=name)
 
