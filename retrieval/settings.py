@@ -73,8 +73,8 @@ class BM25Settings:
     """The BM25 variant and its parameters (Kamphuis et al. 2020 name the variants)."""
 
     variant: str = "lucene"
-    k1: float = 1.2
-    b: float = 0.75
+    k1: float = 0.9
+    b: float = 0.4
     delta: float = 1.0
 
     def __post_init__(self) -> None:

@@ -1,0 +1,96 @@
+"""config.yaml: read and checked in one place; a wrong value names its key, value and what is allowed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config, ConfigError, TelegramConfig, WebhookConfig, load_config, parse_config
+from retrieval.settings import AnswerSettings, BM25Settings, PassageSettings, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_shipped_config_is_the_tuned_defaults(tmp_path: Path) -> None:
+    config = load_config(ROOT / "config.yaml")
+    assert config.corpus == ROOT / "corpus"
+    assert config.index_dir == ROOT / ".index"
+    assert config.settings == Settings()
+    assert config.telegram == TelegramConfig()
+
+
+def test_an_empty_config_gives_the_defaults_relative_to_its_folder(tmp_path: Path) -> None:
+    assert parse_config(None, base=tmp_path) == Config(corpus=tmp_path / "corpus", index_dir=tmp_path / ".index")
+
+
+def test_every_section_is_read() -> None:
+    config = parse_config(
+        {
+            "corpus": "/news",
+            "index_dir": "/var/newsbot",
+            "passages": {"size": 4, "overlap": 2, "title": False},
+            "bm25": {"variant": "bm25+", "k1": 1, "b": 0.5},
+            "answers": {"max_sentences": 5, "min_score": 0},
+            "telegram": {
+                "mode": "webhook",
+                "webhook": {"url": "https://bot.example.org", "port": 8080, "secret_token": "s3cret_-x"},
+                "allowed_chats": [1, -100],
+                "admins": [7],
+                "questions_per_minute": 0,
+                "refresh_seconds": 0,
+            },
+        },
+        base=Path("/etc"),
+    )
+    assert config.corpus == Path("/news") and config.index_dir == Path("/var/newsbot")
+    assert config.settings.passages == PassageSettings(size=4, overlap=2, title=False)
+    assert config.settings.bm25 == BM25Settings(variant="bm25+", k1=1.0, b=0.5)
+    assert config.settings.answers == AnswerSettings(max_sentences=5, min_score=0.0)
+    assert config.telegram == TelegramConfig(
+        mode="webhook",
+        webhook=WebhookConfig(url="https://bot.example.org", port=8080, secret_token="s3cret_-x"),
+        allowed_chats=(1, -100),
+        admins=(7,),
+        questions_per_minute=0,
+        refresh_seconds=0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"answers": {"max_sentences": -3}}, "answers.max_sentences: expected an integer from 1 to 50, got -3"),
+        ({"answers": {"min_score": "high"}}, "answers.min_score: expected a number >= 0, got 'high'"),
+        ({"bm25": {"k1": True}}, "bm25.k1: expected a number from 0 to 10, got True"),
+        ({"bm25": {"b": 1.5}}, "bm25.b: expected a number from 0 to 1, got 1.5"),
+        ({"analysis": {"language": "en glish"}}, "analysis.language: expected a Snowball language name"),
+        ({"analysis": {"stemming": "yes"}}, "analysis.stemming: expected true or false, got 'yes'"),
+        ({"passages": {"size": 0}}, "passages.size: expected an integer from 1 to 50, got 0"),
+        ({"passages": {"title": 1}}, "passages.title: expected true or false, got 1"),
+        ({"bm25": {"variant": "bm26"}}, "bm25.variant: expected one of lucene, okapi, bm25+, bm25l, got 'bm26'"),
+        ({"bm25": "fast"}, "bm25: expected a mapping, got 'fast'"),
+        ({"colour": "blue"}, "colour: unknown key"),
+        ({"answers": {"sentences": 3}}, "answers.sentences: unknown key"),
+        ({"corpus": ""}, "corpus: expected a path, got ''"),
+        ({"telegram": {"mode": "push"}}, "telegram.mode: expected 'polling' or 'webhook', got 'push'"),
+        ({"telegram": {"mode": "webhook"}}, "telegram.webhook.url: expected the public https:// URL"),
+        ({"telegram": {"webhook": {"port": 70000}}}, "telegram.webhook.port: expected an integer from 1 to 65535"),
+        ({"telegram": {"webhook": {"secret_token": "a b"}}}, "telegram.webhook.secret_token: expected 1-256"),
+        ({"telegram": {"allowed_chats": ["me"]}}, "telegram.allowed_chats: expected a list of integer ids"),
+        ({"telegram": {"questions_per_minute": -1}}, "telegram.questions_per_minute: expected an integer >= 0"),
+        ({"telegram": {"refresh_seconds": 1.5}}, "telegram.refresh_seconds: expected an integer >= 0"),
+        ({"telegram": {"token": "123:abc"}}, "telegram.token: unknown key"),
+    ],
+)
+def test_a_wrong_value_is_named_with_its_key(data: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_config(data, base=Path("/"))
+    assert message in str(error.value)
+
+
+def test_a_file_that_is_not_yaml_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("corpus: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(path)
