@@ -144,7 +144,7 @@ class Segment:
     def sentence_text(self, sentence: int) -> str:
         """Return one sentence verbatim."""
         lo, hi = int(self.text_offsets[sentence]), int(self.text_offsets[sentence + 1])
-        return bytes(self.text_blob[lo:hi]).decode("utf-8")
+        return bytes(self.text_blob[lo:hi]).decode("utf-8", errors="replace")
 
     def sentence_term_ids(self, sentence: int) -> Int32s:
         """Return the term ids of one sentence, in order."""
@@ -523,3 +523,48 @@ def _check_shapes(segment: Segment, meta: dict[str, int], directory: Path) -> No
     )
     if not ok:
         raise CorruptIndexError(f"{directory}: arrays do not agree with each other")
+    _check_ranges(segment, directory)
+
+
+def _within(array: np.ndarray, low: int, high: int) -> bool:
+    """Whether every value of `array` lies in [low, high) (an empty array does)."""
+    return not array.size or (int(array.min()) >= low and int(array.max()) < high)
+
+
+def _ascending(array: np.ndarray) -> bool:
+    return array.size < 2 or bool((np.diff(array) >= 0).all())
+
+
+def _check_ranges(segment: Segment, directory: Path) -> None:
+    """Refuse ids that point outside their arrays: damage the sizes alone do not show.
+
+    A bit flipped in place keeps every size; an id out of range would crash a search, so
+    every id array is range-checked (one pass over each, a few tens of milliseconds for a
+    million passages). Damage that keeps ids in range can only misrank, not crash.
+    """
+    n_terms, n_pass, n_sent = segment.vocab.size, segment.n_passages, segment.n_sentences
+    n_articles = len(segment.articles)
+    ok = (
+        _within(segment.post_docs, 0, n_pass)
+        and _within(segment.post_tf, 1, 1 << 16)
+        and _within(segment.sent_terms, 0, n_terms)
+        and _within(segment.title_terms, 0, n_terms)
+        and _within(segment.pass_start, 0, n_sent)
+        and _within(segment.pass_end, 1, n_sent + 1)
+        and _within(segment.pass_article, 0, n_articles)
+        and _within(segment.sent_article, 0, n_articles)
+        and _within(segment.doc_len, 0, 1 << 31)
+        and all(
+            _ascending(a)
+            for a in (
+                segment.post_offsets,
+                segment.sent_offsets,
+                segment.text_offsets,
+                segment.title_offsets,
+                segment.article_first,
+                segment.articles.arrays()[1],
+            )
+        )
+    )
+    if not ok:
+        raise CorruptIndexError(f"{directory}: ids out of range")

@@ -153,6 +153,17 @@ def truncate_array(index: Path) -> None:
     (seg / "sent_terms.npy").write_bytes(data[: len(data) // 2])
 
 
+def flip_a_posting(index: Path) -> None:
+    """Damage that keeps every size: passage ids made to point past the end."""
+    seg = index / segments(index)[0]
+    path = seg / "post_docs.npy"
+    array = np.load(path)
+    array[:] = 10**6
+    with open(path, "r+b") as fh:
+        fh.seek(len(fh.read()) - array.nbytes)
+        fh.write(array.tobytes())
+
+
 def lose_segment(index: Path) -> None:
     shutil.rmtree(index / segments(index)[0])
 
@@ -161,7 +172,9 @@ def foreign_manifest(index: Path) -> None:
     (index / MANIFEST).write_text(json.dumps({"format": "someone-else/3", "segments": []}))
 
 
-@pytest.mark.parametrize("damage", [break_manifest, break_array, truncate_array, lose_segment, foreign_manifest])
+@pytest.mark.parametrize(
+    "damage", [break_manifest, break_array, truncate_array, flip_a_posting, lose_segment, foreign_manifest]
+)
 def test_a_damaged_index_is_rebuilt_not_trusted(corpus_dir: Path, tmp_path: Path, damage) -> None:
     expected = Engine.open(corpus_dir, tmp_path / "index").answer("who decides on negotiations")
     damage(tmp_path / "index")
