@@ -38,7 +38,8 @@ T = TypeVar("T")
 class RetryPolicy:
     """How hard `deliver` tries: attempts in all, and the backoff between failed ones."""
 
-    tries: int = 5
+    # 0.5 + 1 + 2 + 4 + 8 + 15 + 15 s: a reply outlives about 45 s of Telegram's trouble.
+    tries: int = 8
     first_delay: float = 0.5
     max_delay: float = 15.0
     # A RetryAfter longer than this is not waited out: by then the asker has given up.
