@@ -247,7 +247,8 @@ class Engine:
             return Answer(question="", articles_known=known)
         terms = self.question_terms(question)
         limit = self.settings.answers.max_sentences if limit is None else max(1, limit)
-        hits = state.searcher.search(terms, self.settings.answers.candidate_passages)
+        found = state.searcher.lookup(terms)
+        hits = state.searcher.search(terms, self.settings.answers.candidate_passages, found=found)
         chosen = select_sentences(
             state.searcher,
             question,
@@ -256,6 +257,7 @@ class Engine:
             self.settings.answers,
             limit=limit,
             title_terms=self.analyzer.terms,
+            found=found,
         )
         wanted = set(terms)
         sentences = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,6 +105,10 @@ class Searcher:
             tfs.append(tf.astype(np.float64))
         return TermPostings(term, df, tuple(ids), tuple(docs), tuple(tfs))
 
+    def lookup(self, terms: Sequence[str]) -> dict[str, TermPostings]:
+        """Return the live postings of each distinct query term, to share between stages."""
+        return {term: self.postings(term) for term in dict.fromkeys(terms)}
+
     def idf(self, df: int) -> float:
         """The idf of a term with document frequency `df` under the configured variant."""
         n, d = self.n_live, np.array([float(df)])
@@ -166,13 +170,14 @@ class Searcher:
         return 0.0
 
     def _contributions(
-        self, terms: Sequence[str]
+        self, terms: Sequence[str], found: Mapping[str, TermPostings] | None
     ) -> tuple[list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]], float]:
         """Each query term's (passages, score parts), and what every passage gets regardless."""
+        found = self.lookup(terms) if found is None else found
         parts = []
         constant = 0.0
         for term, count in Counter(terms).items():
-            post = self.postings(term)
+            post = found[term]
             if post.df == 0:
                 continue
             idf = self.idf(post.df)
@@ -181,11 +186,16 @@ class Searcher:
                 parts.append((docs, (count * idf) * self._weights(docs, tf)))
         return parts, constant
 
-    def search(self, terms: Sequence[str], k: int = 10) -> list[PassageHit]:
-        """Return the k best live passages for the query terms, best first."""
+    def search(
+        self, terms: Sequence[str], k: int = 10, *, found: Mapping[str, TermPostings] | None = None
+    ) -> list[PassageHit]:
+        """Return the k best live passages for the query terms, best first.
+
+        `found` is `lookup(terms)` when the caller has it already.
+        """
         if not terms or k <= 0 or not self.n_live:
             return []
-        parts, constant = self._contributions(terms)
+        parts, constant = self._contributions(terms, found)
         if not parts:
             return []
         buf = self._buffer()
@@ -210,7 +220,7 @@ class Searcher:
     def scores(self, terms: Sequence[str]) -> npt.NDArray[np.float64]:
         """Return the score of every passage (deleted ones too), for tests and references."""
         out = np.zeros(self.n_total, dtype=np.float64)
-        parts, constant = self._contributions(terms)
+        parts, constant = self._contributions(terms, None)
         for docs, weights in parts:
             out[docs] += weights
         return out + constant

@@ -22,13 +22,13 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from retrieval import bm25
-from retrieval.search import PassageHit, Searcher
+from retrieval.search import PassageHit, Searcher, TermPostings
 from retrieval.settings import AnswerSettings
 
 _NUMBER_Q = re.compile(
@@ -97,18 +97,21 @@ def select_sentences(
     *,
     limit: int,
     title_terms: Callable[[str], list[str]],
+    found: Mapping[str, TermPostings],
 ) -> list[Chosen]:
-    """Return up to `limit` distinct sentences of `hits` that answer the question, best first."""
+    """Return up to `limit` distinct sentences of `hits` that answer the question, best first.
+
+    `found` is the searcher's `lookup(terms)`, the postings the hits were ranked with.
+    """
     if not hits or not terms:
         return []
     counts = Counter(terms)
-    posts = {t: searcher.postings(t) for t in counts}
-    idf = bm25.idf_lucene(searcher.n_live, np.array([float(posts[t].df) for t in counts]))
+    idf = bm25.idf_lucene(searcher.n_live, np.array([float(found[t].df) for t in counts]))
     weights = {t: counts[t] * float(w) for t, w in zip(counts, idf, strict=True)}
     # Words found in no passage stay in the total: a question about France is not answered
     # by a sentence that matches only its other words.
     total = sum(weights.values())
-    weights = {t: w for t, w in weights.items() if posts[t].df > 0}
+    weights = {t: w for t, w in weights.items() if found[t].df > 0}
     if total <= 0 or not weights:
         return []
     k1, b = settings.sentence_k1, settings.sentence_b
@@ -138,7 +141,7 @@ def select_sentences(
         norm = k1 * (1.0 - b + b * ids.size / searcher.avg_sentence_len)
         matched = held = 0.0
         for term, weight in weights.items():
-            tid = posts[term].local_ids[si]
+            tid = found[term].local_ids[si]
             tf = int(np.count_nonzero(ids == tid)) if tid >= 0 else 0
             if tf:
                 matched += weight * tf * (k1 + 1.0) / (tf + norm)
