@@ -256,7 +256,6 @@ class Engine:
             hits,
             self.settings.answers,
             limit=limit,
-            title_terms=self.analyzer.terms,
             found=found,
         )
         wanted = set(terms)

@@ -30,7 +30,7 @@ from retrieval.passages import windows
 from retrieval.settings import PassageSettings
 from retrieval.split import split_sentences
 
-SEGMENT_FORMAT = "newsbot-segment/4"
+SEGMENT_FORMAT = "newsbot-segment/5"
 
 Ints = npt.NDArray[np.int64]
 Int32s = npt.NDArray[np.int32]
@@ -117,6 +117,9 @@ class Segment:
     article_first: Int32s
     title_offsets: Ints
     title_terms: Int32s
+    # Whether each passage is indexed with its headline's terms (passages.title); the
+    # headline's terms are kept either way, for sentence selection.
+    titled: bool = True
 
     @property
     def n_passages(self) -> int:
@@ -150,13 +153,18 @@ class Segment:
         """Return the term ids of one sentence, in order."""
         return self.sent_terms[int(self.sent_offsets[sentence]) : int(self.sent_offsets[sentence + 1])]
 
+    def title_term_ids(self, article: int) -> Int32s:
+        """Return the term ids of one article's headline, in order."""
+        return self.title_terms[int(self.title_offsets[article]) : int(self.title_offsets[article + 1])]
+
     def passage_term_ids(self, passage: int) -> Int32s:
-        """Return the term ids of one passage, in order: its headline's, then its sentences'."""
-        article = int(self.pass_article[passage])
-        title = self.title_terms[int(self.title_offsets[article]) : int(self.title_offsets[article + 1])]
+        """Return the term ids of one passage, in order: its headline's if indexed, then its sentences'."""
         lo = int(self.sent_offsets[int(self.pass_start[passage])])
         hi = int(self.sent_offsets[int(self.pass_end[passage])])
-        return np.concatenate((title, self.sent_terms[lo:hi]))
+        body = self.sent_terms[lo:hi]
+        if not self.titled:
+            return body
+        return np.concatenate((self.title_term_ids(int(self.pass_article[passage])), body))
 
 
 def _ranges(starts: Ints, lengths: Ints) -> Ints:
@@ -216,12 +224,9 @@ def _analyse(articles: Sequence[Article], analyzer: Analyzer, passages: PassageS
                 "path": article.path,
             }
         )
-        if passages.title:
-            terms = terms_of(article.title)
-            title_flat.extend([add(t, len(vocab)) for t in terms])
-            title_len.append(len(terms))
-        else:
-            title_len.append(0)
+        terms = terms_of(article.title)
+        title_flat.extend([add(t, len(vocab)) for t in terms])
+        title_len.append(len(terms))
         text = article.text
         spans = split_sentences(text)
         for pos, (s, e) in enumerate(spans):
@@ -365,6 +370,8 @@ def build_segment(
     body_len = (sent_offsets[p_end] - tok_start).astype(np.int64)
     head_start = title_offsets[p_article]
     head_len = title_offsets[p_article + 1] - head_start
+    if not passages.title:
+        head_len = np.zeros_like(head_len)
     doc_len = body_len + head_len
 
     # Postings: every (term, passage) pair with its count, sorted by term then passage.
@@ -403,6 +410,7 @@ def build_segment(
         article_first=c.article_first,
         title_offsets=title_offsets,
         title_terms=title_terms.astype(np.int32),
+        titled=passages.title,
     )
 
 
@@ -449,6 +457,7 @@ def save_segment(segment: Segment, directory: Path) -> int:
         "terms": int(segment.vocab.size),
         "sizes": sizes,
         "ids_size": len(ids),
+        "titled": segment.titled,
     }
     with open(tmp / "segment.json", "w", encoding="utf-8") as fh:
         json.dump(meta, fh)
@@ -496,7 +505,9 @@ def load_segment(directory: Path) -> Segment:
         raise
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise CorruptIndexError(f"{directory}: {error.__class__.__name__}: {error}") from None
-    segment = Segment(articles=articles, **arrays)
+    if not isinstance(meta.get("titled"), bool):
+        raise CorruptIndexError(f"{directory}: not a newsbot segment")
+    segment = Segment(articles=articles, titled=meta["titled"], **arrays)
     _check_shapes(segment, meta, directory)
     return segment
 

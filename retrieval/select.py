@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,7 +96,6 @@ def select_sentences(
     settings: AnswerSettings,
     *,
     limit: int,
-    title_terms: Callable[[str], list[str]],
     found: Mapping[str, TermPostings],
 ) -> list[Chosen]:
     """Return up to `limit` distinct sentences of `hits` that answer the question, best first.
@@ -129,14 +128,14 @@ def select_sentences(
     cue = _cue(question)
     question_words = {w.lower() for w in re.findall(r"[\w’'-]+", question)}
     title_cover: dict[tuple[int, int], float] = {}
-    title_sets: dict[tuple[int, int], set[str]] = {}
+    title_sets: dict[tuple[int, int], set[int]] = {}
     chosen: list[Chosen] = []
     for (si, s), passage in best_passage.items():
         seg = searcher.segments[si]
         akey = (si, int(seg.sent_article[s]))
         if akey not in title_cover:
-            title_sets[akey] = set(title_terms(seg.articles[akey[1]]["title"]))
-            title_cover[akey] = sum(w for t, w in weights.items() if t in title_sets[akey]) / total
+            title_sets[akey] = set(seg.title_term_ids(akey[1]).tolist())
+            title_cover[akey] = sum(w for t, w in weights.items() if found[t].local_ids[si] in title_sets[akey]) / total
         ids = np.asarray(seg.sentence_term_ids(s))
         norm = k1 * (1.0 - b + b * ids.size / searcher.avg_sentence_len)
         matched = held = 0.0
@@ -146,7 +145,7 @@ def select_sentences(
             if tf:
                 matched += weight * tf * (k1 + 1.0) / (tf + norm)
                 held += weight
-            elif term in title_sets[akey]:
+            elif tid in title_sets[akey]:
                 held += weight
         if matched <= 0:
             continue
