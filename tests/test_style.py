@@ -11,19 +11,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_ruff_finds_nothing_to_fix() -> None:
-    ruff = shutil.which("ruff")
-    if ruff is None:
-        pytest.skip("ruff is not installed (pip install -e '.[test]' installs it)")
-    result = subprocess.run([ruff, "check", "."], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_mypy_finds_no_type_errors() -> None:
-    mypy = shutil.which("mypy")
-    if mypy is None:
-        pytest.skip("mypy is not installed (pip install -e '.[test]' installs it)")
-    result = subprocess.run([mypy, "retrieval", "bot"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+@pytest.mark.parametrize("command", [["ruff", "check", "."], ["mypy", "retrieval", "bot"]], ids=["ruff", "mypy"])
+def test_the_checker_finds_nothing(command: list[str]) -> None:
+    tool = shutil.which(command[0])
+    if tool is None:
+        pytest.skip(f"{command[0]} is not installed (pip install -e '.[test]' installs it)")
+    result = subprocess.run([tool, *command[1:]], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
