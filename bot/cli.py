@@ -7,6 +7,7 @@ missing corpus, an unusable questions file) end in one clear line on stderr and 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -47,8 +48,6 @@ def read_config(args: argparse.Namespace) -> Config:
 def _index_for(index_dir: Path, corpus: Path) -> Path:
     """Give every other corpus an index of its own beside the configured one."""
     resolved = corpus.resolve()
-    import hashlib
-
     tag = hashlib.sha1(str(resolved).encode()).hexdigest()[:10]
     return index_dir.parent / f"{index_dir.name}-{resolved.stem}-{tag}"
 
