@@ -112,15 +112,16 @@ class Engine:
     def _refresh(self, progress: Progress | None, rebuild: bool) -> bool:
         files = corpus_files(self.corpus)
         root: Path = self._root
-        self.index_dir.mkdir(parents=True, exist_ok=True)
         manifest = None if rebuild else read_manifest(self.index_dir)
         if manifest is not None and (manifest.fingerprint != self.fingerprint or manifest.corpus != str(self.corpus)):
             manifest = None
         segments: dict[str, Segment] = {}
+        # Segments never change once written: those already open are not read again.
+        open_now = dict(zip(self._state.names, self._state.segments, strict=True)) if self._state else {}
         if manifest is not None:
             try:
                 for name in manifest.segments:
-                    segments[name] = load_segment(self.index_dir / name)
+                    segments[name] = open_now.get(name) or load_segment(self.index_dir / name)
             except CorruptIndexError as error:
                 log.warning("index cannot be trusted, rebuilding: %s", error)
                 manifest, segments = None, {}
@@ -148,7 +149,6 @@ class Engine:
             changed = True
             live_ids = self._live_ids(manifest, segments)
             articles: list[Article] = []
-            owners: list[tuple[str, int]] = []
             for name in sorted(fresh):
                 path, size, mtime = current[name]
                 loaded, found = load_file(path, root=root)
@@ -162,7 +162,6 @@ class Engine:
                         continue
                     live_ids.add(article.id)
                     entry.articles.append(len(articles))
-                    owners.append((name, len(articles)))
                     articles.append(article)
                 manifest.files[name] = entry
             if articles:
@@ -171,8 +170,9 @@ class Engine:
                 save_segment(segment, self.index_dir / seg_name)
                 segments[seg_name] = segment
                 manifest.segments.append(seg_name)
-                for name, _ in owners:
-                    manifest.files[name].segment = seg_name
+                for name in fresh:
+                    if manifest.files[name].articles:
+                        manifest.files[name].segment = seg_name
         # A segment whose every article is deleted is dropped from the manifest.
         for name in list(manifest.segments):
             if len(set(manifest.deleted.get(name, ()))) >= len(segments[name].articles):
@@ -185,7 +185,6 @@ class Engine:
             sweep(self.index_dir, set(manifest.segments))
             self._state = self._make_state(manifest, segments)
         self.new_problems = tuple(problems)
-        self._manifest = manifest
         return changed
 
     @staticmethod
