@@ -68,14 +68,16 @@ def test_ask_json_prints_one_object(corpus_dir: Path, tmp_path: Path) -> None:
     data = json.loads(result.stdout)
     assert data["question"] == "How much will the bridge repairs cost?"
     assert data["answered"] is True
-    assert data["sentences"][0] == {
+    first = dict(data["sentences"][0])
+    score = first.pop("score")
+    assert isinstance(score, float) and score > 0
+    assert first == {
         "text": "Mayor Ellen Park said the repairs would cost $4.5 million.",
         "article_id": "harbour-bridge",
         "title": "Harbour bridge to close for repairs",
         "source": "Coast Gazette",
         "url": "https://example.org/harbour-bridge",
         "published": "2024-03-05",
-        "score": data["sentences"][0]["score"],
     }
 
 
@@ -99,12 +101,10 @@ def test_corpus_option_takes_a_jsonl_file(tmp_path: Path) -> None:
 def test_index_describes_what_it_built(corpus_dir: Path, tmp_path: Path) -> None:
     result = newsbot("index", "--config", str(write_config(tmp_path, corpus_dir)))
     assert result.returncode == 0, result.stderr
-    lines = dict(
-        line.split(None, 1) if not line.startswith("distinct") else ("terms", line.split()[-1])
-        for line in result.stdout.splitlines()[:2]
-    )
-    assert lines == {"articles": "4", "passages": lines["passages"]}
-    assert "distinct terms" in result.stdout and "index size" in result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[:2] == ["articles        4", "passages        8"]
+    assert lines[2].startswith("distinct terms  ") and int(lines[2].split()[-1]) > 0
+    assert any(line.startswith("index size") for line in lines)
 
 
 def test_index_reports_a_bad_file_and_indexes_the_rest(corpus_dir: Path, tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -72,10 +71,8 @@ def test_a_jsonl_article_is_answered_too(engine: Engine) -> None:
         "<script>alert(1)</script>",
     ],
 )
-def test_odd_questions_get_an_answer_value_quickly_never_an_exception(engine: Engine, question: str) -> None:
-    start = time.perf_counter()
+def test_odd_questions_get_an_answer_value_never_an_exception(engine: Engine, question: str) -> None:
     answer = engine.answer(question)
-    assert time.perf_counter() - start < 2.0
     assert answer.question == question
     if question.strip() != "negotiations":
         assert answer.answered is ("negotiations" in question)

@@ -68,4 +68,3 @@ def test_a_question_the_sample_cannot_answer_is_declined(sample: Engine, questio
 
 def test_the_sample_corpus_ships_as_one_article() -> None:
     assert [p.name for p in (ROOT / "corpus").iterdir()] == ["usa-only-zelensky-can-decide-negotiations.txt"]
-    assert isinstance(ROOT, Path)
