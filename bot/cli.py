@@ -16,18 +16,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.config import Config, ConfigError, load_config, parse_config
-from bot.evaluate import QuestionsError, evaluate, read_questions, run_questions
+from bot.config import Config, load_config, parse_config
+from bot.errors import BotError, CommandError
+from bot.evaluate import evaluate, read_questions, run_questions
 from retrieval.engine import Engine
 from retrieval.errors import RetrievalError
 from retrieval.models import Answer
 
 EXIT_ERROR = 2
 BOLD, RESET = "\033[1m", "\033[0m"
-
-
-class CommandError(Exception):
-    """A problem the user can fix, reported in one line."""
 
 
 def read_config(args: argparse.Namespace) -> Config:
@@ -263,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except (CommandError, ConfigError, QuestionsError, RetrievalError) as error:
+    except (BotError, RetrievalError) as error:
         print(f"newsbot: error: {error}", file=sys.stderr)
         return EXIT_ERROR
     except OSError as error:

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from bot.errors import ConfigError
 from retrieval.errors import SettingsError
 from retrieval.settings import (
     AnalysisSettings,
@@ -20,11 +21,13 @@ from retrieval.settings import (
     BM25Settings,
     PassageSettings,
     Settings,
+    is_int,
 )
 
 
-class ConfigError(Exception):
-    """config.yaml cannot be used; the message says which key and why."""
+def _require(ok: bool, key: str, value: object, allowed: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key}: expected {allowed}, got {value!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,20 @@ class WebhookConfig:
     url: str = ""
     path: str = "telegram"
     secret_token: str = ""
+
+    def __post_init__(self) -> None:
+        for key in ("listen", "url", "path", "secret_token"):
+            value = getattr(self, key)
+            _require(isinstance(value, str), f"telegram.webhook.{key}", value, "a string")
+        _require(
+            is_int(self.port) and 1 <= self.port <= 65535,
+            "telegram.webhook.port",
+            self.port,
+            "an integer from 1 to 65535",
+        )
+        secret = self.secret_token
+        if secret and not all(c.isalnum() or c in "_-" for c in secret) or len(secret) > 256:
+            raise ConfigError("telegram.webhook.secret_token: expected 1-256 characters of A-Z, a-z, 0-9, _ and -")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +66,39 @@ class TelegramConfig:
     admins: tuple[int, ...] = ()
     sentences_per_reply: int = 3
     refresh_seconds: int = 60
+
+    def __post_init__(self) -> None:
+        _require(self.mode in ("polling", "webhook"), "telegram.mode", self.mode, "'polling' or 'webhook'")
+        if self.mode == "webhook" and not self.webhook.url.startswith("https://"):
+            raise ConfigError(
+                f"telegram.webhook.url: expected the public https:// URL Telegram posts to, got {self.webhook.url!r}"
+            )
+        _require(
+            is_int(self.questions_per_minute) and self.questions_per_minute >= 0,
+            "telegram.questions_per_minute",
+            self.questions_per_minute,
+            "an integer >= 0 (0 means no limit)",
+        )
+        for key in ("allowed_chats", "admins"):
+            ids = getattr(self, key)
+            _require(
+                isinstance(ids, tuple) and all(is_int(i) for i in ids),
+                f"telegram.{key}",
+                ids,
+                "a list of integer ids",
+            )
+        _require(
+            is_int(self.sentences_per_reply) and 1 <= self.sentences_per_reply <= 10,
+            "telegram.sentences_per_reply",
+            self.sentences_per_reply,
+            "an integer from 1 to 10",
+        )
+        _require(
+            is_int(self.refresh_seconds) and self.refresh_seconds >= 0,
+            "telegram.refresh_seconds",
+            self.refresh_seconds,
+            "an integer >= 0 (0 means never)",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +144,7 @@ def _build(section: str, cls: type, data: Any) -> Any:
     kinds = _fields(cls)
     for key, value in data.items():
         default = kinds[key].default
-        if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        if isinstance(default, float) and is_int(value):
             data[key] = float(value)
     try:
         return cls(**data)
@@ -102,56 +152,18 @@ def _build(section: str, cls: type, data: Any) -> Any:
         raise ConfigError(str(error)) from None
 
 
-def _int_list(key: str, value: Any) -> tuple[int, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-        raise ConfigError(f"{key}: expected a list of integer ids, got {value!r}")
-    return tuple(value)
-
-
 def _telegram(data: Any) -> TelegramConfig:
     data = dict(_mapping("telegram", data))
     _check_keys("telegram", data, TelegramConfig)
-    mode = data.get("mode", "polling")
-    if mode not in ("polling", "webhook"):
-        raise ConfigError(f"telegram.mode: expected 'polling' or 'webhook', got {mode!r}")
-    hook = dict(_mapping("telegram.webhook", data.get("webhook")))
+    hook = dict(_mapping("telegram.webhook", data.pop("webhook", None)))
     _check_keys("telegram.webhook", hook, WebhookConfig)
-    for key in ("listen", "url", "path", "secret_token"):
-        if key in hook and not isinstance(hook[key], str):
-            raise ConfigError(f"telegram.webhook.{key}: expected a string, got {hook[key]!r}")
-    port = hook.get("port", 8443)
-    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
-        raise ConfigError(f"telegram.webhook.port: expected an integer from 1 to 65535, got {port!r}")
-    webhook = WebhookConfig(**hook)
-    if mode == "webhook" and not webhook.url.startswith("https://"):
-        raise ConfigError(
-            f"telegram.webhook.url: expected the public https:// URL Telegram posts to, got {webhook.url!r}"
-        )
-    secret = webhook.secret_token
-    if secret and not all(c.isalnum() or c in "_-" for c in secret) or len(secret) > 256:
-        raise ConfigError("telegram.webhook.secret_token: expected 1-256 characters of A-Z, a-z, 0-9, _ and -")
-    per_minute = data.get("questions_per_minute", 20)
-    if not isinstance(per_minute, int) or isinstance(per_minute, bool) or per_minute < 0:
-        raise ConfigError(
-            f"telegram.questions_per_minute: expected an integer >= 0 (0 means no limit), got {per_minute!r}"
-        )
-    per_reply = data.get("sentences_per_reply", 3)
-    if not isinstance(per_reply, int) or isinstance(per_reply, bool) or not 1 <= per_reply <= 10:
-        raise ConfigError(f"telegram.sentences_per_reply: expected an integer from 1 to 10, got {per_reply!r}")
-    refresh = data.get("refresh_seconds", 60)
-    if not isinstance(refresh, int) or isinstance(refresh, bool) or refresh < 0:
-        raise ConfigError(f"telegram.refresh_seconds: expected an integer >= 0 (0 means never), got {refresh!r}")
-    return TelegramConfig(
-        refresh_seconds=refresh,
-        mode=mode,
-        webhook=webhook,
-        questions_per_minute=per_minute,
-        allowed_chats=_int_list("telegram.allowed_chats", data.get("allowed_chats")),
-        admins=_int_list("telegram.admins", data.get("admins")),
-        sentences_per_reply=per_reply,
-    )
+    for key in ("allowed_chats", "admins"):
+        # YAML gives lists; the config keeps tuples, so it stays hashable and frozen.
+        if isinstance(data.get(key), list):
+            data[key] = tuple(data[key])
+        elif data.get(key, ()) is None:
+            data[key] = ()
+    return TelegramConfig(webhook=WebhookConfig(**hook), **data)
 
 
 def _path(key: str, value: Any, base: Path) -> Path:

@@ -15,13 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.errors import QuestionsError
 from retrieval.engine import Engine
 
 _FOLD = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "‐": "-", "‑": "-"})
-
-
-class QuestionsError(Exception):
-    """A questions file cannot be used."""
 
 
 def fold(text: str) -> str:

@@ -17,8 +17,13 @@ def _require(ok: bool, key: str, value: object, allowed: str) -> None:
         raise SettingsError(f"{key}: expected {allowed}, got {value!r}")
 
 
+def is_int(value: object) -> bool:
+    """Whether `value` is an integer, and not a boolean (which Python counts as one)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, float) or is_int(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +59,13 @@ class PassageSettings:
 
     def __post_init__(self) -> None:
         _require(
-            isinstance(self.size, int) and not isinstance(self.size, bool) and 1 <= self.size <= 50,
+            is_int(self.size) and 1 <= self.size <= 50,
             "passages.size",
             self.size,
             "an integer from 1 to 50",
         )
         _require(
-            isinstance(self.overlap, int) and not isinstance(self.overlap, bool) and 0 <= self.overlap < self.size,
+            is_int(self.overlap) and 0 <= self.overlap < self.size,
             "passages.overlap",
             self.overlap,
             f"an integer from 0 to {self.size - 1} (below passages.size)",
@@ -101,9 +106,7 @@ class AnswerSettings:
 
     def __post_init__(self) -> None:
         _require(
-            isinstance(self.max_sentences, int)
-            and not isinstance(self.max_sentences, bool)
-            and 1 <= self.max_sentences <= 50,
+            is_int(self.max_sentences) and 1 <= self.max_sentences <= 50,
             "answers.max_sentences",
             self.max_sentences,
             "an integer from 1 to 50",
@@ -112,9 +115,7 @@ class AnswerSettings:
             _is_number(self.min_score) and self.min_score >= 0, "answers.min_score", self.min_score, "a number >= 0"
         )
         _require(
-            isinstance(self.candidate_passages, int)
-            and not isinstance(self.candidate_passages, bool)
-            and 1 <= self.candidate_passages <= 1000,
+            is_int(self.candidate_passages) and 1 <= self.candidate_passages <= 1000,
             "answers.candidate_passages",
             self.candidate_passages,
             "an integer from 1 to 1000",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from bot.config import Config, ConfigError, TelegramConfig, WebhookConfig, load_config, parse_config
+from bot.config import Config, TelegramConfig, WebhookConfig, load_config, parse_config
+from bot.errors import ConfigError
 from retrieval.settings import AnswerSettings, BM25Settings, PassageSettings, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,3 +96,21 @@ def test_a_file_that_is_not_yaml_is_reported(tmp_path: Path) -> None:
     path.write_text("corpus: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: WebhookConfig(port=0), "telegram.webhook.port: expected an integer from 1 to 65535, got 0"),
+        (lambda: WebhookConfig(port=True), "telegram.webhook.port: expected an integer from 1 to 65535, got True"),
+        (lambda: WebhookConfig(url=5), "telegram.webhook.url: expected a string, got 5"),
+        (lambda: TelegramConfig(mode="push"), "telegram.mode: expected 'polling' or 'webhook', got 'push'"),
+        (lambda: TelegramConfig(sentences_per_reply=11), "telegram.sentences_per_reply: expected an integer from 1"),
+        (lambda: TelegramConfig(admins=(1, False)), "telegram.admins: expected a list of integer ids"),
+        (lambda: TelegramConfig(refresh_seconds=-1), "telegram.refresh_seconds: expected an integer >= 0"),
+    ],
+)
+def test_telegram_settings_check_their_own_values(build: Callable[[], object], message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        build()
+    assert message in str(error.value)
