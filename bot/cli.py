@@ -10,12 +10,14 @@ import argparse
 import hashlib
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from bot import __version__
 from bot.config import Config, load_config, parse_config
 from bot.errors import BotError, CommandError
 from bot.evaluate import evaluate, read_questions, run_questions
@@ -24,6 +26,8 @@ from retrieval.errors import RetrievalError
 from retrieval.models import Answer
 
 EXIT_ERROR = 2
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, as shells report Ctrl-C
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE  # 141, as shells report a closed pipe
 BOLD, RESET = "\033[1m", "\033[0m"
 
 
@@ -229,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="newsbot",
         description="Answer questions about the news by quoting the articles, with their sources.",
     )
+    parser.add_argument("--version", action="version", version=f"newsbot {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ask = sub.add_parser("ask", parents=[common], help="answer one question (or, with --json, one a line from stdin)")
@@ -263,14 +268,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (BotError, RetrievalError) as error:
         print(f"newsbot: error: {error}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:
+        # The reader went away (`newsbot ask ... | head`): stop quietly, as a Unix tool killed by
+        # SIGPIPE would, and point stdout at /dev/null so the interpreter's last flush cannot fail.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except OSError as error:
         print(f"newsbot: error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

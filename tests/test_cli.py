@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import __version__
 from bot.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,6 +131,32 @@ def test_eval_prints_hit_rates_and_latency(corpus_dir: Path, tmp_path: Path) -> 
     assert "latency  p50" in result.stdout
     per_question = newsbot("eval", str(questions), "--json", "--config", str(write_config(tmp_path, corpus_dir)))
     assert [json.loads(line)["rank"] for line in per_question.stdout.splitlines()] == [1, 1, 1]
+
+
+def test_version_prints_the_version() -> None:
+    result = newsbot("--version")
+    assert (result.returncode, result.stdout) == (0, f"newsbot {__version__}\n")
+
+
+def test_a_reader_that_stops_early_ends_ask_quietly(corpus_dir: Path, tmp_path: Path) -> None:
+    questions = tmp_path / "questions.txt"
+    questions.write_text("who decides on negotiations\n" * 400)  # far more answers than a pipe holds
+    config = write_config(tmp_path, corpus_dir)
+    with questions.open() as stdin:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "ask", "--json", "--config", str(config)],
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        assert process.stdout is not None and process.stderr is not None
+        assert json.loads(process.stdout.readline())["answered"] is True
+        process.stdout.close()  # as `| head -1` does after its line
+        stderr = process.stderr.read()
+        assert process.wait(timeout=120) == 141  # 128 + SIGPIPE, what a shell reports for a closed pipe
+    assert stderr == b""
 
 
 @pytest.mark.parametrize(
