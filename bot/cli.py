@@ -1,4 +1,4 @@
-"""The `newsbot` command: ask, chat, index, eval and run.
+"""The `newsbot` command: ask, chat, index, sources, eval and run.
 
 Every command takes `--config PATH` and `--corpus PATH`. Domain errors (a bad config value, a
 missing corpus, an unusable questions file) end in one clear line on stderr and exit code 2.
@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from bot.errors import BotError, CommandError
 from bot.evaluate import evaluate, read_questions, run_questions
 from retrieval.engine import Engine
 from retrieval.errors import RetrievalError
-from retrieval.models import Answer
+from retrieval.models import Answer, Source
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, as shells report Ctrl-C
@@ -123,6 +124,37 @@ def format_answer(answer: Answer, *, tty: bool = False) -> str:
     return "\n\n".join(blocks)
 
 
+def format_size(size: int) -> str:
+    """Render a byte count as people read it: 812 bytes, 13.7 KiB, 79.0 MiB, 1.2 GiB."""
+    if size < 1024:
+        return f"{size} byte{'' if size == 1 else 's'}"
+    value = float(size)
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        value /= 1024
+        if value < 1024 or unit == "TiB":
+            break
+    return f"{value:.1f} {unit}"
+
+
+def format_sources(articles: Sequence[Source]) -> str:
+    """Render what is indexed: each outlet with its article count and date range, busiest first."""
+    counts: Counter[str] = Counter()
+    dates: dict[str, list[str]] = {}
+    for article in articles:
+        outlet = article.source or "(no outlet)"
+        counts[outlet] += 1
+        if article.published[:4].isdigit():
+            dates.setdefault(outlet, []).append(article.published[:10])
+    rows = [("outlet", "articles", "from", "to")]
+    for outlet, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        span = dates.get(outlet, [""])
+        rows.append((outlet, str(count), min(span), max(span)))
+    every = [d for span in dates.values() for d in span]
+    rows.append(("all", str(len(articles)), min(every, default=""), max(every, default="")))
+    width = max(len(row[0]) for row in rows)
+    return "\n".join(f"{o:<{width}}  {n:>8}  {a:<10}  {b}".rstrip() for o, n, a, b in rows)
+
+
 def answer_json(answer: Answer) -> dict[str, Any]:
     """The JSON form of an answer, as `newsbot ask --json` prints it."""
     return {
@@ -191,9 +223,14 @@ def cmd_index(args: argparse.Namespace) -> int:
     print(f"passages        {stats.passages}")
     print(f"distinct terms  {stats.terms}")
     print(f"time            {took:.2f} s")
-    print(f"index size      {stats.size_bytes / 1e6:.1f} MB in {config.index_dir}")
+    print(f"index size      {format_size(stats.size_bytes)} in {config.index_dir}")
     if engine.problems:
         print(f"skipped         {len(engine.problems)} file problems (see above or run with --compact)")
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    print(format_sources(open_engine(read_config(args)).articles))
     return 0
 
 
@@ -247,6 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     index = sub.add_parser("index", parents=[common], help="build or refresh the index and describe it")
     index.add_argument("--compact", action="store_true", help="rebuild the index as one segment from the corpus")
     index.set_defaults(func=cmd_index)
+
+    sources = sub.add_parser("sources", parents=[common], help="list the outlets indexed, their articles and dates")
+    sources.set_defaults(func=cmd_sources)
 
     ev = sub.add_parser("eval", parents=[common], help="measure hit@1, hit@3, MRR@10 and latency on a questions file")
     ev.add_argument("questions", metavar="QUESTIONS.jsonl")

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from bot import __version__
-from bot.cli import build_parser, main
+from bot.cli import build_parser, format_size, main
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = ["ask", "chat", "index", "eval", "run"]
+COMMANDS = ["ask", "chat", "index", "sources", "eval", "run"]
 
 
 def newsbot(*args: str, stdin: str = "", cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -105,7 +105,42 @@ def test_index_describes_what_it_built(corpus_dir: Path, tmp_path: Path) -> None
     lines = result.stdout.splitlines()
     assert lines[:2] == ["articles        4", "passages        8"]
     assert lines[2].startswith("distinct terms  ") and int(lines[2].split()[-1]) > 0
-    assert any(line.startswith("index size") for line in lines)
+    assert lines[4].startswith("index size      ") and lines[4].endswith(f"KiB in {tmp_path / 'index'}")
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [
+        (0, "0 bytes"),
+        (1, "1 byte"),
+        (1023, "1023 bytes"),
+        (1024, "1.0 KiB"),
+        (14_067, "13.7 KiB"),
+        (83_000_000, "79.2 MiB"),
+        (5 * 1024**3, "5.0 GiB"),
+        (3 * 1024**5, "3072.0 TiB"),
+    ],
+)
+def test_sizes_read_as_people_read_them(size: int, text: str) -> None:
+    assert format_size(size) == text
+
+
+def test_sources_lists_each_outlet_with_its_articles_and_dates(corpus_dir: Path, tmp_path: Path) -> None:
+    (corpus_dir / "more.jsonl").write_text(
+        '{"id": "w2", "title": "Rice", "source": "Wire", "published": "2023-12-24", "text": "Rice prices fell."}\n'
+        '{"id": "n1", "title": "Untold", "text": "Nobody signed this."}\n'
+    )
+    result = newsbot("sources", "--config", str(write_config(tmp_path, corpus_dir)))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "outlet         articles  from        to",
+        "Wire                  2  2023-11-02  2023-12-24",
+        "(no outlet)           1",
+        "Board Review          1",
+        "Coast Gazette         1  2024-03-05  2024-03-05",
+        "RES-MPE               1",
+        "all                   6  2023-11-02  2024-03-05",
+    ]
 
 
 def test_index_reports_a_bad_file_and_indexes_the_rest(corpus_dir: Path, tmp_path: Path) -> None:
