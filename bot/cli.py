@@ -7,6 +7,7 @@ missing corpus, an unusable questions file) end in one clear line on stderr and 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -19,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from bot import __version__
-from bot.config import Config, load_config, parse_config
+from bot.config import CONFIG_VARIABLE, Config, find_config, load_config, parse_config, user_config_path
 from bot.errors import BotError, CommandError
 from bot.evaluate import evaluate, read_questions, run_questions
 from retrieval.engine import Engine
-from retrieval.errors import RetrievalError
+from retrieval.errors import CorpusError, RetrievalError
 from retrieval.models import Answer, Source
 
 EXIT_ERROR = 2
@@ -33,25 +34,35 @@ BOLD, RESET = "\033[1m", "\033[0m"
 
 
 def read_config(args: argparse.Namespace) -> Config:
-    """Load --config (config.yaml in the current folder by default) and apply --corpus."""
-    path = Path(args.config) if args.config else Path("config.yaml")
-    # Without config.yaml, the defaults apply, relative to the current folder.
-    config = parse_config({}, base=Path.cwd()) if args.config is None and not path.exists() else load_config(path)
+    """Find and load the config file (see `bot.config`) and apply --corpus."""
+    path = find_config(args.config, environ=os.environ, cwd=Path.cwd())
+    # Without a config file, the defaults apply, relative to the current folder.
+    config = parse_config({}, base=Path.cwd()) if path is None else load_config(path)
     if args.corpus:
-        config = Config(
-            corpus=Path(args.corpus).resolve(),
-            index_dir=_index_for(config.index_dir, Path(args.corpus)),
-            settings=config.settings,
-            telegram=config.telegram,
-        )
+        corpus = Path(args.corpus).resolve()
+        config = dataclasses.replace(config, corpus=corpus, index_dir=_index_for(config.index_dir, corpus))
     return config
 
 
+def describe_config(config: Config) -> str:
+    """Say which config file is in use, or where none was found."""
+    if config.file is not None:
+        return str(config.file)
+    looked = f"--config, ${CONFIG_VARIABLE}, ./config.yaml, {user_config_path(os.environ)}"
+    return f"none found (looked for {looked}), defaults apply"
+
+
 def _index_for(index_dir: Path, corpus: Path) -> Path:
-    """Give every other corpus an index of its own beside the configured one."""
-    resolved = corpus.resolve()
-    tag = hashlib.sha1(str(resolved).encode()).hexdigest()[:10]
-    return index_dir.parent / f"{index_dir.name}-{resolved.stem}-{tag}"
+    """Give every other corpus an index of its own beside the configured one (or in the user's cache)."""
+    tag = hashlib.sha1(str(corpus).encode()).hexdigest()[:10]
+    name = f"{index_dir.name}-{corpus.stem}-{tag}"
+    beside = index_dir.parent / name
+    if not beside.resolve().is_relative_to(corpus if corpus.is_dir() else corpus.parent):
+        return beside
+    # `--corpus .` inside an article folder: the index may not live in the corpus it indexes.
+    cache = os.environ.get("XDG_CACHE_HOME", "")
+    base = Path(cache) if cache and Path(cache).is_absolute() else Path.home() / ".cache"
+    return base / "newsbot" / name
 
 
 def _progress_bar() -> Callable[[str, int, int], None]:
@@ -75,13 +86,16 @@ def _progress_bar() -> Callable[[str, int, int], None]:
 
 def open_engine(config: Config, *, progress: bool = False, rebuild: bool = False) -> Engine:
     """Open (building or updating) the index and report any corpus file problems."""
-    engine = Engine.open(
-        config.corpus,
-        config.index_dir,
-        config.settings,
-        progress=_progress_bar() if progress or sys.stderr.isatty() else None,
-        rebuild=rebuild,
-    )
+    try:
+        engine = Engine.open(
+            config.corpus,
+            config.index_dir,
+            config.settings,
+            progress=_progress_bar() if progress or sys.stderr.isatty() else None,
+            rebuild=rebuild,
+        )
+    except CorpusError as error:
+        raise CommandError(f"{error}; config: {describe_config(config)}") from None
     for problem in engine.new_problems:
         print(f"newsbot: skipped {problem}", file=sys.stderr)
     return engine
@@ -224,6 +238,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     print(f"distinct terms  {stats.terms}")
     print(f"time            {took:.2f} s")
     print(f"index size      {format_size(stats.size_bytes)} in {config.index_dir}")
+    print(f"config          {describe_config(config)}")
     if engine.problems:
         print(f"skipped         {len(engine.problems)} file problems (see above or run with --compact)")
     return 0
@@ -264,7 +279,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH", help="config file (default: ./config.yaml)")
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        help=f"config file (default: ${CONFIG_VARIABLE}, else ./config.yaml, else ~/.config/newsbot/config.yaml)",
+    )
     common.add_argument("--corpus", metavar="PATH", help="a corpus folder or one .jsonl file, instead of config's")
     parser = argparse.ArgumentParser(
         prog="newsbot",

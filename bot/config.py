@@ -1,4 +1,8 @@
-"""Read and validate config.yaml: the only place newsbot reads YAML.
+"""Find, read and validate config.yaml: the only reader of the operator's config file.
+
+The file is `--config PATH`, else $NEWSBOT_CONFIG, else ./config.yaml, else config.yaml in the
+user's config folder ($XDG_CONFIG_HOME/newsbot or ~/.config/newsbot); relative paths in it are
+taken from its own folder. Without any, the defaults apply, relative to the current folder.
 
 A wrong value raises `ConfigError` naming the key, the value and what is allowed; an unknown
 key is an error too. Secrets (the bot token) never live here: they come from the environment.
@@ -7,6 +11,7 @@ key is an error too. Secrets (the bot token) never live here: they come from the
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +28,8 @@ from retrieval.settings import (
     Settings,
     is_int,
 )
+
+CONFIG_VARIABLE = "NEWSBOT_CONFIG"
 
 
 def _require(ok: bool, key: str, value: object, allowed: str) -> None:
@@ -109,6 +116,7 @@ class Config:
     index_dir: Path
     settings: Settings = field(default_factory=Settings)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    file: Path | None = None  # the file read, or None when no config file was found
 
 
 _SECTIONS: dict[str, type] = {
@@ -191,8 +199,35 @@ def parse_config(data: Any, *, base: Path) -> Config:
     )
 
 
+def user_config_path(environ: Mapping[str, str]) -> Path:
+    """The config file in the user's config folder: $XDG_CONFIG_HOME/newsbot, else ~/.config/newsbot."""
+    folder = environ.get("XDG_CONFIG_HOME", "")
+    # The XDG spec ignores a relative XDG_CONFIG_HOME.
+    base = Path(folder) if folder and Path(folder).is_absolute() else Path(environ.get("HOME", "~")) / ".config"
+    return base.expanduser() / "newsbot" / "config.yaml"
+
+
+def find_config(explicit: str | None, *, environ: Mapping[str, str], cwd: Path) -> Path | None:
+    """Pick the config file: `explicit` (--config), then $NEWSBOT_CONFIG, ./config.yaml, the user's.
+
+    The first two must exist; the last two are used when they do. None means no config file.
+    """
+    if explicit:
+        return Path(explicit)
+    named = environ.get(CONFIG_VARIABLE, "")
+    if named:
+        path = Path(named).expanduser()
+        if not path.exists():
+            raise ConfigError(f"{CONFIG_VARIABLE}={named}: no such config file")
+        return path
+    for path in (cwd / "config.yaml", user_config_path(environ)):
+        if path.is_file():
+            return path
+    return None
+
+
 def load_config(path: str | Path) -> Config:
-    """Read config.yaml at `path`; a missing file gives the defaults, relative to the current folder."""
+    """Read the config file at `path`; relative paths in it are taken from the file's folder."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: no such config file")
@@ -200,4 +235,4 @@ def load_config(path: str | Path) -> Config:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: not valid YAML ({error.__class__.__name__}: {error})".replace("\n", " ")) from None
-    return parse_config(data, base=path.resolve().parent)
+    return dataclasses.replace(parse_config(data, base=path.resolve().parent), file=path.resolve())

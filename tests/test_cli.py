@@ -14,12 +14,18 @@ from bot import __version__
 from bot.cli import build_parser, format_size, main
 
 ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = "usa-only-zelensky-can-decide-negotiations.txt"
 COMMANDS = ["ask", "chat", "index", "sources", "eval", "run"]
 
 
-def newsbot(*args: str, stdin: str = "", cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def newsbot(
+    *args: str, stdin: str = "", cwd: Path = ROOT, environ: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    # No config of the machine's user leaks in: their config folder is one that does not exist.
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CONFIG_HOME": str(ROOT / "tests" / "no-such-folder")}
     env.pop("TELEGRAM_BOT_TOKEN", None)
+    env.pop("NEWSBOT_CONFIG", None)
+    env.update(environ or {})
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
         input=stdin,
@@ -141,6 +147,56 @@ def test_sources_lists_each_outlet_with_its_articles_and_dates(corpus_dir: Path,
         "RES-MPE               1",
         "all                   6  2023-11-02  2024-03-05",
     ]
+
+
+def test_the_config_is_found_in_the_environment_then_here_then_in_the_user_folder(
+    corpus_dir: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    named, here, user = (tmp_path / name for name in ("named", "here", "user"))
+    for folder, corpus in ((named, "named-corpus"), (here, "here-corpus"), (user / "newsbot", "user-corpus")):
+        folder.mkdir(parents=True)
+        (folder / "config.yaml").write_text(f"corpus: {corpus}\nindex_dir: index\n")
+    environ = {"XDG_CONFIG_HOME": str(user), "NEWSBOT_CONFIG": str(named / "config.yaml")}
+
+    def corpus_line(cwd: Path, environ: dict[str, str]) -> str:
+        return newsbot("ask", "x", cwd=cwd, environ=environ).stderr.strip()
+
+    # Relative paths are taken from the config file's folder, whatever the current folder.
+    assert corpus_line(elsewhere, environ) == (
+        f"newsbot: error: corpus not found: {named / 'named-corpus'}; config: {named / 'config.yaml'}"
+    )
+    del environ["NEWSBOT_CONFIG"]
+    assert corpus_line(here, environ).startswith(f"newsbot: error: corpus not found: {here / 'here-corpus'};")
+    assert corpus_line(elsewhere, environ).startswith(
+        f"newsbot: error: corpus not found: {user / 'newsbot' / 'user-corpus'};"
+    )
+    assert corpus_line(elsewhere, {}) == (
+        f"newsbot: error: corpus not found: {elsewhere / 'corpus'}; config: none found (looked for --config, "
+        f"$NEWSBOT_CONFIG, ./config.yaml, {ROOT / 'tests/no-such-folder/newsbot/config.yaml'}), defaults apply"
+    )
+    missing = newsbot("ask", "x", cwd=here, environ={"NEWSBOT_CONFIG": str(tmp_path / "gone.yaml")})
+    assert missing.stderr == f"newsbot: error: NEWSBOT_CONFIG={tmp_path / 'gone.yaml'}: no such config file\n"
+
+
+def test_index_says_which_config_it_used(corpus_dir: Path, tmp_path: Path) -> None:
+    config = write_config(tmp_path, corpus_dir)
+    result = newsbot("index", "--config", str(config))
+    assert result.stdout.splitlines()[-1] == f"config          {config}"
+
+
+def test_corpus_dot_inside_an_article_folder_indexes_it_outside(corpus_dir: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    result = newsbot(
+        "ask", "--json", "--corpus", ".", "tea prices", cwd=corpus_dir, environ={"XDG_CACHE_HOME": str(cache)}
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["sentences"][0]["article_id"] == "wire-1"
+    assert [p.name.startswith(".index-corpus-") for p in cache.joinpath("newsbot").iterdir()] == [True]
+    assert sorted(p.name for p in corpus_dir.iterdir()) == sorted(
+        ["harbour-bridge.md", "chess-final.txt", "wire.jsonl", SAMPLE]
+    )
 
 
 def test_index_reports_a_bad_file_and_indexes_the_rest(corpus_dir: Path, tmp_path: Path) -> None:
