@@ -7,6 +7,7 @@ missing corpus, an unusable questions file) end in one clear line on stderr and 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -210,21 +211,55 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _line_editing() -> Callable[[], None]:
+    """Give input() line editing and a history kept across sessions; return what saves it."""
+    import readline  # imported only at a terminal: it may write escape codes to a pipe
+
+    state = os.environ.get("XDG_STATE_HOME", "")
+    folder = Path(state) if state and Path(state).is_absolute() else Path.home() / ".local" / "state"
+    history = folder / "newsbot" / "chat_history"
+    with contextlib.suppress(OSError):
+        readline.read_history_file(history)
+    readline.set_history_length(1000)
+
+    def save() -> None:
+        with contextlib.suppress(OSError):
+            history.parent.mkdir(parents=True, exist_ok=True)
+            readline.write_history_file(history)
+
+    return save
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     engine = open_engine(read_config(args))
-    stats = engine.stats
-    known = f"{stats.articles} article{'' if stats.articles == 1 else 's'}"
-    print(f"newsbot: {known}. Ask a question; an empty line or Ctrl-D quits.")
+    print(f"newsbot: {_articles(engine.stats.articles)}. Ask a question; an empty line or Ctrl-D quits.")
     tty = sys.stdout.isatty()
-    while True:
-        try:
-            question = input("? ")
-        except (EOFError, KeyboardInterrupt):
-            print()
-            return 0
-        if not question.strip():
-            return 0
-        print(format_answer(engine.answer(question), tty=tty), end="\n\n")
+    save_history = _line_editing() if sys.stdin.isatty() else None
+    try:
+        while True:
+            try:
+                question = input("? ")
+            except EOFError:
+                print()
+                return 0
+            except KeyboardInterrupt:
+                print()
+                return EXIT_INTERRUPTED
+            if not question.strip():
+                return 0
+            # Files added, changed or removed while the prompt was open are answered from too.
+            if engine.refresh():
+                for problem in engine.new_problems:
+                    print(f"newsbot: skipped {problem}", file=sys.stderr)
+                print(f"newsbot: the corpus changed: now {_articles(engine.stats.articles)}.")
+            print(format_answer(engine.answer(question), tty=tty), end="\n\n")
+    finally:
+        if save_history:
+            save_history()
+
+
+def _articles(count: int) -> str:
+    return f"{count} article{'' if count == 1 else 's'}"
 
 
 def cmd_index(args: argparse.Namespace) -> int:

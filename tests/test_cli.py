@@ -293,3 +293,35 @@ def test_chat_answers_each_line_until_an_empty_one(corpus_dir: Path, tmp_path: P
     assert result.stdout.startswith("newsbot: 4 articles.")
     assert "“*Tea* *prices* rose by 12% in October, traders in Kolkata said.”" in result.stdout
     assert "never asked" not in result.stdout
+
+
+def test_chat_answers_from_files_added_while_it_is_open(
+    corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = iter(["storm Lisbon", "storm Lisbon", ""])
+    # The first question is asked before the file exists; the second after.
+    asked: list[str] = []
+
+    def ask_then_add(prompt: str) -> str:
+        line = next(lines)
+        if len(asked) == 1:
+            (corpus_dir / "storm.txt").write_text("Storm closes port\n\nA storm hit Lisbon on Monday.\n")
+        asked.append(line)
+        return line
+
+    monkeypatch.setattr("builtins.input", ask_then_add)
+    assert main(["chat", "--config", str(write_config(tmp_path, corpus_dir))]) == 0
+    out = capsys.readouterr().out.split("\n\n")
+    assert out[0].startswith("newsbot: 4 articles.") and "I found nothing on that in the 4 articles" in out[0]
+    assert out[1].startswith("newsbot: the corpus changed: now 5 articles.\n“A *storm* hit *Lisbon* on Monday.”")
+
+
+@pytest.mark.parametrize(("stop", "code"), [(KeyboardInterrupt, 130), (EOFError, 0)])
+def test_chat_ends_on_ctrl_c_with_130_and_on_ctrl_d_with_0(
+    stop: type[BaseException], code: int, corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(prompt: str) -> str:
+        raise stop
+
+    monkeypatch.setattr("builtins.input", interrupted)
+    assert main(["chat", "--config", str(write_config(tmp_path, corpus_dir))]) == code
