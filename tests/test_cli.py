@@ -325,3 +325,20 @@ def test_chat_ends_on_ctrl_c_with_130_and_on_ctrl_d_with_0(
 
     monkeypatch.setattr("builtins.input", interrupted)
     assert main(["chat", "--config", str(write_config(tmp_path, corpus_dir))]) == code
+
+
+def test_eval_runs_on_the_shipped_example_questions(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(f"corpus: {ROOT / 'corpus'}\nindex_dir: {tmp_path / 'index'}\n")
+    questions = ROOT / "examples" / "questions.jsonl"
+    result = newsbot("eval", str(questions), "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    header, everything = result.stdout.splitlines()[:2]
+    assert header.split() == ["group", "questions", "hit@1", "hit@3", "MRR@10", "answered"]
+    name, count, *rates = everything.split()
+    assert (name, count) == ("all", "8") and all(0 <= float(rate) <= 1 for rate in rates)
+    rows = [
+        json.loads(line)
+        for line in newsbot("eval", str(questions), "--json", "--config", str(config)).stdout.splitlines()
+    ]
+    assert [row["id"] for row in rows] == [f"ex-{n}" for n in range(1, 9)]
