@@ -11,6 +11,7 @@ binary search and the vocabulary need not be rebuilt into a dict at load.
 
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing
 import os
@@ -29,6 +30,7 @@ from retrieval.models import Article
 from retrieval.passages import windows
 from retrieval.settings import PassageSettings
 from retrieval.split import split_sentences
+from retrieval.store import replace_synced, sync_folder, write_synced
 
 SEGMENT_FORMAT = "newsbot-segment/5"
 
@@ -414,14 +416,6 @@ def build_segment(
     )
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def save_segment(segment: Segment, directory: Path) -> int:
     """Write `segment` to `directory` atomically (a temporary folder renamed); return its bytes."""
     tmp = directory.with_name(directory.name + ".tmp")
@@ -429,26 +423,13 @@ def save_segment(segment: Segment, directory: Path) -> int:
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     sizes: dict[str, int] = {}
-    for name in _ARRAYS:
-        path = tmp / f"{name}.npy"
-        with open(path, "wb") as fh:
-            np.save(fh, np.ascontiguousarray(getattr(segment, name)), allow_pickle=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        sizes[name] = path.stat().st_size
     blob, offsets = segment.articles.arrays()
-    for name, array in (("article_blob", blob), ("article_offsets", offsets)):
-        path = tmp / f"{name}.npy"
-        with open(path, "wb") as fh:
-            np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        sizes[name] = path.stat().st_size
+    arrays = [(name, getattr(segment, name)) for name in _ARRAYS]
+    for name, array in [*arrays, ("article_blob", blob), ("article_offsets", offsets)]:
+        save = functools.partial(np.save, arr=np.ascontiguousarray(array), allow_pickle=False)
+        sizes[name] = write_synced(tmp / f"{name}.npy", save)
     ids = json.dumps(segment.articles.ids, ensure_ascii=False).encode("utf-8")
-    with open(tmp / "article_ids.json", "wb") as fh:
-        fh.write(ids)
-        fh.flush()
-        os.fsync(fh.fileno())
+    write_synced(tmp / "article_ids.json", lambda fh: fh.write(ids))
     meta = {
         "format": SEGMENT_FORMAT,
         "passages": segment.n_passages,
@@ -459,15 +440,11 @@ def save_segment(segment: Segment, directory: Path) -> int:
         "ids_size": len(ids),
         "titled": segment.titled,
     }
-    with open(tmp / "segment.json", "w", encoding="utf-8") as fh:
-        json.dump(meta, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    _fsync_dir(tmp)
+    write_synced(tmp / "segment.json", lambda fh: fh.write(json.dumps(meta).encode("utf-8")))
+    sync_folder(tmp)
     if directory.exists():
         shutil.rmtree(directory)
-    os.replace(tmp, directory)
-    _fsync_dir(directory.parent)
+    replace_synced(tmp, directory)
     return sum(sizes.values()) + len(ids)
 
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 try:
     import fcntl
@@ -82,20 +82,36 @@ def read_manifest(index_dir: Path) -> Manifest | None:
         return None
 
 
-def write_manifest(index_dir: Path, manifest: Manifest) -> None:
-    """Replace the manifest atomically: the index is either all old or all new."""
-    data = {"format": MANIFEST_FORMAT, **asdict(manifest)}
-    tmp = index_dir / (MANIFEST + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False)
+def write_synced(path: Path, write: Callable[[BinaryIO], object]) -> int:
+    """Write a new file through `write` and flush it to the disk; return its size in bytes."""
+    with open(path, "wb") as fh:
+        write(fh)
         fh.flush()
         os.fsync(fh.fileno())
-    os.replace(tmp, index_dir / MANIFEST)
-    fd = os.open(index_dir, os.O_RDONLY)
+        return fh.tell()
+
+
+def sync_folder(path: Path) -> None:
+    """Flush a folder's entries (files created, renamed or removed in it) to the disk."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def replace_synced(written: Path, target: Path) -> None:
+    """Put a synced file or folder in place of `target` in one atomic rename, and sync that."""
+    os.replace(written, target)
+    sync_folder(target.parent)
+
+
+def write_manifest(index_dir: Path, manifest: Manifest) -> None:
+    """Replace the manifest atomically: the index is either all old or all new."""
+    data = json.dumps({"format": MANIFEST_FORMAT, **asdict(manifest)}, ensure_ascii=False).encode("utf-8")
+    tmp = index_dir / (MANIFEST + ".tmp")
+    write_synced(tmp, lambda fh: fh.write(data))
+    replace_synced(tmp, index_dir / MANIFEST)
 
 
 @contextmanager
