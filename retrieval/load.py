@@ -9,10 +9,9 @@ A corpus is a folder (searched recursively) or a single file. Three formats:
   page residue (`Leave a Reply`, `Read also: …`, `Share this:` …) is dropped line by line.
 - `.md`: front matter (`title`, `source`, `url`, `published`, `language`), then the body;
   without a front-matter title, a leading `# Heading` is the headline. The front matter is
-  read by a small strict parser, not a YAML library: `key: value` lines whose values are
-  plain, 'single-' or "double-quoted" text, as YAML reads them, except that every plain value
-  stays text (`language: no` is "no", a date stays as written). Nested or list values of
-  other keys are skipped.
+  YAML, read by PyYAML's parser as its `BaseLoader` reads it: every value stays text
+  (`language: no` is "no", a date stays as written). The keys above take one line of plain,
+  'single-' or "double-quoted" text; other keys may hold anything YAML allows, and are skipped.
 - `.jsonl`: one article a line, `{"id", "title", "source", "url", "published", "text"}`.
 
 A file or line that cannot be used becomes a `LoadProblem` and is skipped; the rest still
@@ -27,8 +26,11 @@ import json
 import os
 import re
 import unicodedata
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from retrieval.errors import CorpusError
 from retrieval.models import Article, Corpus, LoadProblem
@@ -68,21 +70,16 @@ _NEWLINE = re.compile(rb"\r\n|\r|\n")
 _BLANK_RUN = re.compile(r"\n\n\n+")
 _MD_HEADING = re.compile(r"#\s+(\S.*?)(?:\s+#+)?")
 _META_KEYS = ("title", "source", "url", "published", "language")
-# Front matter: `key: value` from the start of a line; a key holds ':' only before a non-space.
-_FRONT_KEY = re.compile(r"(?P<key>\w(?:[\w./ -]|:(?=\S))*?)[ \t]*:(?:[ \t]+(?P<value>.*))?")
-_FRONT_ITEM = re.compile(r"-(?:[ \t]|$)")
-_PLAIN_COMMENT = re.compile(r"[ \t]#")  # as in YAML, '#' opens a comment only after a space
-_PLAIN_COLON = re.compile(r":(?:[ \t]|$)")
-_PLAIN_INDICATOR = re.compile(r"[|>&*!%@`,\]}]|[-?:](?:[ \t]|$)")
-_SINGLE_QUOTED = re.compile(r"'((?:[^']|'')*)'")
-_DOUBLE_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
 _AFTER_QUOTE = re.compile(r"(?:[ \t]+#.*)?")
-_ESCAPE = re.compile(r"\\(x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)")
-_ESCAPES = {
-    **{char: char for char in ' "/\\\t'},
-    **dict(zip("0abtnvfreN_LP", "\0\a\b\t\n\v\f\r\x1b\x85\xa0\u2028\u2029", strict=True)),
-}
 _NULLS = ("~", "null", "Null", "NULL")
+_NOT_A_TOKEN = re.compile(r"found character '(.+)' that cannot start any token")
+_UNKNOWN_ESCAPE = re.compile(r"found unknown escape character '?([^']*)'?")
+# What a YAML indicator in a plain value means to PyYAML, and the character to quote.
+_MISPLACED = {
+    "sequence entries are not allowed here": "a value starting with '-' must be quoted",
+    "mapping keys are not allowed here": "a value starting with '?' must be quoted",
+    "mapping values are not allowed here": "a value holding ': ' must be quoted",
+}
 _DATE_FORMATS = (
     "%B %d, %Y",
     "%b %d, %Y",
@@ -292,98 +289,143 @@ def _parse_md(text: str, *, article_id: str, relative: str) -> _Parsed:
 def _front_matter(lines: list[str], *, relative: str) -> tuple[dict[str, str], LoadProblem | None]:
     """Read the lines between the `---` fences (from line 2 of the file) into the keys we use.
 
-    Gives the non-empty values, or a problem at the first line that cannot be read. Other keys
+    PyYAML's parser reads them, as its `BaseLoader` does: every value stays text. Gives the
+    non-empty values of our keys, or a problem at the first line that cannot be read; other keys
     are skipped along with any nested or list value under them.
     """
-
-    def problem(line: int, reason: str) -> tuple[dict[str, str], LoadProblem]:
-        return {}, LoadProblem(relative, reason, line)
-
+    # PyYAML (YAML 1.1) refuses a tab between words; the keys read here fold whitespace anyway.
+    text = "\n".join(_untab(line) for line in lines)
     meta: dict[str, str] = {}
     seen: dict[str, int] = {}
-    key: str | None = None  # the key that indented lines (and `- item` lines) belong to
-    empty = False  # whether that key's own line held no value, so a list may follow unindented
-    for number, line in enumerate(lines, start=2):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        if line[0] in " \t" or (empty and _FRONT_ITEM.match(line)):
-            if key is None:
-                return problem(number, "bad front matter: indented line with no key above it")
-            if key in _META_KEYS:
-                if not empty:
-                    what = "a one-line value, got more on an indented line"
-                elif _FRONT_ITEM.match(stripped):
-                    what = "text, got a list"
-                elif _FRONT_KEY.fullmatch(stripped):
-                    what = "text, got a mapping"
-                else:
-                    what = "the value on the key's line, not below it"
-                return problem(number, f"front matter {key!r}: expected {what}")
-            continue
-        match = _FRONT_KEY.fullmatch(line)
-        if match is None:
-            excerpt = stripped if len(stripped) <= 40 else stripped[:39] + "…"
-            return problem(number, f"bad front matter: expected 'key: value', got {excerpt!r}")
-        key, raw = match["key"].rstrip(), match["value"] or ""
-        empty = not raw or raw.startswith("#")
-        if key not in _META_KEYS:
-            continue
-        if key in seen:
-            return problem(number, f"front matter {key!r} given twice (first on line {seen[key]})")
-        seen[key] = number
-        value, reason = _front_value(raw)
-        if reason:
-            return problem(number, f"front matter {key!r}: {reason}")
-        if value:
-            meta[key] = value
+    key: str | None = None  # the key being read, for a problem inside its value
+    key_line = 0
+
+    def problem(line: int, reason: str) -> tuple[dict[str, str], LoadProblem]:
+        where = f"front matter {key!r}" if key in _META_KEYS else "bad front matter"
+        return {}, LoadProblem(relative, f"{where}: {reason}", line + 2)
+
+    def bad_line(line: int) -> tuple[dict[str, str], LoadProblem]:
+        stripped = lines[line].strip() if line < len(lines) else ""
+        excerpt = stripped if len(stripped) <= 40 else stripped[:39] + "…"
+        reason = f"bad front matter: expected 'key: value', got {excerpt!r}"
+        return {}, LoadProblem(relative, reason, line + 2)
+
+    events = yaml.parse(text, Loader=yaml.BaseLoader)
+    last: yaml.Event | None = None
+    try:
+        root = next(e for e in events if not isinstance(e, yaml.StreamStartEvent | yaml.DocumentStartEvent))
+        if isinstance(root, yaml.StreamEndEvent):
+            return {}, None
+        if not isinstance(root, yaml.MappingStartEvent):
+            return bad_line(_at(root.start_mark)[0])
+        if _at(root.start_mark)[1] > 0:
+            return {}, LoadProblem(relative, "bad front matter: indented line with no key above it", 2)
+        for event in events:
+            if isinstance(event, yaml.MappingEndEvent):
+                break
+            if not (isinstance(event, yaml.ScalarEvent) and event.style is None and event.value):
+                return bad_line(_at(event.start_mark)[0])
+            key, key_line = event.value, _at(event.start_mark)[0]
+            last = value = next(events)
+            if key not in _META_KEYS:
+                _skip_node(value, events)
+                continue
+            if key in seen:
+                twice = f"front matter {key!r} given twice (first on line {seen[key] + 2})"
+                return {}, LoadProblem(relative, twice, key_line + 2)
+            seen[key] = key_line
+            found, reason, line = _front_value(value, key_line, lines)
+            if reason:
+                return problem(line, reason)
+            if found:
+                meta[key] = found
+        for _ in events:  # the rest must be well-formed too
+            pass
+    except yaml.MarkedYAMLError as error:
+        return _front_error(error, last, problem, bad_line)
+    except ValueError:  # PyYAML's chr() of an escape above U+10FFFF
+        return problem(key_line, "an escape that is not a character")
     return meta, None
 
 
-def _front_value(raw: str) -> tuple[str, str | None]:
-    """Read one front-matter value: plain, 'single-' or "double-quoted" text on one line."""
-    if not raw or raw.startswith("#"):
-        return "", None
-    if raw[0] in "'\"":
-        match = (_SINGLE_QUOTED if raw[0] == "'" else _DOUBLE_QUOTED).match(raw)
-        if match is None:
-            return "", "quoted value not closed on its line"
-        if not _AFTER_QUOTE.fullmatch(raw, match.end()):
-            return "", "unexpected text after the closing quote"
-        if raw[0] == "'":
-            return match[1].replace("''", "'"), None
-        return _unescape(match[1])
-    if raw[0] in "[{":
-        return "", f"expected text, got a {'list' if raw[0] == '[' else 'mapping'}"
-    value = _PLAIN_COMMENT.split(raw, maxsplit=1)[0].rstrip()
-    if _PLAIN_INDICATOR.match(value):
-        return "", f"a value starting with {value[0]!r} must be quoted"
-    if _PLAIN_COLON.search(value):
-        return "", "a value holding ': ' must be quoted"
-    return ("" if value in _NULLS else value), None
+_Problem = Callable[[int, str], tuple[dict[str, str], LoadProblem]]
+_BadLine = Callable[[int], tuple[dict[str, str], LoadProblem]]
 
 
-def _unescape(text: str) -> tuple[str, str | None]:
-    """Resolve the backslash escapes of a YAML double-quoted value."""
-    if "\\" not in text:
-        return text, None
-    parts: list[str] = []
-    at = 0
-    for match in _ESCAPE.finditer(text):
-        code = match[1]
-        if len(code) > 1:
-            point = int(code[1:], 16)
-            if point > 0x10FFFF or 0xD800 <= point <= 0xDFFF:
-                return "", f"escape '\\{code}' is not a character"
-            char = chr(point)
-        elif code in _ESCAPES:
-            char = _ESCAPES[code]
-        else:
-            return "", f"unknown escape '\\{code}' in a double-quoted value"
-        parts += [text[at : match.start()], char]
-        at = match.end()
-    parts.append(text[at:])
-    return "".join(parts), None
+def _untab(line: str) -> str:
+    """Turn the tabs of a line into spaces, except those of its indentation."""
+    if "\t" not in line:
+        return line
+    text = line.lstrip(" \t")
+    return line[: len(line) - len(text)] + text.replace("\t", " ")
+
+
+def _at(mark: Any) -> tuple[int, int]:
+    """The line (from 0) and column of a YAML mark; PyYAML gives one to every event and error."""
+    return (mark.line, mark.column) if mark is not None else (0, 0)
+
+
+def _front_error(
+    error: yaml.MarkedYAMLError, last: yaml.Event | None, problem: _Problem, bad_line: _BadLine
+) -> tuple[dict[str, str], LoadProblem]:
+    """Say what a YAML error in front matter means to a writer of news files."""
+    message = error.problem or ""
+    line, column = _at(error.problem_mark or error.context_mark)
+    if error.context == "while scanning a simple key":
+        return bad_line(_at(error.context_mark)[0])
+    if message in _MISPLACED:
+        return problem(line, _MISPLACED[message])
+    if error.context == "while scanning a quoted scalar":
+        return problem(_at(error.context_mark)[0], "quoted value not closed on its line")
+    escape = _UNKNOWN_ESCAPE.fullmatch(message)
+    if escape:
+        return problem(line, f"unknown escape '\\{escape[1]}' in a double-quoted value")
+    character = _NOT_A_TOKEN.fullmatch(message)
+    if character and column == 0:
+        return problem(line, "expected a one-line value, got more on an indented line")
+    if character:
+        return problem(line, f"a value starting with {character[1]!r} must be quoted")
+    if message.startswith("expected <block end>"):
+        if isinstance(last, yaml.ScalarEvent) and last.style in ("'", '"') and _at(last.end_mark)[0] == line:
+            return problem(line, "unexpected text after the closing quote")
+        return bad_line(line)
+    return problem(line, message)
+
+
+def _front_value(value: yaml.Event, key_line: int, lines: list[str]) -> tuple[str, str | None, int]:
+    """Read one front-matter value: one line of plain, 'single-' or "double-quoted" text."""
+    at = _at(value.start_mark)[0]
+    if isinstance(value, yaml.AliasEvent):
+        return "", "a value starting with '*' must be quoted", at
+    if isinstance(value, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+        what = "list" if isinstance(value, yaml.SequenceStartEvent) else "mapping"
+        return "", f"expected text, got a {what}", at
+    assert isinstance(value, yaml.ScalarEvent)
+    indicator = "&" if value.anchor else "!" if value.tag else value.style if value.style in ("|", ">") else None
+    if indicator:
+        return "", f"a value starting with {indicator!r} must be quoted", key_line
+    if value.style is None and value.value == "":
+        return "", None, at
+    if at != key_line:
+        return "", "expected the value on the key's line, not below it", at
+    if _at(value.end_mark)[0] != at:
+        return "", "expected a one-line value, got more on an indented line", at + 1
+    if value.style is None:
+        return ("" if value.value in _NULLS else value.value), None, at
+    if not _AFTER_QUOTE.fullmatch(lines[at], _at(value.end_mark)[1]):
+        return "", "unexpected text after the closing quote", at
+    surrogate = next((c for c in value.value if 0xD800 <= ord(c) <= 0xDFFF), None)
+    if surrogate:
+        return "", f"escape '\\u{ord(surrogate):04x}' is not a character", at
+    return value.value, None, at
+
+
+def _skip_node(first: yaml.Event, events: Iterator[yaml.Event]) -> None:
+    """Consume the events of the node that starts with `first`."""
+    depth = int(isinstance(first, yaml.CollectionStartEvent))
+    while depth:
+        event = next(events)
+        depth += isinstance(event, yaml.CollectionStartEvent) - isinstance(event, yaml.CollectionEndEvent)
 
 
 def _scalar(value: Any, key: str) -> tuple[str, str | None]:

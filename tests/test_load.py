@@ -619,3 +619,24 @@ def test_ids_are_stable_across_two_loads(tmp_path: Path) -> None:
 )
 def test_normalize_date_reads_common_forms_and_keeps_the_rest(value: str, expected: str) -> None:
     assert normalize_date(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("front", "reason", "line"),
+    [
+        ("title: T\nrelated: [a, b", "bad front matter", 3),
+        ("title: T\ntags: @x", "bad front matter: a value starting with '@' must be quoted", 3),
+        ('title: "\\U00110000"', "front matter 'title': an escape that is not a character", 2),
+    ],
+)
+def test_broken_yaml_under_any_key_is_reported(tmp_path: Path, front: str, reason: str, line: int) -> None:
+    articles, problems = load_one(tmp_path, "a.md", f"---\n{front}\n---\nBody.")
+    assert articles == []
+    assert [(p.path, p.line) for p in problems] == [("a.md", line)]
+    assert problems[0].reason.startswith(reason)
+
+
+def test_md_front_matter_reads_tabs_between_words_as_spaces(tmp_path: Path) -> None:
+    articles, problems = load_one(tmp_path, "a.md", "---\ntitle:\tGrain\tdeal\t# comment\nsource:\t'Wire'\n---\nBody.")
+    assert problems == []
+    assert (articles[0].title, articles[0].source) == ("Grain deal", "Wire")
