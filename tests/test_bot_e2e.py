@@ -195,16 +195,15 @@ def test_a_token_telegram_rejects_ends_the_run_with_one_clear_line(tmp_path: Pat
 def test_sigterm_during_an_outage_stops_the_bot_promptly(tmp_path: Path) -> None:
     config = write_config(tmp_path)
     api = FakeBotAPI(TOKEN, username=BOT)
-    server = FakeBotAPIServer(api).__enter__()
-    running = start(config, api, server)
-    try:
+    with FakeBotAPIServer(api) as server:
+        running = start(config, api, server)
         api.wait_for(lambda: api.called("getUpdates"), STARTUP)
-    finally:
-        server.__exit__()
-    time.sleep(3)  # several failed polls: python-telegram-bot alone would now back off for seconds
-    began = time.monotonic()
-    assert running.stop() == 0
-    assert time.monotonic() - began < 3
+        api.fail("getUpdates", 0, times=10_000)  # the outage: every poll's connection dropped
+        # Several failed polls: python-telegram-bot alone would now back off for seconds.
+        api.wait_for(lambda: len([c for c in api.called("getUpdates") if c.status == 0]) >= 3, STARTUP)
+        began = time.monotonic()
+        assert running.stop() == 0
+        assert time.monotonic() - began < 3
     assert "Polling failed" in running.output and SECRET not in running.output
 
 
