@@ -58,7 +58,7 @@ def _index_for(index_dir: Path, corpus: Path) -> Path:
     tag = hashlib.sha1(str(corpus).encode()).hexdigest()[:10]
     name = f"{index_dir.name}-{corpus.stem}-{tag}"
     beside = index_dir.parent / name
-    if not beside.resolve().is_relative_to(corpus if corpus.is_dir() else corpus.parent):
+    if not (corpus.is_dir() and beside.resolve().is_relative_to(corpus)):
         return beside
     # `--corpus .` inside an article folder: the index may not live in the corpus it indexes.
     cache = os.environ.get("XDG_CACHE_HOME", "")

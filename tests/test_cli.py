@@ -101,8 +101,13 @@ def test_ask_json_answers_stdin_line_by_line_in_order(corpus_dir: Path, tmp_path
 def test_corpus_option_takes_a_jsonl_file(tmp_path: Path) -> None:
     path = tmp_path / "one.jsonl"
     path.write_text('{"id": "x", "title": "Storm", "source": "S", "text": "A storm hit Lisbon on Monday."}\n')
-    result = newsbot("ask", "--json", "storm Lisbon", "--corpus", str(path), cwd=tmp_path)
+    cache = tmp_path / "cache"
+    result = newsbot(
+        "ask", "--json", "storm Lisbon", "--corpus", str(path), cwd=tmp_path, environ={"XDG_CACHE_HOME": str(cache)}
+    )
     assert json.loads(result.stdout)["sentences"][0]["text"] == "A storm hit Lisbon on Monday."
+    assert [p.name.startswith(".index-one-") for p in tmp_path.iterdir() if p.name.startswith(".")] == [True]
+    assert not cache.exists()
 
 
 def test_index_describes_what_it_built(corpus_dir: Path, tmp_path: Path) -> None:
