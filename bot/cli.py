@@ -306,7 +306,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.telegram import run
+    from bot.app import run
 
     return run(read_config(args))
 

@@ -46,6 +46,8 @@ class WebhookConfig:
     url: str = ""
     path: str = "telegram"
     secret_token: str = ""
+    # Without a secret token anyone who finds the URL can post updates; only on explicit request.
+    allow_without_secret: bool = False
 
     def __post_init__(self) -> None:
         for key in ("listen", "url", "path", "secret_token"):
@@ -60,6 +62,12 @@ class WebhookConfig:
         secret = self.secret_token
         if secret and not all(c.isalnum() or c in "_-" for c in secret) or len(secret) > 256:
             raise ConfigError("telegram.webhook.secret_token: expected 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        _require(
+            isinstance(self.allow_without_secret, bool),
+            "telegram.webhook.allow_without_secret",
+            self.allow_without_secret,
+            "true or false",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +87,12 @@ class TelegramConfig:
         if self.mode == "webhook" and not self.webhook.url.startswith("https://"):
             raise ConfigError(
                 f"telegram.webhook.url: expected the public https:// URL Telegram posts to, got {self.webhook.url!r}"
+            )
+        if self.mode == "webhook" and not self.webhook.secret_token and not self.webhook.allow_without_secret:
+            raise ConfigError(
+                "telegram.webhook.secret_token: required in webhook mode, so that only Telegram's posts are "
+                "answered (1-256 characters of A-Z, a-z, 0-9, _ and -); to run without one anyway, set "
+                "telegram.webhook.allow_without_secret: true"
             )
         _require(
             is_int(self.questions_per_minute) and self.questions_per_minute >= 0,

@@ -13,20 +13,26 @@ entity parsing, in UTF-16 code units (how Telegram measures text), must both sta
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import partial
+from urllib.parse import quote
 
 from telegram.constants import MessageLimit
 
+from bot.outlets import outlet_name
 from retrieval.models import Answer, AnswerSentence, Context, IndexStats, Source
 
 __all__ = [
     "MAX_MESSAGE",
+    "article_link",
     "format_about",
     "format_answer",
     "format_context",
+    "format_group_intro",
     "format_help",
     "format_no_answer",
     "format_sentence",
@@ -48,6 +54,10 @@ MAX_DATE = 32
 MAX_URL = 1024
 # How many outlets /sources lists before "…and N more".
 MAX_OUTLETS_LISTED = 30
+# Words in bold per quote: the question's rarest among the quotes, so bold still stands out.
+MAX_BOLD = 3
+# Words from each end of a quote that make its text fragment (#:~:text=start,end).
+FRAGMENT_WORDS = 4
 
 ELLIPSIS = "…"
 BLOCK_SEPARATOR = "\n\n"
@@ -134,18 +144,59 @@ def _date(published: str) -> str:
     return found.group(0) if found else preview(published, MAX_DATE)
 
 
-def format_source(source: Source) -> str:
-    """Return the HTML source line: outlet · headline (linked when there is a url) · date."""
+def human_date(published: str) -> str:
+    """Return a publication date as people write it ("9 Feb 2025"); other text as it is."""
+    found = _DATE.match(published.strip())
+    if found:
+        try:
+            day = dt.date.fromisoformat(found.group(0))
+        except ValueError:
+            return found.group(0)
+        return f"{day.day} {day:%b %Y}"
+    return preview(published, MAX_DATE)
+
+
+def _fragment(quoted: str) -> str:
+    """Return a text fragment directive that finds `quoted` in the page: its first and last words."""
+    words = quoted.split()
+    if not words:
+        return ""
+
+    def encoded(part: list[str]) -> str:
+        # Text fragments reserve -, & and , (https://wicg.github.io/scroll-to-text-fragment/).
+        return quote(" ".join(part), safe="").replace("-", "%2D")
+
+    if len(words) <= 2 * FRAGMENT_WORDS:
+        return f":~:text={encoded(words)}"
+    return f":~:text={encoded(words[:FRAGMENT_WORDS])},{encoded(words[-FRAGMENT_WORDS:])}"
+
+
+def article_link(url: str, quoted: str = "") -> str:
+    """Return the article's URL, opening at `quoted` where browsers support it; "" if not linkable."""
+    url = url.strip()
+    if not _LINKABLE.fullmatch(url):
+        return ""
+    if quoted:
+        fragment = _fragment(quoted)
+        linked = url + fragment if "#" in url else f"{url}#{fragment}"
+        if len(escape_attribute(linked)) <= MAX_URL:
+            return linked
+    return url if len(escape_attribute(url)) <= MAX_URL else ""
+
+
+def format_source(source: Source, *, quoted: str = "") -> str:
+    """Return the HTML source line: outlet · date · headline (linked, at `quoted`, with a url)."""
     parts: list[str] = []
-    if source.source.strip():
-        parts.append(escape(preview(source.source, MAX_OUTLET)))
-    title = escape(preview(source.title, MAX_TITLE)) or "untitled"
-    url = source.url.strip()
-    if _LINKABLE.fullmatch(url) and len(escape_attribute(url)) <= MAX_URL:
-        title = f'<a href="{escape_attribute(url)}">{title}</a>'
-    parts.append(title)
+    outlet = outlet_name(source.source, source.url)
+    if outlet:
+        parts.append(escape(preview(outlet, MAX_OUTLET)))
     if source.published.strip():
-        parts.append(escape(_date(source.published)))
+        parts.append(escape(human_date(source.published)))
+    title = escape(preview(source.title, MAX_TITLE)) or "untitled"
+    link = article_link(source.url, quoted)
+    if link:
+        title = f'<a href="{escape_attribute(link)}">{title}</a>'
+    parts.append(title)
     return "— " + " · ".join(parts)
 
 
@@ -184,13 +235,15 @@ def _wrapped_prefix(wrap: Callable[[str], str], text: str, end: int) -> str:
     return wrap(_shortened(text, end))
 
 
-def _quote_block(sentence: AnswerSentence) -> str:
-    source = format_source(sentence.source)
+def _quote_block(sentence: AnswerSentence, *, source: str | None = None, bold: frozenset[str] | None = None) -> str:
+    """Return a quote, its bold words limited to `bold` (all matches if None), then `source`."""
+    line = format_source(sentence.source, quoted=sentence.text) if source is None else source
+    spans = [(a, b) for a, b in sentence.matched if bold is None or sentence.text[a:b].casefold() in bold]
 
     def render(end: int) -> str:
         text = sentence.text
-        quote = _highlight(text[:end], sentence.matched) + (ELLIPSIS if end < len(text) else "")
-        return f"<blockquote>{quote}</blockquote>\n{source}"
+        shown = _highlight(text[:end], spans) + (ELLIPSIS if end < len(text) else "")
+        return f"<blockquote>{shown}</blockquote>" + (f"\n{line}" if line else "")
 
     return _longest(render, sentence.text)
 
@@ -202,8 +255,13 @@ def format_sentence(sentence: AnswerSentence) -> str:
 
 def pack(blocks: Sequence[str], *, separator: str = BLOCK_SEPARATOR) -> list[str]:
     """Join blocks into as few messages as fit, cutting only between blocks."""
+    return pack_joined([(block, separator) for block in blocks])
+
+
+def pack_joined(blocks: Sequence[tuple[str, str]]) -> list[str]:
+    """Join (block, separator before it) pairs into as few messages as fit, cutting between blocks."""
     messages: list[str] = []
-    for block in blocks:
+    for block, separator in blocks:
         if messages and fits(messages[-1] + separator + block):
             messages[-1] += separator + block
         else:
@@ -211,16 +269,39 @@ def pack(blocks: Sequence[str], *, separator: str = BLOCK_SEPARATOR) -> list[str
     return messages
 
 
+def _rare_words(sentences: Sequence[AnswerSentence]) -> list[frozenset[str]]:
+    """For each quote, the matched words worth bold: its MAX_BOLD rarest among all the quotes."""
+    words = [{s.text[a:b].casefold() for a, b in s.matched} for s in sentences]
+    seen = Counter(word for found in words for word in found)
+    return [frozenset(sorted(found, key=lambda w: (seen[w], -len(w), w))[:MAX_BOLD]) for found in words]
+
+
 def format_answer(answer: Answer, *, start: int = 0, count: int = 3) -> list[str]:
-    """Return the messages quoting sentences [start, start + count) of an answer."""
-    return pack([format_sentence(s) for s in answer.sentences[start : start + count]])
+    """Return the messages quoting sentences [start, start + count) of an answer.
+
+    Quotes of one article stand together, its source line once under them, articles in the
+    order of their best quote; only each quote's rarest matched words are bold.
+    """
+    shown = answer.sentences[start : start + count]
+    bold = dict(zip((id(s) for s in shown), _rare_words(shown), strict=True))
+    articles: dict[str, list[AnswerSentence]] = {}
+    for sentence in shown:
+        articles.setdefault(sentence.source.article_id, []).append(sentence)
+    blocks: list[tuple[str, str]] = []
+    for quotes in articles.values():
+        source = format_source(quotes[0].source, quoted=quotes[0].text)
+        for position, sentence in enumerate(quotes):
+            line = source if position == len(quotes) - 1 else ""
+            block = _quote_block(sentence, source=line, bold=bold[id(sentence)])
+            blocks.append((block, "\n" if position else BLOCK_SEPARATOR))
+    return pack_joined(blocks)
 
 
 def format_no_answer(stats: IndexStats) -> str:
     """Say plainly that nothing matched, how much the bot knows, and where to look."""
     if not stats.articles:
         return "I don't know any articles yet, so I cannot answer. Ask again once I have some."
-    newest = f" (the newest from {escape(_date(stats.latest))})" if stats.latest else ""
+    newest = f" (the newest from {escape(human_date(stats.latest))})" if stats.latest else ""
     return (
         f"I found nothing on that in the {stats.articles} {_plural(stats.articles, 'article')} "
         f"I know{newest}. Try other words, or see /sources for what I cover."
@@ -243,9 +324,9 @@ def _plural(count: int, noun: str) -> str:
 
 def _range(stats: IndexStats) -> str:
     if stats.earliest and stats.latest and stats.earliest != stats.latest:
-        return f", published {escape(_date(stats.earliest))} to {escape(_date(stats.latest))}"
+        return f", published {escape(human_date(stats.earliest))} to {escape(human_date(stats.latest))}"
     if stats.latest:
-        return f", published {escape(_date(stats.latest))}"
+        return f", published {escape(human_date(stats.latest))}"
     return ""
 
 
@@ -264,29 +345,48 @@ def format_sources(stats: IndexStats) -> list[str]:
     return pack(lines, separator="\n")
 
 
-def format_start(examples: Sequence[str], *, articles: int, username: str) -> str:
-    """Return the /start greeting: what the bot does and questions to try."""
+def format_start(examples: Sequence[str], *, articles: int, username: str, group: bool = False) -> str:
+    """Return the /start greeting: what the bot does and questions to try, as this chat asks them."""
+    name = escape(username)
     text = (
         "Hi! I answer questions about the news by quoting, word for word, the sentences of the "
         f"{articles} {_plural(articles, 'article')} I know that answer them best, "
-        "each with its source.\n\nJust send me a question"
+        "each with its source.\n\n"
     )
-    if examples:
-        text += ", for example:\n" + "\n".join(f"• <code>{escape(preview(e, 100))}</code>" for e in examples)
+    if group:
+        text += f"In this group, start a message with /ask or mention @{name}"
+        shown = [f"/ask {preview(e, 100)}" for e in examples]
+    else:
+        text += "Just send me a question"
+        shown = [preview(e, 100) for e in examples]
+    if shown:
+        text += ", for example:\n" + "\n".join(f"• <code>{escape(e)}</code>" for e in shown)
     else:
         text += "."
-    return text + f"\n\nIn groups, use /ask or mention @{escape(username)}. See /help for more."
+    if group:
+        return text + "\n\nOther messages here I do not read. See /help for more."
+    return text + f"\n\nIn groups, use /ask or mention @{name}. See /help for more."
 
 
-def format_help(*, username: str) -> str:
-    """Return /help: how to ask, in each kind of chat, and the commands."""
+def format_help(*, username: str, group: bool = False) -> str:
+    """Return /help: how to ask in this kind of chat first, then elsewhere, and the commands."""
     name = escape(username)
+    in_group = (
+        f"<code>/ask your question</code>, a message that mentions @{name}, "
+        "or a reply to one of my messages"
+    )
+    if group:
+        ways = (
+            f"• In this group: {in_group}. I do not read other messages here.\n"
+            f"• In a private chat with @{name}: just send a question.\n"
+        )
+    else:
+        ways = f"• In this chat: just send a question.\n• In a group: {in_group}.\n"
     return (
         "<b>How to ask</b>\n"
-        "• In this chat: just send a question.\n"
-        f"• In a group: <code>/ask your question</code>, mention @{name}, "
-        "or reply to one of my messages.\n"
-        f"• In any chat: type <code>@{name} your question</code> and pick a quote.\n\n"
+        + ways
+        + f"• In any chat: type <code>@{name} your question</code> and pick a quote.\n"
+        "• Edit your question, and I edit my answer.\n\n"
         "Under an answer, <b>More</b> shows the next sentences and <b>Context</b> "
         "the passage around the first one.\n\n"
         "<b>Commands</b>\n"
@@ -294,6 +394,15 @@ def format_help(*, username: str) -> str:
         "/sources — which articles and outlets I know\n"
         "/about — how I work\n"
         "/help — this message"
+    )
+
+
+def format_group_intro(*, articles: int, username: str) -> str:
+    """Return the greeting when the bot is added to a group: how to ask here, in two lines."""
+    return (
+        f"Hi! I answer questions about the news by quoting the {articles} {_plural(articles, 'article')} "
+        f"I know, with their sources.\nAsk with <code>/ask your question</code> or mention @{escape(username)}; "
+        "I do not read other messages here. /help tells more."
     )
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakebotapi import FakeBotAPI, FakeBotAPIServer, parse_html
+from benchmarks.fakebotapi import FakeBotAPI, FakeBotAPIServer, parse_html
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "987654321:AAF-secret_Part0fTheT0kenXYZabcdefgh"

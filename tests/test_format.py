@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from fakebotapi import HTMLError, parse_html, utf16_length
+from benchmarks.fakebotapi import HTMLError, parse_html, utf16_length
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -1,7 +1,8 @@
 """Tests for the bot's handlers, through python-telegram-bot's own seams and the real engine.
 
-A `BaseRequest` subclass hands every Bot API call to a `FakeBotAPI` (which records it and
-refuses what Telegram would refuse); updates go in through `Application.process_update`.
+`FakeRequest` (python-telegram-bot's `BaseRequest` seam) hands every Bot API call to a
+`FakeBotAPI`, which records it and refuses what Telegram would refuse; updates go in through
+`Application.process_update`.
 """
 
 from __future__ import annotations
@@ -14,16 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakebotapi import FakeBotAPI, decode_params, parse_html
 from telegram import Update
 from telegram.ext import Application
-from telegram.request import BaseRequest, RequestData
 
+from benchmarks.fakebotapi import FakeBotAPI, FakeRequest, parse_html
 from bot import handlers
+from bot.app import RedactingFilter, build_application, run
 from bot.config import Config, TelegramConfig
 from bot.delivery import RetryPolicy
+from bot.examples import example_questions
 from bot.format import format_no_answer
-from bot.telegram import RedactingFilter, build_application, run
 from retrieval.engine import Engine
 from retrieval.settings import Settings
 
@@ -47,37 +48,6 @@ Source: Evil & <Co>
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-class RecordingRequest(BaseRequest):
-    """Answers python-telegram-bot's requests from a FakeBotAPI instead of the network."""
-
-    def __init__(self, api: FakeBotAPI) -> None:
-        self.api = api
-
-    @property
-    def read_timeout(self) -> float:
-        return 1.0
-
-    async def initialize(self) -> None:
-        pass
-
-    async def shutdown(self) -> None:
-        pass
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = BaseRequest.DEFAULT_NONE,
-        write_timeout: Any = BaseRequest.DEFAULT_NONE,
-        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
-        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
-    ) -> tuple[int, bytes]:
-        params = decode_params(request_data.json_parameters if request_data else {})
-        status, body = self.api.handle(url.rsplit("/", 1)[1], params)
-        return status, json.dumps(body).encode()
 
 
 class Bot:
@@ -115,8 +85,8 @@ class Bot:
 
 async def make_bot(engine: Engine, config: TelegramConfig | None = None) -> Bot:
     api = FakeBotAPI(TOKEN, username=BOT)
-    application = build_application(config or TelegramConfig(), engine, token=TOKEN, request=RecordingRequest(api))
-    application.bot_data[handlers.STATE_KEY].policy = RetryPolicy(first_delay=0.01)
+    application = build_application(config or TelegramConfig(), engine, token=TOKEN, request=FakeRequest(api))
+    application.bot_data.state.policy = RetryPolicy(first_delay=0.01)
     await application.initialize()
     return Bot(application, api)
 
@@ -206,7 +176,7 @@ async def test_start_offers_example_questions_from_the_corpus(bot: Bot) -> None:
 
 def test_even_a_one_article_corpus_offers_examples_it_answers(tmp_path: Path) -> None:
     engine = Engine.open(Path(__file__).parent.parent / "corpus", tmp_path / "index", Settings())
-    examples = handlers.example_questions(engine)
+    examples = example_questions(engine)
     assert examples[0] == "Only Zelensky can decide to start negotiations with Russia"
     assert set(examples[1:]) <= {"What about Zelensky?", "What about Russia?"}
     assert len(examples) >= 2 and all(engine.answer(e).answered for e in examples)
@@ -216,7 +186,7 @@ async def test_sources_help_and_about(bot: Bot) -> None:
     for command in ("/sources", "/help", "/about"):
         await bot.say(PRIVATE, command)
     sources, help_text, about = bot.replies()
-    assert sources.startswith("I know 5 articles from 5 outlets, published 2023-11-02 to 2024-03-05.")
+    assert sources.startswith("I know 5 articles from 5 outlets, published 2 Nov 2023 to 5 Mar 2024.")
     assert "• RES-MPE — 1" in sources and "• Evil & <Co> — 1" in sources
     assert f"@{BOT} your question" in help_text
     assert "verbatim" in about
@@ -444,9 +414,9 @@ def test_run_refuses_a_missing_or_malformed_setting_in_one_line(
 async def test_an_article_added_while_running_is_answered_after_a_refresh(
     bot: Bot, engine: Engine, corpus_dir: Path
 ) -> None:
-    from bot.telegram import refresh_corpus
+    from bot.app import refresh_corpus
 
-    state = bot.application.bot_data[handlers.STATE_KEY]
+    state = bot.application.bot_data.state
     assert await refresh_corpus(state) is False
     (corpus_dir / "volcano.txt").write_text(
         "Volcano erupts\n\nThe Fagradalsfjall volcano erupted in Iceland on Friday.\n"
@@ -464,10 +434,10 @@ async def test_an_article_added_while_running_is_answered_after_a_refresh(
 async def test_the_corpus_watcher_refreshes_on_its_own(engine: Engine, corpus_dir: Path) -> None:
     import asyncio
 
-    from bot.telegram import watch_corpus
+    from bot.app import watch_corpus
 
     made = await make_bot(engine)
-    state = made.application.bot_data[handlers.STATE_KEY]
+    state = made.application.bot_data.state
     task = asyncio.create_task(watch_corpus(state, 0.05))
     try:
         (corpus_dir / "volcano.txt").write_text("Volcano erupts\n\nThe Fagradalsfjall volcano erupted in Iceland.\n")

@@ -1,4 +1,4 @@
-"""A fake Telegram Bot API for tests: no network, strict about what Telegram would refuse.
+"""A fake Telegram Bot API for the tests and the load benchmark: strict about what Telegram refuses.
 
 `FakeBotAPI` answers Bot API methods the way Telegram does (JSON `{"ok": …}` bodies, HTTP error
 codes, `retry_after` for flood control), records every call, and checks what the bot sends:
@@ -9,14 +9,17 @@ A reply Telegram would refuse gets the 400 Telegram would give, and lands in `re
 Two ways in:
 - `FakeBotAPIServer`, an HTTP server on 127.0.0.1 (a free port) for a bot in a subprocess,
   pointed at it with NEWSBOT_TELEGRAM_BASE_URL = `server.base_url`;
-- `api.handle(method, params)`, for a `telegram.request.BaseRequest` in the same process.
+- `FakeRequest(api)`, a `telegram.request.BaseRequest` that answers python-telegram-bot's calls
+  in the same process.
 
-Faults are injected with `api.fail(method, status, …)`: a 429 with retry_after, a 5xx, or
-status 0 for a connection dropped without an answer.
+Faults are injected with `api.fail(method, status, …)`: a 429 with retry_after, a 5xx, status 0
+for a connection dropped without an answer, or status 200 with `delay` for an answer that comes
+late; `chat_id` limits a fault to the calls for one chat.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import threading
@@ -26,6 +29,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
+
+import httpx
+from telegram.error import TimedOut
+from telegram.request import BaseRequest, RequestData
 
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
@@ -187,6 +194,8 @@ class Fault:
     description: str
     retry_after: int | None = None
     times: int = 1
+    chat_id: int | None = None
+    delay: float = 0.0
 
 
 @dataclass
@@ -210,6 +219,7 @@ class FakeBotAPI:
         self.refused: list[tuple[str, dict[str, Any], str]] = []
         self.faults: list[Fault] = []
         self.chats: dict[int, dict[str, Any]] = {}
+        self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self._updates: list[dict[str, Any]] = []
         self._next_update = 1
         self._next_message = 1000
@@ -225,13 +235,18 @@ class FakeBotAPI:
         retry_after: int | None = None,
         times: int = 1,
         description: str = "",
+        chat_id: int | None = None,
+        delay: float = 0.0,
     ) -> None:
-        """Answer the next `times` calls of `method` with an error (status 0: drop the line)."""
-        text = description or {429: "Too Many Requests: retry later", 0: ""}.get(
+        """Answer the next `times` calls of `method` with an error (status 0: drop the line).
+
+        Status 200 answers normally, after `delay` seconds; `chat_id` limits the fault to one chat.
+        """
+        text = description or {429: "Too Many Requests: retry later", 0: "", 200: ""}.get(
             status, f"Internal Server Error ({status})"
         )
         with self._lock:
-            self.faults.append(Fault(method, status, text, retry_after, times))
+            self.faults.append(Fault(method, status, text, retry_after, times, chat_id, delay))
 
     def push(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Queue an update with `payload` under `kind` (message, callback_query, …)."""
@@ -288,6 +303,22 @@ class FakeBotAPI:
         self.push("message", message)
         return message
 
+    def photo(self, chat: dict[str, Any], user: dict[str, Any], caption: str) -> dict[str, Any]:
+        """Build a photo message with a caption (not queued)."""
+        message = self.message(chat, user, caption)
+        message["caption"] = message.pop("text")
+        if "entities" in message:
+            message["caption_entities"] = message.pop("entities")
+        message["photo"] = [{"file_id": "p", "file_unique_id": "p", "width": 90, "height": 90}]
+        return message
+
+    def edited(self, message: dict[str, Any], text: str) -> dict[str, Any]:
+        """Build the edit of a user's message to `text` (not queued)."""
+        edit = self.message(message["chat"], message["from"], text)
+        edit["message_id"] = message["message_id"]
+        edit["edit_date"] = int(time.time())
+        return edit
+
     def press(self, message: dict[str, Any], data: str, user: dict[str, Any]) -> str:
         """Queue a press on a button of `message` (a message the bot sent); return the query id."""
         query_id = f"cq{self._new_message_id()}"
@@ -342,9 +373,20 @@ class FakeBotAPI:
             self._next_message += 1
             return self._next_message
 
-    def _fault(self, method: str) -> Fault | None:
+    def holds(self, method: str, params: dict[str, Any]) -> bool:
+        """Tell whether the next call of `method` with `params` will be answered late."""
+        with self._lock:
+            return any(
+                f.method == method and f.times > 0 and f.delay > 0 and self._for_chat(f, params) for f in self.faults
+            )
+
+    @staticmethod
+    def _for_chat(fault: Fault, params: dict[str, Any]) -> bool:
+        return fault.chat_id is None or str(fault.chat_id) == str(params.get("chat_id"))
+
+    def _fault(self, method: str, params: dict[str, Any]) -> Fault | None:
         for fault in self.faults:
-            if fault.method == method and fault.times > 0:
+            if fault.method == method and fault.times > 0 and self._for_chat(fault, params):
                 fault.times -= 1
                 return fault
         return None
@@ -352,8 +394,10 @@ class FakeBotAPI:
     def handle(self, method: str, params: dict[str, Any], *, timeout: float = 0) -> tuple[int, dict[str, Any]]:
         """Answer one Bot API call: the HTTP status and the JSON body."""
         with self._lock:
-            fault = self._fault(method)
-        if fault is not None:
+            fault = self._fault(method, params)
+        if fault is not None and fault.delay:
+            time.sleep(fault.delay)
+        if fault is not None and fault.status != 200:
             body: dict[str, Any] = {
                 "ok": False,
                 "error_code": fault.status,
@@ -413,7 +457,20 @@ class FakeBotAPI:
             return True
         if method == "sendChatAction":
             return True
-        if method == "sendMessage":
+        if method in {"editMessageReplyMarkup", "deleteMessage"}:
+            with self._lock:
+                found = self.messages.get((int(params["chat_id"]), int(params["message_id"])))
+            if found is None:
+                raise HTMLError("message to edit not found")
+            if method == "deleteMessage":
+                return True
+            check_markup(params.get("reply_markup"))
+            if params.get("reply_markup"):
+                found["reply_markup"] = params["reply_markup"]
+            else:
+                found.pop("reply_markup", None)
+            return found
+        if method in {"sendMessage", "editMessageText"}:
             plain, entities = check_text(params.get("text"), params.get("parse_mode"))
             check_markup(params.get("reply_markup"))
             message: dict[str, Any] = {
@@ -423,6 +480,16 @@ class FakeBotAPI:
                 "from": self.bot,
                 "text": plain,
             }
+            if method == "editMessageText":
+                key = (int(params["chat_id"]), int(params["message_id"]))
+                with self._lock:
+                    old = self.messages.get(key)
+                if old is None:
+                    raise HTMLError("message to edit not found")
+                if old.get("html") == params.get("text") and old.get("reply_markup") == params.get("reply_markup"):
+                    raise HTMLError("message is not modified")
+                message["message_id"] = old["message_id"]
+                message["edit_date"] = int(time.time())
             if entities:
                 message["entities"] = [
                     {
@@ -436,6 +503,8 @@ class FakeBotAPI:
                 ]
             if params.get("reply_markup"):
                 message["reply_markup"] = params["reply_markup"]
+            with self._lock:
+                self.messages[(int(params["chat_id"]), message["message_id"])] = {**message, "html": params["text"]}
             return message
         if method == "answerCallbackQuery":
             text = params.get("text") or ""
@@ -472,6 +541,52 @@ def decode_params(raw: dict[str, str]) -> dict[str, Any]:
         else:
             params[key] = value
     return params
+
+
+class FakeRequest(BaseRequest):
+    """python-telegram-bot's requests, answered by a FakeBotAPI in this process.
+
+    The fake's work (which may sleep, for a held answer) runs in a thread; an answer later than
+    the read timeout raises TimedOut, as an HTTP request would.
+    """
+
+    def __init__(self, api: FakeBotAPI, *, read_timeout: float = 5.0) -> None:
+        self.api = api
+        self._read_timeout = read_timeout
+
+    @property
+    def read_timeout(self) -> float:
+        return self._read_timeout
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        params = decode_params(request_data.json_parameters if request_data else {})
+        name = url.rsplit("/", 1)[1]
+        if not self.api.holds(name, params):
+            status, body = self.api.handle(name, params)
+            return status, json.dumps(body).encode()
+        timeout = self._read_timeout if read_timeout is BaseRequest.DEFAULT_NONE else read_timeout
+        work = asyncio.ensure_future(asyncio.to_thread(self.api.handle, name, params))
+        done, _ = await asyncio.wait({work}, timeout=timeout)
+        if not done:
+            # As httpx reports it: the request went out, its answer did not come in time.
+            raise TimedOut("Timed out") from httpx.ReadTimeout("the answer was still on its way")
+        status, body = work.result()
+        return status, json.dumps(body).encode()
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -2,8 +2,11 @@
 
 `run(config)` is what `newsbot run` calls: it reads the token from TELEGRAM_BOT_TOKEN, keeps it
 out of every log line, opens the engine (loading or building the index) before the first
-update, then polls or serves a webhook as config.yaml says until Ctrl-C or SIGTERM.
-`build_application` wires the handlers of `bot.handlers`; tests call it with a fake request.
+update, reaches Telegram (saying so in one line, and trying again with a backoff, while it
+cannot), then polls or serves a webhook as config.yaml says until Ctrl-C or SIGTERM. Stopping
+gives the answers under way `SHUTDOWN_GRACE` seconds, then ends them and logs each one.
+`build_application` wires the handlers of `bot.handlers`, the shared state of `bot.state` and
+the rate limits of `bot.ratelimit`; tests call it with a fake request.
 """
 
 from __future__ import annotations
@@ -13,15 +16,15 @@ import contextlib
 import logging
 import os
 import re
+import signal
 import sys
 from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     CommandHandler,
@@ -31,27 +34,29 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import handlers
 from bot.config import Config, TelegramConfig
-from bot.delivery import PollingRequest
-from bot.handlers import BotState, Pages, QuestionLimiter
+from bot.delivery import SEND_TIMEOUT, PollingRequest
+from bot.examples import example_questions
+from bot.ratelimit import FloodControl
+from bot.state import CONTEXT_TYPES, AnswerEngine, BotState, Pages, QuestionLimiter
 
-__all__ = ["BOT_COMMANDS", "build_application", "redact_logs", "run"]
+__all__ = ["BOT_COMMANDS", "build_application", "redact_logs", "run", "serve"]
 
 _LOGGER = logging.getLogger(__name__)
 
-_WATCHER_KEY = "newsbot-watcher"
 TOKEN_VARIABLE = "TELEGRAM_BOT_TOKEN"
 BASE_URL_VARIABLE = "NEWSBOT_TELEGRAM_BASE_URL"
 # A bot token is the bot's numeric id, a colon, and a secret of URL-safe characters.
 TOKEN_PATTERN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{1,200}")
-UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
-# Bootstrapping (getMe, deleteWebhook/setWebhook) is retried this often before giving up.
-BOOTSTRAP_RETRIES = 5
-# The rate limiter waits out this many RetryAfter answers itself; bot.delivery does the rest.
-RATE_LIMITER_RETRIES = 2
+# What the handlers use, and so what Telegram is asked for.
+UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
+# Seconds the answers under way get to finish when the bot is told to stop.
+SHUTDOWN_GRACE = 2.0
+# Reaching Telegram at start: the pause after a failure doubles up to this many seconds.
+CONNECT_MAX_DELAY = 60.0
 
 BOT_COMMANDS = (
     BotCommand("start", "What I do, with questions to try"),
@@ -107,28 +112,33 @@ def redact_logs(token: str) -> RedactingFilter:
 
 # -- the application ---------------------------------------------------------------------
 
+# The application newsbot builds: handlers get a NewsContext, bot_data is a BotData.
+NewsApplication = Application[Any, Any, Any, Any, Any, Any]
 
-async def _post_init(application: Application) -> None:
-    """Register the commands so clients show them; a failure here must not stop the bot."""
+
+async def _post_init(application: NewsApplication) -> None:
+    """Register the commands so clients show them; start watching the corpus."""
     try:
         await application.bot.set_my_commands(BOT_COMMANDS)
     except TelegramError as error:
         _LOGGER.warning("Could not register the bot's commands: %s", error)
     _LOGGER.info("Running as @%s", application.bot.username)
-    state: BotState = application.bot_data[handlers.STATE_KEY]
+    state: BotState = application.bot_data.state
     if state.settings.refresh_seconds:
         # Not application.create_task: the application awaits those on stop, and this never ends.
-        application.bot_data[_WATCHER_KEY] = asyncio.create_task(
-            watch_corpus(state, state.settings.refresh_seconds), name="newsbot-corpus-watcher"
+        state.background.append(
+            asyncio.create_task(watch_corpus(state, state.settings.refresh_seconds), name="newsbot-corpus-watcher")
         )
 
 
-async def _post_stop(application: Application) -> None:
-    task = application.bot_data.pop(_WATCHER_KEY, None)
-    if task is not None:
+async def _post_stop(application: NewsApplication) -> None:
+    state: BotState = application.bot_data.state
+    for task in state.background:
         task.cancel()
+    for task in state.background:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    state.background.clear()
 
 
 async def refresh_corpus(state: BotState) -> bool:
@@ -136,7 +146,7 @@ async def refresh_corpus(state: BotState) -> bool:
     changed = await asyncio.to_thread(state.engine.refresh)
     if changed:
         state.stats = await asyncio.to_thread(lambda: state.engine.stats)
-        state.examples = await asyncio.to_thread(handlers.example_questions, state.engine)
+        state.examples = await asyncio.to_thread(example_questions, state.engine)
         _LOGGER.info("The corpus changed: now serving %d articles", state.stats.articles)
     return changed
 
@@ -151,18 +161,23 @@ async def watch_corpus(state: BotState, every: float) -> None:
             _LOGGER.exception("Could not refresh the corpus; trying again in %s s", every)
 
 
+COMMAND_PATTERN = r"^/[A-Za-z0-9_]+(@[A-Za-z0-9_]+)?(\s|$)"
+
+
 def build_application(
     config: TelegramConfig,
-    engine: Any,
+    engine: AnswerEngine,
     *,
     token: str,
     base_url: str | None = None,
     request: BaseRequest | None = None,
-) -> Application:
-    """Build the application: defaults, rate limiter, handlers, and the shared state."""
+    rate_limiter: Any = None,
+) -> NewsApplication:
+    """Build the application: defaults, rate limits, handlers, and the shared state."""
     builder = (
         Application.builder()
         .token(token)
+        .context_types(CONTEXT_TYPES)
         .defaults(
             Defaults(
                 parse_mode=ParseMode.HTML,
@@ -170,7 +185,7 @@ def build_application(
                 allow_sending_without_reply=True,
             )
         )
-        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMITER_RETRIES))
+        .rate_limiter(rate_limiter if rate_limiter is not None else FloodControl())
         # One slow search or one reply waiting out flood control must not hold up other chats.
         .concurrent_updates(True)
         .post_init(_post_init)
@@ -181,41 +196,43 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     else:
-        builder = builder.get_updates_request(PollingRequest(connection_pool_size=1))
-    application = builder.build()
+        sends = HTTPXRequest(connection_pool_size=256, read_timeout=SEND_TIMEOUT, write_timeout=SEND_TIMEOUT)
+        builder = builder.request(sends).get_updates_request(PollingRequest(connection_pool_size=1))
+    application: NewsApplication = builder.build()
 
-    application.bot_data[handlers.STATE_KEY] = BotState(
+    application.bot_data.state = BotState(
         engine=engine,
         settings=config,
         stats=engine.stats,
-        examples=handlers.example_questions(engine),
+        examples=example_questions(engine),
         pages=Pages(),
         limiter=QuestionLimiter(config.questions_per_minute),
     )
 
-    private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
-    groups = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
+    messages = filters.UpdateType.MESSAGES  # new and edited
+    private = filters.ChatType.PRIVATE & messages
+    groups = filters.ChatType.GROUPS & messages
+    said = filters.TEXT | filters.CAPTION
+    application.add_handler(TypeHandler(Update, handlers.admit), group=-2)
     application.add_handler(TypeHandler(Update, handlers.gate), group=-1)
     application.add_handlers(
         [
             *(
-                CommandHandler(name, callback, filters.UpdateType.MESSAGE)
+                CommandHandler(name, callback, messages if name == "ask" else filters.UpdateType.MESSAGE)
                 for name, callback in handlers.COMMANDS.items()
             ),
             MessageHandler(
-                filters.UpdateType.MESSAGE
-                & filters.TEXT
-                & ~filters.COMMAND
-                & filters.Regex(r"^/[A-Za-z0-9_]+(@[A-Za-z0-9_]+)?(\s|$)"),
+                messages & ~filters.COMMAND & (filters.Regex(COMMAND_PATTERN) | filters.CaptionRegex(COMMAND_PATTERN)),
                 handlers.typed_command,
             ),
-            MessageHandler(private & filters.TEXT & ~filters.COMMAND, handlers.private_question),
-            MessageHandler(
-                groups & filters.TEXT & ~filters.COMMAND & handlers.AddressedToBot(),
-                handlers.group_question,
-            ),
+            MessageHandler(private & said & ~filters.COMMAND, handlers.private_question),
+            MessageHandler(groups & said & ~filters.COMMAND & handlers.AddressedToBot(), handlers.group_question),
+            MessageHandler(filters.StatusUpdate.NEW_CHAT_MEMBERS, handlers.added_to_group),
             MessageHandler(private & filters.COMMAND, handlers.unknown_command),
-            MessageHandler(private & ~filters.TEXT & ~filters.StatusUpdate.ALL, handlers.non_text),
+            MessageHandler(
+                filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE & ~said & ~filters.StatusUpdate.ALL,
+                handlers.non_text,
+            ),
             CallbackQueryHandler(handlers.more, pattern=r"^more:"),
             CallbackQueryHandler(handlers.show_context, pattern=r"^ctx:"),
             CallbackQueryHandler(handlers.stale_button),
@@ -246,6 +263,78 @@ def _webhook_url(config: TelegramConfig) -> str:
 def _fail(message: str) -> int:
     print(f"newsbot: {message}", file=sys.stderr)
     return 2
+
+
+async def connect(application: NewsApplication, stop: asyncio.Event) -> bool:
+    """Initialize (getMe) until Telegram answers; False if told to stop first. InvalidToken raises."""
+    delay = 1.0
+    while True:
+        try:
+            await application.initialize()
+            return True
+        except InvalidToken:
+            raise
+        except NetworkError as error:  # includes TimedOut and 5xx answers
+            _LOGGER.warning("Telegram is unreachable (%s); trying again in %.0f s", error, delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        if stop.is_set():
+            return False
+        delay = min(delay * 2, CONNECT_MAX_DELAY)
+
+
+def _polling_error(error: TelegramError) -> None:
+    _LOGGER.warning("Polling failed (%s); polling again", error)
+
+
+async def serve(application: NewsApplication, settings: TelegramConfig, stop: asyncio.Event) -> None:
+    """Reach Telegram, take updates until `stop` is set, then stop within SHUTDOWN_GRACE + ~1 s."""
+    if not await connect(application, stop):
+        return
+    assert application.updater is not None
+    if application.post_init is not None:
+        await application.post_init(application)
+    if settings.mode == "webhook":
+        hook = settings.webhook
+        if not hook.secret_token:
+            _LOGGER.warning(
+                "WEBHOOK WITHOUT A SECRET TOKEN: anyone who finds %s can post updates and be answered "
+                "(telegram.webhook.allow_without_secret is true)",
+                _webhook_url(settings),
+            )
+        await application.updater.start_webhook(
+            listen=hook.listen,
+            port=hook.port,
+            url_path=hook.path.strip("/"),
+            webhook_url=_webhook_url(settings),
+            secret_token=hook.secret_token or None,
+            allowed_updates=UPDATES,
+            bootstrap_retries=-1,
+        )
+    else:
+        await application.updater.start_polling(
+            allowed_updates=UPDATES, bootstrap_retries=-1, error_callback=_polling_error
+        )
+    await application.start()
+    try:
+        await stop.wait()
+    finally:
+        _LOGGER.info("Stopping")
+        if application.updater.running:
+            await application.updater.stop()
+        await application.bot_data.state.outbox.close(SHUTDOWN_GRACE)
+        await application.stop()
+        if application.post_stop is not None:
+            await application.post_stop(application)
+        await application.shutdown()
+
+
+async def _serve_until_signalled(application: NewsApplication, settings: TelegramConfig) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await serve(application, settings, stop)
 
 
 def run(config: Config) -> int:
@@ -282,21 +371,11 @@ def run(config: Config) -> int:
     settings = config.telegram
     application = build_application(settings, engine, token=token, base_url=base_url)
     try:
-        if settings.mode == "webhook":
-            hook = settings.webhook
-            application.run_webhook(
-                listen=hook.listen,
-                port=hook.port,
-                url_path=hook.path.strip("/"),
-                webhook_url=_webhook_url(settings),
-                secret_token=hook.secret_token or None,
-                allowed_updates=UPDATES,
-                bootstrap_retries=BOOTSTRAP_RETRIES,
-            )
-        else:
-            application.run_polling(allowed_updates=UPDATES, bootstrap_retries=BOOTSTRAP_RETRIES)
+        asyncio.run(_serve_until_signalled(application, settings))
     except InvalidToken:
         return _fail("Telegram rejected the token in TELEGRAM_BOT_TOKEN: check it with @BotFather")
+    except OSError as error:  # the webhook port is taken, or not ours to listen on
+        return _fail(f"cannot serve the webhook: {redactor.redact(str(error))}")
     except Exception as error:  # the last line of defence: say what failed, without the token
         _LOGGER.critical("The bot stopped: %s", redactor.redact(repr(error)), exc_info=error)
         return 1
