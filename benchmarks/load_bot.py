@@ -6,9 +6,9 @@ Usage, from the repository root:
     python -m benchmarks.load_bot --questions 200 --passages 10000 --slow 3
     python -m benchmarks.load_bot --corpus corpus/ --index /tmp/idx
 
-The application is the one `newsbot run` serves (`bot.telegram.build_application`, concurrent
+The application is the one `newsbot run` serves (`bot.app.build_application`, concurrent
 updates, rate limiter, every handler), with python-telegram-bot's request layer answered in
-process by the fake Bot API of the test suite (`tests/fakebotapi.py`, which refuses what
+process by the fake Bot API the tests use too (`benchmarks/fakebotapi.py`, which refuses what
 Telegram would refuse). Every question is a private message from its own user, so the
 per-user limit does not apply; all of them are put on the application's update queue at the
 same instant and the application is started, which dispatches them as it does when polling.
@@ -101,13 +101,11 @@ def _open_engine(args: argparse.Namespace, work: Path) -> tuple[Any, list[str]]:
 
 async def _run(engine: Any, questions: list[str], args: argparse.Namespace, *,
                rate_limited: bool) -> dict[str, Any]:
-    sys.path.insert(0, str(ROOT / "tests"))
-    from fakebotapi import FakeBotAPI, decode_params
     from telegram import Update
     from telegram.ext import BaseRateLimiter
-    from telegram.request import BaseRequest, RequestData
 
-    from bot import handlers, telegram
+    from benchmarks.fakebotapi import FakeBotAPI, FakeRequest
+    from bot import app
     from bot.config import TelegramConfig
 
     class PassThrough(BaseRateLimiter[None]):
@@ -124,39 +122,11 @@ async def _run(engine: Any, questions: list[str], args: argparse.Namespace, *,
                                   rate_limit_args: None) -> Any:
             return await callback(*args, **kwargs)
 
-    class FakeRequest(BaseRequest):
-        """python-telegram-bot's requests, answered by the fake Bot API in this process."""
-
-        def __init__(self, api: FakeBotAPI) -> None:
-            self.api = api
-
-        @property
-        def read_timeout(self) -> float:
-            return 5.0
-
-        async def initialize(self) -> None:
-            pass
-
-        async def shutdown(self) -> None:
-            pass
-
-        async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
-                             *args: Any, **kwargs: Any) -> tuple[int, bytes]:
-            params = decode_params(request_data.json_parameters if request_data else {})
-            status, body = self.api.handle(url.rsplit("/", 1)[1], params)
-            return status, json.dumps(body).encode()
-
     api = FakeBotAPI(TOKEN, username=BOT_NAME)
     slow_question = questions[0]
     served = _SlowFirst(engine, slow_question, args.slow)
-    limiter = telegram.AIORateLimiter
-    if not rate_limited:
-        telegram.AIORateLimiter = lambda **_: PassThrough()  # type: ignore[assignment,misc]
-    try:
-        application = telegram.build_application(TelegramConfig(), served, token=TOKEN,
-                                                 request=FakeRequest(api))
-    finally:
-        telegram.AIORateLimiter = limiter  # type: ignore[misc]
+    application = app.build_application(TelegramConfig(), served, token=TOKEN, request=FakeRequest(api),
+                                        rate_limiter=None if rate_limited else PassThrough())
     await application.initialize()
     chats = []
     updates = []
@@ -198,7 +168,7 @@ async def _run(engine: Any, questions: list[str], args: argparse.Namespace, *,
     counted = chats[1:] if args.slow and len(chats) > 1 else chats
     done = [first_reply[c] for c in counted if c in first_reply]
     wall = max(done, default=began) - began
-    state = application.bot_data[handlers.STATE_KEY]
+    state = application.bot_data.state
     return {
         "questions": len(questions),
         "answered": len(first_reply),

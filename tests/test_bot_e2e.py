@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from benchmarks.fakebotapi import FakeBotAPI, FakeBotAPIServer, parse_html
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
 import pytest
-from benchmarks.fakebotapi import HTMLError, parse_html, utf16_length
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from benchmarks.fakebotapi import HTMLError, parse_html, utf16_length
 from bot.format import (
     MAX_MESSAGE,
+    article_link,
     format_answer,
     format_context,
     format_no_answer,
@@ -54,8 +56,9 @@ def test_corpus_text_is_escaped_never_markup() -> None:
     assert format_sentence(quoted) == (
         "<blockquote><b>Kyiv</b> said &lt;script&gt;alert(1)&lt;/script&gt; <b>&amp;</b> more."
         "</blockquote>\n"
-        '— Wire · <a href="https://example.com/a?x=1&amp;y=2">Tom &amp; Jerry &lt;b</a>'
-        " · 2022-11-17"
+        "— Wire · 17 Nov 2022 · "
+        '<a href="https://example.com/a?x=1&amp;y=2#:~:text=Kyiv%20said%20%3Cscript%3Ealert%281%29%3C%2Fscript%3E%20%26%20more.">'
+        "Tom &amp; Jerry &lt;b</a>"
     )
 
 
@@ -64,16 +67,20 @@ def test_corpus_text_is_escaped_never_markup() -> None:
     [
         (
             Source("a", "Title", "Outlet", "https://x.org/a", "2024-03-05"),
-            '— Outlet · <a href="https://x.org/a">Title</a> · 2024-03-05',
+            '— Outlet · 5 Mar 2024 · <a href="https://x.org/a">Title</a>',
         ),
         (Source("a", "Title", "Outlet", "", ""), "— Outlet · Title"),
-        (Source("a", "Title", "", "", "2024-03-05"), "— Title · 2024-03-05"),
+        (Source("a", "Title", "", "", "2024-03-05"), "— 5 Mar 2024 · Title"),
+        # A bare domain, or no outlet at all, becomes the name of a well-known site.
+        (Source("a", "T", "usatoday.com", "", "2025-02-09"), "— USA Today · 9 Feb 2025 · T"),
+        (Source("a", "T", "", "https://edition.cnn.com/x", ""), '— CNN · <a href="https://edition.cnn.com/x">T</a>'),
+        (Source("a", "T", "example.net", "", ""), "— example.net · T"),
         (Source("a", "", "Outlet", "", ""), "— Outlet · untitled"),
         # Only http(s) URLs become links: a javascript: URL or one with a quote stays text.
         (Source("a", "Title", "O", "javascript:alert(1)", ""), "— O · Title"),
         (Source("a", "Title", "O", 'https://x.org/"onclick', ""), "— O · Title"),
         (Source("a", "Title", "O", "https://x.org/" + "a" * 2000, ""), "— O · Title"),
-        (Source("a", "T", "O", "", "yesterday <noon>"), "— O · T · yesterday &lt;noon&gt;"),
+        (Source("a", "T", "O", "", "yesterday <noon>"), "— O · yesterday &lt;noon&gt; · T"),
     ],
 )
 def test_source_line(source: Source, line: str) -> None:
@@ -95,6 +102,48 @@ def test_matched_spans_become_balanced_bold(matched: tuple[tuple[int, int], ...]
     assert block.split("\n")[0] == f"<blockquote>{quote}</blockquote>"
 
 
+def test_quotes_of_one_article_share_one_source_line_and_articles_keep_their_order() -> None:
+    other = Source("b", "Tea prices rise", "Wire", "", "2023-11-02")
+    answer = Answer(
+        "q", (sentence("First."), sentence("Tea rose.", source=other), sentence("Second.")), 1
+    )
+    (message,) = format_answer(answer)
+    assert message == (
+        "<blockquote>First.</blockquote>\n<blockquote>Second.</blockquote>\n"
+        "— RES-MPE · USA: Only Zelensky can decide to start negotiations with Russia\n\n"
+        "<blockquote>Tea rose.</blockquote>\n— Wire · 2 Nov 2023 · Tea prices rise"
+    )
+
+
+def test_only_the_rarest_matched_words_are_bold() -> None:
+    def every_word(text: str) -> tuple[tuple[int, int], ...]:
+        return tuple((m.start(), m.end()) for m in re.finditer(r"\w+", text))
+
+    words = "the mayor said the harbour bridge will close"
+    common = sentence("the mayor said so", every_word("the mayor said")[:3])
+    (message,) = format_answer(Answer("q", (sentence(words, every_word(words)), common), 1))
+    first = message.split("</blockquote>")[0]
+    # "the", "mayor" and "said" are in both quotes; the three longest of the rest are bold.
+    assert first == "<blockquote>the mayor said the <b>harbour</b> <b>bridge</b> will <b>close</b>"
+
+
+@pytest.mark.parametrize(
+    ("url", "quoted", "link"),
+    [
+        ("https://x.org/a", "Short quote, here.", "https://x.org/a#:~:text=Short%20quote%2C%20here."),
+        (
+            "https://x.org/a#top",
+            "one two three four five six seven eight nine-ten",
+            "https://x.org/a#top:~:text=one%20two%20three%20four,six%20seven%20eight%20nine%2Dten",
+        ),
+        ("ftp://x.org/a", "Quote.", ""),
+        ("https://x.org/" + "a" * 1020, "Quote.", ""),
+    ],
+)
+def test_the_article_link_opens_at_the_quote(url: str, quoted: str, link: str) -> None:
+    assert article_link(url, quoted) == link
+
+
 def test_answer_pages_start_where_asked() -> None:
     answer = Answer("q", tuple(sentence(f"Sentence {n}.") for n in range(5)), 1)
     assert [html_to_plain(m).count("Sentence") for m in format_answer(answer, start=3, count=3)] == [2]
@@ -106,8 +155,9 @@ def test_a_long_answer_is_split_between_sentences_never_inside_one() -> None:
     messages = format_answer(Answer("q", sentences, 1), count=8)
     assert len(messages) > 1
     assert all(len(m) <= MAX_MESSAGE and telegram_length(m) <= MAX_MESSAGE for m in messages)
-    assert "\n\n".join(messages) == "\n\n".join(format_sentence(s) for s in sentences)
     assert all(m.startswith("<blockquote>") for m in messages)
+    # One article: its source line once, under its last quote.
+    assert "".join(messages).count("— RES-MPE") == 1 and messages[-1].endswith("negotiations with Russia")
 
 
 def test_a_sentence_too_long_for_a_message_is_cut_at_a_word_with_an_ellipsis() -> None:
@@ -137,7 +187,7 @@ def test_length_is_counted_in_utf16_code_units() -> None:
     [
         (
             IndexStats(4, 9, 100, (), "2022-11-17", "2024-03-05"),
-            "I found nothing on that in the 4 articles I know (the newest from 2024-03-05). "
+            "I found nothing on that in the 4 articles I know (the newest from 5 Mar 2024). "
             "Try other words, or see /sources for what I cover.",
         ),
         (
@@ -157,7 +207,7 @@ def test_no_answer_says_so_with_what_the_bot_knows(stats: IndexStats, text: str)
 def test_sources_lists_outlets_and_dates() -> None:
     stats = IndexStats(4, 9, 100, (("RES-MPE", 2), ("A & B", 1), ("Wire", 1)), "2022-11-17", "2024-03-05")
     assert format_sources(stats) == [
-        "I know <b>4</b> articles from <b>3</b> outlets, published 2022-11-17 to 2024-03-05.\n"
+        "I know <b>4</b> articles from <b>3</b> outlets, published 17 Nov 2022 to 5 Mar 2024.\n"
         "• RES-MPE — 2\n"
         "• A &amp; B — 1\n"
         "• Wire — 1"

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import io
-import json
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
