@@ -448,3 +448,171 @@ async def test_the_corpus_watcher_refreshes_on_its_own(engine: Engine, corpus_di
     finally:
         task.cancel()
         await made.application.shutdown()
+
+
+# -- under Telegram's limits ---------------------------------------------------------------
+
+
+async def until(condition: Any, timeout: float = 15.0) -> None:
+    """Wait for condition() (a guard against hanging, not a measure of speed)."""
+    import asyncio
+
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+async def test_a_flood_wait_in_a_group_does_not_hold_up_another_chat(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    import asyncio
+
+    bot.api.fail("sendMessage", 429, retry_after=20, chat_id=GROUP["id"])
+    group = asyncio.create_task(bot.say(GROUP, "/ask who decides on negotiations"))
+    await until(lambda: [c for c in bot.api.called("sendMessage") if c.status == 429])
+    # With every send paused for the group's 20 s, this would not finish in 10.
+    await asyncio.wait_for(bot.say(PRIVATE, "who decides on negotiations"), 10)
+    assert "Zelensky" in bot.replies()[0]
+    assert not group.done() and bot.replies(GROUP) == []
+    state = bot.application.bot_data.state
+    assert await state.outbox.close(grace=0.1) == []  # the group's retry pause ends at once
+    await group
+    assert bot.replies(GROUP) == []
+    assert f"Stopping: update 1 (chat {GROUP['id']}) was not answered" in caplog.text
+
+
+async def test_fifteen_questions_at_once_in_a_group_are_all_answered_without_waiting(bot: Bot) -> None:
+    import asyncio
+
+    users = [{"id": 500 + n, "is_bot": False, "first_name": f"U{n}"} for n in range(15)]
+    await asyncio.gather(*(bot.say(GROUP, "/ask who decides on negotiations", user=u) for u in users))
+    assert len(bot.replies(GROUP)) == 15
+    limits = bot.application.bot.rate_limiter
+    assert limits.waited == 0.0  # the group's 20 a minute is spent on answers, not "typing…"
+
+
+async def test_a_slow_send_that_succeeds_is_not_sent_again(engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
+    import asyncio
+
+    api = FakeBotAPI(TOKEN, username=BOT)
+    application = build_application(TelegramConfig(), engine, token=TOKEN, request=FakeRequest(api, read_timeout=0.5))
+    application.bot_data.state.policy = RetryPolicy(first_delay=0.01)
+    await application.initialize()
+    made = Bot(application, api)
+    api.fail("sendMessage", 200, delay=1.5)  # Telegram takes the message, but answers late
+    await made.say(PRIVATE, "who decides on negotiations")
+    await asyncio.sleep(1.5)  # let the held answer land in the fake
+    assert len(api.called("sendMessage")) == 1 and len(made.replies()) == 1
+    assert "may be lost" in caplog.text and "not sent again" in caplog.text
+    await application.shutdown()
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"status": 502, "description": "<html><body><h1>502 Bad Gateway</h1></body></html>"},
+        {"status": 429, "retry_after": 1},
+        {"status": 500, "times": 2},
+        {"status": 0},
+    ],
+    ids=["502-html", "429", "500", "dropped"],
+)
+async def test_a_handled_fault_is_one_warning_and_no_error(
+    bot: Bot, fault: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    bot.api.fail("sendMessage", **fault)
+    bot.api.fail("sendChatAction", 500)
+    with caplog.at_level(logging.INFO):
+        await bot.say(PRIVATE, "who decides on negotiations")
+    assert "Zelensky" in bot.replies()[0]
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings and all(r.exc_info is None and "\n" not in r.getMessage() for r in warnings)
+
+
+# -- edits, captions, groups ---------------------------------------------------------------
+
+
+async def test_an_edited_question_edits_the_answer_it_got(bot: Bot) -> None:
+    question = bot.api.message(PRIVATE, ANN, "what did the mayor say about the bridge")
+    await bot.feed("message", question)
+    first = bot.last()
+    await bot.feed("edited_message", bot.api.edited(question, "who decides on negotiations"))
+    (edit,) = bot.api.called("editMessageText")
+    assert edit.params["message_id"] == first["message_id"] and "Zelensky" in edit.result["text"]
+    assert len(bot.replies()) == 1  # no second message
+
+
+async def test_an_edit_of_a_question_never_answered_gets_a_new_answer(bot: Bot) -> None:
+    question = bot.api.message(PRIVATE, ANN, "who decides on negotiations")
+    await bot.feed("edited_message", question)
+    assert "Zelensky" in bot.replies()[0] and bot.api.called("editMessageText") == []
+
+
+async def test_a_caption_is_a_question(bot: Bot) -> None:
+    await bot.feed("message", bot.api.photo(PRIVATE, ANN, "who decides on negotiations"))
+    await bot.feed("message", bot.api.photo(GROUP, ANN, f"@{BOT} who decides on negotiations"))
+    await bot.feed("message", bot.api.photo(GROUP, ANN, "/ask who decides on negotiations"))
+    await bot.feed("message", bot.api.photo(GROUP, ANN, "a holiday picture"))
+    assert "Zelensky" in bot.replies()[0]
+    assert len(bot.replies(GROUP)) == 2 and all("Zelensky" in r for r in bot.replies(GROUP))
+
+
+async def test_group_help_and_start_say_what_works_in_a_group(bot: Bot) -> None:
+    await bot.say(GROUP, "/help")
+    await bot.say(GROUP, "/start")
+    help_text, start_text = bot.replies(GROUP)
+    assert "just send a question" not in help_text.split("\n")[1]
+    assert help_text.split("\n")[1].startswith("• In this group: /ask your question")
+    examples = [line[2:] for line in start_text.splitlines() if line.startswith("• ")]
+    assert examples and all(e.startswith("/ask ") for e in examples)
+    assert "Just send me a question" not in start_text
+    quoted = [c.params["reply_parameters"]["message_id"] for c in bot.api.sent(GROUP["id"])]
+    assert len(quoted) == 2  # each quotes the command it answers
+
+
+async def test_being_added_to_a_group_gets_a_short_introduction(bot: Bot) -> None:
+    added = bot.api.message(GROUP, ANN, "")
+    del added["text"]
+    added["new_chat_members"] = [bot.api.bot]
+    await bot.feed("message", added)
+    someone = bot.api.message(GROUP, ANN, "")
+    del someone["text"]
+    someone["new_chat_members"] = [BEN]
+    await bot.feed("message", someone)
+    (intro,) = bot.replies(GROUP)
+    assert intro.startswith("Hi! I answer questions about the news") and "/ask your question" in intro
+
+
+# -- buttons that were used ----------------------------------------------------------------
+
+
+async def test_context_pressed_twice_is_sent_once_and_the_used_button_goes(bot: Bot) -> None:
+    await bot.say(PRIVATE, "who decides on negotiations")
+    first = bot.last()
+    context = first["reply_markup"]["inline_keyboard"][0][-1]["callback_data"]
+    await bot.press(first, context)
+    await bot.press(first, context)
+    assert len(bot.replies()) == 2
+    assert bot.answers() == [None, handlers.ALREADY_SHOWN]
+    (update,) = bot.api.called("editMessageReplyMarkup")
+    assert [b["text"] for b in update.params["reply_markup"]["inline_keyboard"][0]] == ["More"]
+
+
+async def test_a_stale_keyboard_is_removed(bot: Bot) -> None:
+    await bot.say(PRIVATE, "who decides on negotiations")
+    shown = bot.last()
+    await bot.press(shown, "more:fromlastweek")
+    assert bot.answers() == [handlers.ASK_AGAIN]
+    (update,) = bot.api.called("editMessageReplyMarkup")
+    assert update.params["message_id"] == shown["message_id"] and "reply_markup" not in update.result
+
+
+async def test_a_replayed_update_is_answered_once(bot: Bot) -> None:
+    message = bot.api.message(PRIVATE, ANN, "who decides on negotiations")
+    for _ in range(2):
+        data = {"update_id": 77, "message": message}
+        await bot.application.process_update(Update.de_json(data, bot.application.bot))
+    assert len(bot.replies()) == 1
