@@ -94,6 +94,22 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class HandledFaults(logging.Filter):
+    """python-telegram-bot's records of faults it handled itself: one WARNING line, no traceback.
+
+    Its Updater logs a failed last getUpdates while stopping ("Suppressing error to ensure
+    graceful shutdown") as an ERROR with a traceback, which wakes an operator for nothing.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and "Suppressing error" in record.getMessage():
+            cause = record.exc_info[1] if record.exc_info else None
+            record.msg, record.args = f"{record.getMessage().split('. ')[0]}: {cause!r}", None
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def redact_logs(token: str) -> RedactingFilter:
     """Log at INFO to stderr with the token redacted from every record, wherever it comes from."""
     if not logging.getLogger().handlers:
@@ -106,6 +122,7 @@ def redact_logs(token: str) -> RedactingFilter:
     redactor = RedactingFilter([token] + ([secret] if len(secret) >= 8 else []))
     # A filter on a handler sees records from every logger; one on a logger only its own.
     for handler in logging.getLogger().handlers:
+        handler.addFilter(HandledFaults())
         handler.addFilter(redactor)
     return redactor
 
