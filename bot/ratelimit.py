@@ -8,7 +8,7 @@ Telegram named in a 429: other chats keep their pace.
 
 Answers come first. A chat action ("typing…") is not a message, so it does not spend a group's
 message budget, but it is skipped, never waited for, when the chat waits out flood control, when
-the overall budget has no room this second, or when the group has used half of its minute.
+half of this second's overall budget is used, or when the group has used half of its minute.
 A send to a chat whose flood wait is longer than `max_wait` is not held at all: it raises
 RetryAfter at once, and the caller gives it up.
 """
@@ -140,7 +140,7 @@ class FloodControl(BaseRateLimiter[None]):
 
     def _action_fits(self, chat: object) -> bool:
         group = self._group(chat)
-        if self.blocked_for(chat) or self.overall.free() < 1:
+        if self.blocked_for(chat) or self.overall.free() * 2 <= self.overall.limit:
             return False
         return group is None or group.free() * 2 > group.limit
 

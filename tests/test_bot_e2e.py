@@ -135,6 +135,8 @@ def test_a_private_question_gets_zelensky_quoted_with_res_mpe_in_valid_html(bot:
     assert reply.params["parse_mode"] == "HTML"
     buttons = reply.params["reply_markup"]["inline_keyboard"][0]
     assert [b["text"] for b in buttons] == ["More", "Context"]
+    asked_for = bot.api.called("getUpdates")[-1].params["allowed_updates"]
+    assert set(asked_for) == {"message", "edited_message", "callback_query", "inline_query"}
 
 
 def test_a_group_message_not_addressing_the_bot_gets_no_reply(bot: Running) -> None:
