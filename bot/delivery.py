@@ -35,7 +35,9 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.request import HTTPXRequest, RequestData
 from telegram.warnings import PTBDeprecationWarning
 
-__all__ = ["SEND_TIMEOUT", "Outbox", "PollingRequest", "RetryPolicy", "ShuttingDown", "deliver", "retry_after"]
+from bot.errors import ShuttingDown
+
+__all__ = ["SEND_TIMEOUT", "Outbox", "PollingRequest", "RetryPolicy", "deliver", "may_have_arrived", "retry_after"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -48,10 +50,6 @@ SEND_TIMEOUT = 30.0
 # server closed the connection without reading it (a keep-alive connection it had dropped).
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteError, httpx.WriteTimeout,
              httpx.RemoteProtocolError)
-
-
-class ShuttingDown(Exception):
-    """The bot is stopping: a send that was waiting to be retried is given up."""
 
 
 @dataclass(frozen=True, slots=True)

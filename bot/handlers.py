@@ -32,7 +32,8 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import ApplicationHandlerStop, filters
 
 from bot import format as fmt
-from bot.delivery import SEND_TIMEOUT, ShuttingDown, deliver, retry_after
+from bot.delivery import SEND_TIMEOUT, deliver, retry_after
+from bot.errors import ShuttingDown
 from bot.sending import QUICK, acknowledge, answer_keyboard, edit_reply, reply, send_html, set_keyboard, show_typing
 from bot.state import NewsContext, Page
 
