@@ -119,7 +119,7 @@ class Outbox:
         left = [(task, what) for task, what in self._running.items() if not task.done()]
         for task, what in left:
             task.cancel()
-            _LOGGER.warning("Stopping: %s was not answered", what)
+            _LOGGER.warning("Stopping: %s was not answered (or its answer was still on its way)", what)
         if left:
             await asyncio.wait([task for task, _ in left], timeout=1.0)
         return [what for _, what in left]
