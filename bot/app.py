@@ -29,6 +29,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     Defaults,
+    ExtBot,
     InlineQueryHandler,
     MessageHandler,
     TypeHandler,
@@ -41,7 +42,7 @@ from bot.config import Config, TelegramConfig
 from bot.delivery import SEND_TIMEOUT, PollingRequest
 from bot.examples import example_questions
 from bot.ratelimit import FloodControl
-from bot.state import CONTEXT_TYPES, AnswerEngine, BotState, Pages, QuestionLimiter
+from bot.state import CONTEXT_TYPES, AnswerEngine, BotData, BotState, NewsContext, Pages, QuestionLimiter
 
 __all__ = ["BOT_COMMANDS", "build_application", "redact_logs", "run", "serve"]
 
@@ -130,7 +131,7 @@ def redact_logs(token: str) -> RedactingFilter:
 # -- the application ---------------------------------------------------------------------
 
 # The application newsbot builds: handlers get a NewsContext, bot_data is a BotData.
-NewsApplication = Application[Any, Any, Any, Any, Any, Any]
+NewsApplication = Application[ExtBot[Any], NewsContext, dict[Any, Any], dict[Any, Any], BotData, Any]
 
 
 async def _post_init(application: NewsApplication) -> None:
@@ -140,7 +141,7 @@ async def _post_init(application: NewsApplication) -> None:
     except TelegramError as error:
         _LOGGER.warning("Could not register the bot's commands: %s", error)
     _LOGGER.info("Running as @%s", application.bot.username)
-    state: BotState = application.bot_data.state
+    state = application.bot_data.require()
     if state.settings.refresh_seconds:
         # Not application.create_task: the application awaits those on stop, and this never ends.
         state.background.append(
@@ -149,7 +150,7 @@ async def _post_init(application: NewsApplication) -> None:
 
 
 async def _post_stop(application: NewsApplication) -> None:
-    state: BotState = application.bot_data.state
+    state = application.bot_data.require()
     for task in state.background:
         task.cancel()
     for task in state.background:
@@ -339,7 +340,7 @@ async def serve(application: NewsApplication, settings: TelegramConfig, stop: as
         _LOGGER.info("Stopping")
         if application.updater.running:
             await application.updater.stop()
-        await application.bot_data.state.outbox.close(SHUTDOWN_GRACE)
+        await application.bot_data.require().outbox.close(SHUTDOWN_GRACE)
         await application.stop()
         if application.post_stop is not None:
             await application.post_stop(application)

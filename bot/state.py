@@ -177,6 +177,12 @@ class BotData:
     def __init__(self) -> None:
         self.state: BotState | None = None
 
+    def require(self) -> BotState:
+        """Return the state; an application not made by `bot.app.build_application` has none."""
+        if self.state is None:
+            raise RuntimeError("the application was not built by bot.app.build_application")
+        return self.state
+
 
 class NewsContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
     """The callback context of newsbot's handlers: python-telegram-bot's, plus `state`."""
@@ -184,10 +190,7 @@ class NewsContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], 
     @property
     def state(self) -> BotState:
         """The bot's shared state."""
-        state = self.bot_data.state
-        if state is None:
-            raise RuntimeError("the application was not built by bot.app.build_application")
-        return state
+        return self.bot_data.require()
 
 
 CONTEXT_TYPES = ContextTypes(context=NewsContext, bot_data=BotData)
