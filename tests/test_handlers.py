@@ -494,19 +494,31 @@ async def test_fifteen_questions_at_once_in_a_group_are_all_answered_without_wai
 
 
 async def test_a_slow_send_that_succeeds_is_not_sent_again(engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
-    import asyncio
-
     api = FakeBotAPI(TOKEN, username=BOT)
     application = build_application(TelegramConfig(), engine, token=TOKEN, request=FakeRequest(api, read_timeout=0.5))
     application.bot_data.state.policy = RetryPolicy(first_delay=0.01)
     await application.initialize()
     made = Bot(application, api)
     api.fail("sendMessage", 200, delay=1.5)  # Telegram takes the message, but answers late
-    await made.say(PRIVATE, "who decides on negotiations")
-    await asyncio.sleep(1.5)  # let the held answer land in the fake
+    await made.say(PRIVATE, "who decides on negotiations")  # returns once it gives up waiting
+    await until(lambda: made.replies())  # the held message lands in the fake
     assert len(api.called("sendMessage")) == 1 and len(made.replies()) == 1
     assert "may be lost" in caplog.text and "not sent again" in caplog.text
     await application.shutdown()
+
+
+async def test_a_flood_wait_beyond_the_cap_drops_the_reply_with_one_error_line(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot.api.fail("sendMessage", 429, retry_after=125, chat_id=GROUP["id"])
+    await bot.say(GROUP, "/ask who decides on negotiations")
+    await bot.say(GROUP, "/ask who decides on negotiations")  # not even tried: the chat still waits
+    assert bot.replies(GROUP) == [] and len(bot.api.called("sendMessage")) == 1
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r.getMessage() for r in errors] == [
+        f"Dropped the reply to update {n} (chat {GROUP['id']}): Telegram asked to wait 125 s" for n in (1, 2)
+    ]
+    assert all(r.exc_info is None for r in errors)
 
 
 @pytest.mark.parametrize(
