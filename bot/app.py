@@ -18,6 +18,7 @@ import os
 import re
 import signal
 import sys
+import warnings
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,6 +37,7 @@ from telegram.ext import (
     filters,
 )
 from telegram.request import BaseRequest, HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
 
 from bot import handlers
 from bot.config import Config, TelegramConfig
@@ -119,6 +121,9 @@ def redact_logs(token: str) -> RedactingFilter:
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.captureWarnings(True)
+    # python-telegram-bot 22 warns on every RetryAfter it builds that `retry_after` will become a
+    # timedelta; bot.delivery.retry_after reads either, so the warning says nothing to an operator.
+    warnings.filterwarnings("ignore", message=r".*`retry_after` will be of type", category=PTBDeprecationWarning)
     secret = token.partition(":")[2]
     redactor = RedactingFilter([token] + ([secret] if len(secret) >= 8 else []))
     # A filter on a handler sees records from every logger; one on a logger only its own.
