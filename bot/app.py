@@ -18,7 +18,6 @@ import os
 import re
 import signal
 import sys
-import warnings
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,16 +36,16 @@ from telegram.ext import (
     filters,
 )
 from telegram.request import BaseRequest, HTTPXRequest
-from telegram.warnings import PTBDeprecationWarning
 
 from bot import handlers
 from bot.config import Config, TelegramConfig
 from bot.delivery import SEND_TIMEOUT, PollingRequest
 from bot.examples import example_questions
+from bot.logs import redact_logs
 from bot.ratelimit import FloodControl
 from bot.state import CONTEXT_TYPES, AnswerEngine, BotData, BotState, NewsContext, Pages, QuestionLimiter
 
-__all__ = ["BOT_COMMANDS", "build_application", "redact_logs", "run", "serve"]
+__all__ = ["BOT_COMMANDS", "build_application", "run", "serve"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -68,69 +67,6 @@ BOT_COMMANDS = (
     BotCommand("help", "How to ask, in private, groups and inline"),
     BotCommand("about", "How I find my answers"),
 )
-
-
-# -- logging -----------------------------------------------------------------------------
-
-
-class RedactingFilter(logging.Filter):
-    """Replace secrets in every record (message, arguments, traceback) with a placeholder."""
-
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__()
-        self.secrets = [s for s in secrets if s]
-
-    def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "<token>")
-        return text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        record.msg, record.args = self.redact(message), None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = self.redact(record.exc_text)
-        if record.stack_info:
-            record.stack_info = self.redact(record.stack_info)
-        return True
-
-
-class HandledFaults(logging.Filter):
-    """python-telegram-bot's records of faults it handled itself: one WARNING line, no traceback.
-
-    Its Updater logs a failed last getUpdates while stopping ("Suppressing error to ensure
-    graceful shutdown") as an ERROR with a traceback, which wakes an operator for nothing.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno >= logging.ERROR and "Suppressing error" in record.getMessage():
-            cause = record.exc_info[1] if record.exc_info else None
-            record.msg, record.args = f"{record.getMessage().split('. ')[0]}: {cause!r}", None
-            record.exc_info = record.exc_text = None
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-        return True
-
-
-def redact_logs(token: str) -> RedactingFilter:
-    """Log at INFO to stderr with the token redacted from every record, wherever it comes from."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
-    # httpx logs every request URL at INFO, and the URL holds the token.
-    for noisy in ("httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    logging.captureWarnings(True)
-    # python-telegram-bot 22 warns on every RetryAfter it builds that `retry_after` will become a
-    # timedelta; bot.delivery.retry_after reads either, so the warning says nothing to an operator.
-    warnings.filterwarnings("ignore", message=r".*`retry_after` will be of type", category=PTBDeprecationWarning)
-    secret = token.partition(":")[2]
-    redactor = RedactingFilter([token] + ([secret] if len(secret) >= 8 else []))
-    # A filter on a handler sees records from every logger; one on a logger only its own.
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(HandledFaults())
-        handler.addFilter(redactor)
-    return redactor
 
 
 # -- the application ---------------------------------------------------------------------

@@ -19,11 +19,12 @@ from telegram.ext import Application
 
 from benchmarks.fakebotapi import FakeBotAPI, FakeRequest, parse_html
 from bot import handlers
-from bot.app import RedactingFilter, build_application, run
+from bot.app import build_application, run
 from bot.config import Config, TelegramConfig
 from bot.delivery import RetryPolicy
 from bot.examples import example_questions
 from bot.format import format_no_answer
+from bot.logs import RedactingFilter
 from retrieval.engine import Engine
 from retrieval.settings import Settings
 
@@ -628,3 +629,29 @@ async def test_a_replayed_update_is_answered_once(bot: Bot) -> None:
         data = {"update_id": 77, "message": message}
         await bot.application.process_update(Update.de_json(data, bot.application.bot))
     assert len(bot.replies()) == 1
+
+
+def test_a_fault_python_telegram_bot_handled_itself_is_one_warning_line() -> None:
+    from telegram.error import NetworkError
+
+    from bot.logs import HandledFaults
+
+    try:
+        raise NetworkError("Internal Server Error (500)")
+    except NetworkError as error:
+        record = logging.LogRecord(
+            "telegram.ext.Updater",
+            logging.ERROR,
+            __file__,
+            1,
+            "Error while calling `get_updates` one more time to mark all fetched updates. "
+            "Suppressing error to ensure graceful shutdown. When polling for updates is restarted, …",
+            None,
+            (type(error), error, error.__traceback__),
+        )
+    assert HandledFaults().filter(record)
+    assert record.levelname == "WARNING" and record.exc_info is None
+    assert record.getMessage() == (
+        "Error while calling `get_updates` one more time to mark all fetched updates: "
+        "NetworkError('Internal Server Error (500)')"
+    )
