@@ -3,6 +3,7 @@
 Usage, from the repository root:
 
     python -m benchmarks.bot_limits            # about a minute: the AIORateLimiter runs wait
+    python -m benchmarks.bot_limits --limiters FloodControl
 
 Three dialogs go through the real application (`bot.app.build_application`, every handler) to
 the fake Bot API (`benchmarks/fakebotapi.py`), over the shipped corpus, once with newsbot's
@@ -114,12 +115,19 @@ async def stop(engine: Engine) -> float:
 def main(argv: list[str] | None = None) -> int:
     """Run the three dialogs with each limiter and print the numbers."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bot_limits", description=__doc__.split("\n\n")[0])
-    parser.parse_args(argv)
+    parser.add_argument(
+        "--limiters",
+        nargs="+",
+        choices=["FloodControl", "AIORateLimiter"],
+        default=["FloodControl", "AIORateLimiter"],
+        help="which rate limiters to time (default: both)",
+    )
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="  log: %(levelname)s %(name)s: %(message)s")
     logging.getLogger("telegram").setLevel(logging.CRITICAL)  # AIORateLimiter's own tracebacks
     with tempfile.TemporaryDirectory(prefix="newsbot-limits-") as work:
         engine = Engine.open(ROOT / "corpus", Path(work) / "index", Settings())
-        for limiter in ("FloodControl", "AIORateLimiter"):
+        for limiter in args.limiters:
             print(f"{limiter}:", flush=True)
             waited = asyncio.run(flood(engine, limiter))
             print(f"  flood: a private answer while a group waits out 20 s came after {waited:.2f} s", flush=True)

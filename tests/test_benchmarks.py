@@ -111,3 +111,19 @@ def test_the_load_script_answers_every_chat_while_one_search_is_held(tmp_path: P
         assert result["refused_by_fake_api"] == 0
         assert all(result["checks"].values())
         assert set(result["latency_ms"]) == {"n", "p50", "p95", "p99", "max"}
+
+
+def test_the_limits_script_times_the_three_dialogs() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bot_limits", "--limiters", "FloodControl"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    lines = result.stdout.splitlines()
+    assert lines[0] == "FloodControl:"
+    assert lines[1].startswith("  flood: a private answer while a group waits out 20 s came after ")
+    assert lines[2].startswith("  burst: the last of 15 /ask in one group was answered after ")
+    assert lines[-1].startswith("  stopping with a reply in its retry loop took ")
