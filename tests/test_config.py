@@ -79,6 +79,14 @@ def test_every_section_is_read() -> None:
         ({"telegram": {"mode": "webhook"}}, "telegram.webhook.url: expected the public https:// URL"),
         ({"telegram": {"webhook": {"port": 70000}}}, "telegram.webhook.port: expected an integer from 1 to 65535"),
         ({"telegram": {"webhook": {"secret_token": "a b"}}}, "telegram.webhook.secret_token: expected 1-256"),
+        (
+            {"telegram": {"mode": "webhook", "webhook": {"url": "https://bot.example.org"}}},
+            "telegram.webhook.secret_token: required in webhook mode",
+        ),
+        (
+            {"telegram": {"webhook": {"allow_without_secret": "yes"}}},
+            "telegram.webhook.allow_without_secret: expected true or false, got 'yes'",
+        ),
         ({"telegram": {"allowed_chats": ["me"]}}, "telegram.allowed_chats: expected a list of integer ids"),
         ({"telegram": {"questions_per_minute": -1}}, "telegram.questions_per_minute: expected an integer >= 0"),
         ({"telegram": {"refresh_seconds": 1.5}}, "telegram.refresh_seconds: expected an integer >= 0"),
@@ -89,6 +97,12 @@ def test_a_wrong_value_is_named_with_its_key(data: dict[str, object], message: s
     with pytest.raises(ConfigError) as error:
         parse_config(data, base=Path("/"))
     assert message in str(error.value)
+
+
+def test_a_webhook_without_a_secret_runs_only_when_allowed() -> None:
+    hook = {"url": "https://bot.example.org", "allow_without_secret": True}
+    config = parse_config({"telegram": {"mode": "webhook", "webhook": hook}}, base=Path("/"))
+    assert config.telegram.webhook == WebhookConfig(url="https://bot.example.org", allow_without_secret=True)
 
 
 def test_a_file_that_is_not_yaml_is_reported(tmp_path: Path) -> None:
