@@ -314,7 +314,7 @@ def format_context(context: Context) -> list[str]:
     for position, sentence in enumerate(context.sentences):
         wrap = _quoted if position == context.focus else _as_is
         blocks.append(_longest(partial(_wrapped_prefix, wrap, sentence), sentence))
-    blocks.append(format_source(context.source))
+    blocks.append(format_source(context.source, quoted=context.sentences[context.focus]))
     return pack(blocks, separator="\n")
 
 
