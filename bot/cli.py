@@ -1,4 +1,4 @@
-"""The `newsbot` command: ask, chat, index, sources, eval and run.
+"""The `newsbot` command: ask, chat, index, sources, eval, fetch, feeds and run.
 
 Every command takes `--config PATH` and `--corpus PATH`. Domain errors (a bad config value, a
 missing corpus, an unusable questions file) end in one clear line on stderr and exit code 2.
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import __version__
-from bot.config import CONFIG_VARIABLE, Config, find_config, load_config, parse_config, user_config_path
+from bot.config import CONFIG_VARIABLE, Config, find_config, load_config, parse_config, store_outside, user_config_path
 from bot.errors import BotError, CommandError
 from bot.evaluate import evaluate, read_questions, run_questions
 from retrieval.engine import Engine
@@ -133,6 +133,9 @@ def format_answer(answer: Answer, *, tty: bool = False) -> str:
         if not s.text.startswith(("“", '"', "«", "‘", "'", "„")):
             quote = f"“{quote}”"
         lines = [quote, f"  — {origin}"]
+        also = list(dict.fromkeys(m.source for m in src.also_reported_by if m.source))
+        if also:
+            lines[-1] += f" (also: {', '.join(also)})"
         if src.url:
             lines.append(f"    {src.url}")
         blocks.append("\n".join(lines))
@@ -184,6 +187,9 @@ def answer_json(answer: Answer) -> dict[str, Any]:
                 "url": s.source.url,
                 "published": s.source.published,
                 "score": s.score,
+                "also_reported_by": [
+                    {"source": m.source, "title": m.title, "url": m.url} for m in s.source.also_reported_by
+                ],
             }
             for s in answer.sentences
         ],
@@ -305,6 +311,56 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _feeds_config(args: argparse.Namespace) -> Config:
+    config = read_config(args)
+    if not config.feeds:
+        raise CommandError(f"{args.command}: no feeds in the config: list them under `feeds:` (url, and name optional)")
+    if store_outside(config.fetch.store, config.corpus):
+        raise CommandError(f"fetch.store: {config.fetch.store} is not a folder inside the corpus {config.corpus}")
+    return config
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from bot.feeds import fetch_feeds
+
+    config = _feeds_config(args)
+    with tqdm(
+        total=len(config.feeds), desc="feeds", unit="feed", file=sys.stderr, leave=False, disable=None
+    ) as bar:
+        report = fetch_feeds(config, force=args.force, progress=lambda _: bar.update(1))
+    width = min(40, max(len("feed"), *(len(f.name) for f in report.feeds)))
+    print(f"{'feed':<{width}}{'seen':>6}{'new':>6}{'updated':>9}{'unchanged':>11}{'also':>6}{'failed':>8}{'time':>8}")
+    for feed in report.feeds:
+        name = feed.name if len(feed.name) <= width else feed.name[: width - 1] + "…"
+        counts = f"{feed.seen:>6}{feed.new:>6}{feed.updated:>9}{feed.unchanged:>11}{feed.merged:>6}{feed.failed:>8}"
+        print(f"{name:<{width}}{counts}{feed.seconds:>7.2f}s" + ("  FAILED" if feed.error else ""))
+    for feed in report.feeds:
+        if feed.error:
+            print(f"newsbot: feed {feed.url}: {feed.error}", file=sys.stderr)
+        for problem in feed.problems:
+            print(f"newsbot: in feed {feed.url}: {problem}", file=sys.stderr)
+    if report.expired:
+        print(f"removed {report.expired} articles older than {config.fetch.max_age_days} days")
+    stats = open_engine(config).stats
+    print(f"index: {stats.articles} articles, {stats.passages} passages")
+    return 0 if any(feed.read for feed in report.feeds) else 1
+
+
+def cmd_feeds(args: argparse.Namespace) -> int:
+    from bot.feeds import feed_statuses
+
+    statuses = feed_statuses(_feeds_config(args))
+    width = min(40, max(len("feed"), *(len(s.name) for s in statuses)))
+    print(f"{'feed':<{width}}  {'last fetch':<25}  {'articles':>8}  status")
+    for s in statuses:
+        name = s.name if len(s.name) <= width else s.name[: width - 1] + "…"
+        print(f"{name:<{width}}  {s.last_fetch or '-':<25}  {s.articles:>8}  {s.status}")
+        print(f"{'':<{width}}  {s.url}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.app import run
 
@@ -347,6 +403,15 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--split", help="only questions of this split (e.g. dev)")
     ev.add_argument("--json", action="store_true", help="print one JSON result per question")
     ev.set_defaults(func=cmd_eval)
+
+    fetch = sub.add_parser(
+        "fetch", parents=[common], help="fetch every feed once, store new and changed articles, update the index"
+    )
+    fetch.add_argument("--force", action="store_true", help="fetch feeds that are backing off after failures too")
+    fetch.set_defaults(func=cmd_fetch)
+
+    feeds = sub.add_parser("feeds", parents=[common], help="list the feeds with their last fetch, status and articles")
+    feeds.set_defaults(func=cmd_feeds)
 
     run = sub.add_parser("run", parents=[common], help="run the Telegram bot (token from TELEGRAM_BOT_TOKEN)")
     run.set_defaults(func=cmd_run)

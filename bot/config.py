@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -123,6 +124,26 @@ class TelegramConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedConfig:
+    """One news feed to follow: its URL and, optionally, the outlet name shown in sources."""
+
+    url: str
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FetchConfig:
+    """How feeds are fetched; `store` is a folder inside the corpus (resolved by `parse_config`)."""
+
+    every_seconds: int = 900
+    store: Path = Path("corpus/fetched")
+    max_age_days: int = 0
+    timeout_seconds: float = 20.0
+    max_bytes: int = 5_000_000
+    per_host: int = 2
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """Everything config.yaml says, with paths resolved against the file's folder."""
 
@@ -131,6 +152,8 @@ class Config:
     settings: Settings = field(default_factory=Settings)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     file: Path | None = None  # the file read, or None when no config file was found
+    feeds: tuple[FeedConfig, ...] = ()
+    fetch: FetchConfig = field(default_factory=FetchConfig)
 
 
 _SECTIONS: dict[str, type] = {
@@ -188,6 +211,81 @@ def _telegram(data: Any) -> TelegramConfig:
     return TelegramConfig(webhook=WebhookConfig(**hook), **data)
 
 
+def _feeds(value: Any) -> tuple[FeedConfig, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ConfigError(f"feeds: expected a list of {{url, name}} entries, got {value!r}")
+    feeds: list[FeedConfig] = []
+    seen: dict[str, int] = {}
+    for number, entry in enumerate(value):
+        key = f"feeds[{number}]"
+        if isinstance(entry, str):
+            entry = {"url": entry}
+        entry = dict(_mapping(key, entry))
+        _check_keys(key, entry, FeedConfig)
+        url = entry.get("url")
+        if not isinstance(url, str) or not _is_http_url(url.strip()):
+            raise ConfigError(f"{key}.url: expected an http:// or https:// URL, got {url!r}")
+        url = url.strip()
+        name = entry.get("name", "")
+        if not isinstance(name, str):
+            raise ConfigError(f"{key}.name: expected text (the outlet's name), got {name!r}")
+        if url in seen:
+            raise ConfigError(f"{key}.url: {url!r} is listed twice (first at feeds[{seen[url]}])")
+        seen[url] = number
+        feeds.append(FeedConfig(url=url, name=" ".join(name.split())))
+    return tuple(feeds)
+
+
+def _is_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in url)
+
+
+def _whole(key: str, value: Any, low: int, high: int | None, allowed: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
+        raise ConfigError(f"{key}: expected {allowed}, got {value!r}")
+    return value
+
+
+def store_outside(store: Path, corpus: Path) -> bool:
+    """Whether `store` is not a folder inside the corpus folder (so its files would not be indexed)."""
+    resolved, root = store.resolve(), corpus.resolve()
+    return root.suffix.lower() == ".jsonl" or root not in resolved.parents
+
+
+def _fetch(data: Any, *, base: Path, corpus: Path, feeds: bool) -> FetchConfig:
+    data = dict(_mapping("fetch", data))
+    _check_keys("fetch", data, FetchConfig)
+    store = _path("fetch.store", data.get("store", "corpus/fetched"), base)
+    if feeds and store_outside(store, corpus):
+        raise ConfigError(
+            f"fetch.store: expected a folder inside the corpus folder {corpus} (fetched articles are "
+            f"corpus files), got {data.get('store', 'corpus/fetched')!r}"
+        )
+    timeout = data.get("timeout_seconds", 20.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 600:
+        raise ConfigError(f"fetch.timeout_seconds: expected a number of seconds above 0, at most 600, got {timeout!r}")
+    return FetchConfig(
+        every_seconds=_whole(
+            "fetch.every_seconds", data.get("every_seconds", 900), 0, None, "an integer >= 0 (0 means never)"
+        ),
+        store=store,
+        max_age_days=_whole(
+            "fetch.max_age_days", data.get("max_age_days", 0), 0, None, "an integer >= 0 (0 means keep all)"
+        ),
+        timeout_seconds=float(timeout),
+        max_bytes=_whole(
+            "fetch.max_bytes", data.get("max_bytes", 5_000_000), 10_000, 1_000_000_000, "an integer from 10000 to 1e9"
+        ),
+        per_host=_whole("fetch.per_host", data.get("per_host", 2), 1, 16, "an integer from 1 to 16"),
+    )
+
+
 def _path(key: str, value: Any, base: Path) -> Path:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{key}: expected a path, got {value!r}")
@@ -198,18 +296,21 @@ def _path(key: str, value: Any, base: Path) -> Path:
 def parse_config(data: Any, *, base: Path) -> Config:
     """Validate an already-parsed config mapping; relative paths are taken from `base`."""
     data = dict(_mapping("config", data))
-    allowed = {"corpus", "index_dir", "telegram", *_SECTIONS}
+    allowed = {"corpus", "index_dir", "telegram", "feeds", "fetch", *_SECTIONS}
     for key in data:
         if key not in allowed:
             raise ConfigError(f"{key}: unknown key (allowed: {', '.join(sorted(allowed))})")
     corpus = _path("corpus", data.get("corpus", "corpus"), base)
     index_dir = _path("index_dir", data.get("index_dir", ".index"), base)
     sections = {name: _build(name, cls, data.get(name)) for name, cls in _SECTIONS.items()}
+    feeds = _feeds(data.get("feeds"))
     return Config(
         corpus=corpus,
         index_dir=index_dir,
         settings=Settings(**sections),
         telegram=_telegram(data.get("telegram")),
+        feeds=feeds,
+        fetch=_fetch(data.get("fetch"), base=base, corpus=corpus, feeds=bool(feeds)),
     )
 
 

@@ -52,6 +52,7 @@ MAX_TITLE = 200
 MAX_OUTLET = 60
 MAX_DATE = 32
 MAX_URL = 1024
+MAX_ALSO = 5
 # How many outlets /sources lists before "…and N more".
 MAX_OUTLETS_LISTED = 30
 # Words in bold per quote: the question's rarest among the quotes, so bold still stands out.
@@ -197,7 +198,17 @@ def format_source(source: Source, *, quoted: str = "") -> str:
     if link:
         title = f'<a href="{escape_attribute(link)}">{title}</a>'
     parts.append(title)
-    return "— " + " · ".join(parts)
+    return "— " + " · ".join(parts) + _also(source)
+
+
+def _also(source: Source) -> str:
+    """Name the other outlets that printed the same story: " · also: Outlet B, Outlet C"."""
+    names = list(dict.fromkeys(m.source.strip() for m in source.also_reported_by if m.source.strip()))
+    if not names:
+        return ""
+    shown = ", ".join(escape(preview(name, MAX_OUTLET)) for name in names[:MAX_ALSO])
+    more = f" and {len(names) - MAX_ALSO} more" if len(names) > MAX_ALSO else ""
+    return f" · also: {shown}{more}"
 
 
 def format_source_plain(source: Source) -> str:

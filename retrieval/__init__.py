@@ -15,6 +15,7 @@ from retrieval.models import (
     Corpus,
     IndexStats,
     LoadProblem,
+    Mention,
     Source,
 )
 from retrieval.settings import (
@@ -39,6 +40,7 @@ __all__ = [
     "Engine",
     "IndexStats",
     "LoadProblem",
+    "Mention",
     "PassageSettings",
     "RetrievalError",
     "Settings",

@@ -21,7 +21,7 @@ import numpy as np
 from retrieval.analyze import Analyzer
 from retrieval.errors import CorpusError, CorruptIndexError
 from retrieval.index import SEGMENT_FORMAT, Progress, Segment, build_segment, load_segment, save_segment
-from retrieval.load import corpus_files, load_file
+from retrieval.load import corpus_files, load_file, read_mentions
 from retrieval.models import (
     Answer,
     AnswerSentence,
@@ -62,6 +62,7 @@ def _source(meta: dict[str, str]) -> Source:
         source=meta["source"],
         url=meta["url"],
         published=meta["published"],
+        also_reported_by=read_mentions(meta["also"]) if "also" in meta else (),
     )
 
 

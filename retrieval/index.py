@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from retrieval.analyze import Analyzer
 from retrieval.errors import CorruptIndexError
+from retrieval.load import mentions_json
 from retrieval.models import Article
 from retrieval.passages import windows
 from retrieval.settings import PassageSettings
@@ -224,6 +225,8 @@ def _analyse(articles: Sequence[Article], analyzer: Analyzer, passages: PassageS
                 "published": article.published,
                 "language": article.language,
                 "path": article.path,
+                # Only when present, so that other articles' records stay as they were.
+                **({"also": mentions_json(article.also_reported_by)} if article.also_reported_by else {}),
             }
         )
         terms = terms_of(article.title)

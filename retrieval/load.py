@@ -12,6 +12,8 @@ A corpus is a folder (searched recursively) or a single file. Three formats:
   YAML, read by PyYAML's parser as its `BaseLoader` reads it: every value stays text
   (`language: no` is "no", a date stays as written). The keys above take one line of plain,
   'single-' or "double-quoted" text; other keys may hold anything YAML allows, and are skipped.
+  `also_reported_by` is a list of `{source, title, url}` mappings (fetched articles write it
+  as JSON on one line): the other outlets that printed the same story.
 - `.jsonl`: one article a line, `{"id", "title", "source", "url", "published", "text"}`.
 
 A file or line that cannot be used becomes a `LoadProblem` and is skipped; the rest still
@@ -33,9 +35,9 @@ from typing import Any
 import yaml
 
 from retrieval.errors import CorpusError
-from retrieval.models import Article, Corpus, LoadProblem
+from retrieval.models import Article, Corpus, LoadProblem, Mention
 
-__all__ = ["SUFFIXES", "corpus_files", "load_corpus", "load_file", "normalize_date"]
+__all__ = ["SUFFIXES", "corpus_files", "load_corpus", "load_file", "mentions_json", "normalize_date", "read_mentions"]
 
 SUFFIXES = (".jsonl", ".md", ".txt")
 
@@ -70,6 +72,7 @@ _NEWLINE = re.compile(rb"\r\n|\r|\n")
 _BLANK_RUN = re.compile(r"\n\n\n+")
 _MD_HEADING = re.compile(r"#\s+(\S.*?)(?:\s+#+)?")
 _META_KEYS = ("title", "source", "url", "published", "language")
+_MENTIONS = "also_reported_by"
 _AFTER_QUOTE = re.compile(r"(?:[ \t]+#.*)?")
 _NULLS = ("~", "null", "Null", "NULL")
 _NOT_A_TOKEN = re.compile(r"found character '(.+)' that cannot start any token")
@@ -327,6 +330,9 @@ def _front_matter(lines: list[str], *, relative: str) -> tuple[dict[str, str], L
                 return bad_line(_at(event.start_mark)[0])
             key, key_line = event.value, _at(event.start_mark)[0]
             last = value = next(events)
+            if key == _MENTIONS:
+                meta[key] = json.dumps(_node(value, events), ensure_ascii=False)
+                continue
             if key not in _META_KEYS:
                 _skip_node(value, events)
                 continue
@@ -420,6 +426,21 @@ def _front_value(value: yaml.Event, key_line: int, lines: list[str]) -> tuple[st
     return value.value, None, at
 
 
+def _node(first: yaml.Event, events: Iterator[yaml.Event]) -> Any:
+    """Read the node that starts with `first` into text, lists and dicts (every scalar text)."""
+    if isinstance(first, yaml.SequenceStartEvent):
+        items = []
+        while not isinstance(event := next(events), yaml.SequenceEndEvent):
+            items.append(_node(event, events))
+        return items
+    if isinstance(first, yaml.MappingStartEvent):
+        mapping = {}
+        while not isinstance(event := next(events), yaml.MappingEndEvent):
+            mapping[str(_node(event, events))] = _node(next(events), events)
+        return mapping
+    return first.value if isinstance(first, yaml.ScalarEvent) else ""
+
+
 def _skip_node(first: yaml.Event, events: Iterator[yaml.Event]) -> None:
     """Consume the events of the node that starts with `first`."""
     depth = int(isinstance(first, yaml.CollectionStartEvent))
@@ -442,6 +463,10 @@ def _article(meta: dict[str, str], body: str, *, article_id: str, relative: str,
     if not body:
         what = "headline" if title else "file"
         return None, LoadProblem(relative, f"no article text after the {what}", line)
+    try:
+        mentions = read_mentions(meta[_MENTIONS]) if meta.get(_MENTIONS) else ()
+    except ValueError as error:
+        return None, LoadProblem(relative, f"{_MENTIONS}: {error}", line)
     return (
         Article(
             id=article_id,
@@ -452,6 +477,7 @@ def _article(meta: dict[str, str], body: str, *, article_id: str, relative: str,
             published=normalize_date(meta.get("published", "")),
             language=meta.get("language", "").strip(),
             path=relative,
+            also_reported_by=mentions,
         ),
         None,
     )
@@ -490,6 +516,8 @@ def _read_jsonl(data: bytes, relative: str) -> tuple[_Found, list[LoadProblem]]:
             continue
         article_id = raw_id.strip() or f"{stem}:{number}"
         meta = {key: _normalize(value) for key, value in meta.items()}
+        if record.get(_MENTIONS):
+            meta[_MENTIONS] = json.dumps(record[_MENTIONS], ensure_ascii=False)
         article, problem = _article(
             meta, _tidy(_normalize(text)), article_id=article_id, relative=relative, line=number
         )
@@ -547,3 +575,25 @@ def normalize_date(value: str) -> str:
         return email.utils.parsedate_to_datetime(value).date().isoformat()
     except (TypeError, ValueError, IndexError):
         return value
+
+
+def read_mentions(text: str) -> tuple[Mention, ...]:
+    """Read an `also_reported_by` JSON list of {source, title, url}; ValueError says what is wrong."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"not valid JSON: {error.msg} (column {error.colno})") from None
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise ValueError('expected a list of {"source", "title", "url"} objects')
+    mentions = []
+    for item in data:
+        fields = [item.get(key) or "" for key in ("source", "title", "url")]
+        if not all(isinstance(value, str) for value in fields):
+            raise ValueError("expected source, title and url as text")
+        mentions.append(Mention(*(_one_line(value) for value in fields)))
+    return tuple(mentions)
+
+
+def mentions_json(mentions: tuple[Mention, ...]) -> str:
+    """Write mentions as the one-line JSON list that `read_mentions` reads."""
+    return json.dumps([{"source": m.source, "title": m.title, "url": m.url} for m in mentions], ensure_ascii=False)

@@ -10,6 +10,15 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
+class Mention:
+    """Another outlet that printed the same story: named beside a quote, never quoted itself."""
+
+    source: str
+    title: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
 class Article:
     """One news article as loaded from the corpus; `text` is the body without the headline."""
 
@@ -21,6 +30,7 @@ class Article:
     published: str = ""
     language: str = ""
     path: str = ""
+    also_reported_by: tuple[Mention, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +72,7 @@ class Source:
     source: str
     url: str
     published: str
+    also_reported_by: tuple[Mention, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
