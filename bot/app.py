@@ -6,7 +6,8 @@ update, reaches Telegram (saying so in one line, and trying again with a backoff
 cannot), then polls or serves a webhook as config.yaml says until Ctrl-C or SIGTERM. Stopping
 gives the answers under way `SHUTDOWN_GRACE` seconds, then ends them and logs each one.
 `build_application` wires the handlers of `bot.handlers`, the shared state of `bot.state` and
-the rate limits of `bot.ratelimit`; tests call it with a fake request.
+the rate limits of `bot.ratelimit`; tests call it with a fake request. With feeds in config.yaml,
+`start_feeds` makes it also fetch them at start and every `fetch.every_seconds` (`bot.feeds.schedule`).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from bot.logs import redact_logs
 from bot.ratelimit import FloodControl
 from bot.state import CONTEXT_TYPES, AnswerEngine, BotData, BotState, NewsContext, Pages, QuestionLimiter
 
-__all__ = ["BOT_COMMANDS", "build_application", "run", "serve"]
+__all__ = ["BOT_COMMANDS", "build_application", "start_feeds", "run", "serve"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -98,6 +99,23 @@ async def _post_stop(application: NewsApplication) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
     state.background.clear()
+
+
+def start_feeds(application: NewsApplication, config: Config) -> None:
+    """Make the application fetch the feeds at start and every `fetch.every_seconds` while it runs."""
+    first = application.post_init
+
+    async def post_init(app: NewsApplication) -> None:
+        if first is not None:
+            await first(app)
+        from bot.feeds.schedule import fetch_forever
+
+        state = app.bot_data.require()
+        state.background.append(
+            asyncio.create_task(fetch_forever(config, lambda: refresh_corpus(state)), name="newsbot-feed-fetcher")
+        )
+
+    application.post_init = post_init
 
 
 async def refresh_corpus(state: BotState) -> bool:
@@ -329,6 +347,8 @@ def run(config: Config) -> int:
 
     settings = config.telegram
     application = build_application(settings, engine, token=token, base_url=base_url)
+    if config.feeds and config.fetch.every_seconds:
+        start_feeds(application, config)
     try:
         asyncio.run(_serve_until_signalled(application, settings))
     except InvalidToken:

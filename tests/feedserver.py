@@ -46,6 +46,8 @@ class FeedServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[Request] = []
+        self.active = 0
+        self.most_active = 0  # the most requests being answered at once
         self._lock = threading.Lock()
         server = self
 
@@ -79,6 +81,16 @@ class FeedServer:
             return [r for r in self.requests if r.path == path]
 
     def _serve(self, handler: BaseHTTPRequestHandler) -> None:
+        with self._lock:
+            self.active += 1
+            self.most_active = max(self.most_active, self.active)
+        try:
+            self._answer(handler)
+        finally:
+            with self._lock:
+                self.active -= 1
+
+    def _answer(self, handler: BaseHTTPRequestHandler) -> None:
         path = handler.path
         with self._lock:
             self.requests.append(Request(path, {k.lower(): v for k, v in handler.headers.items()}))

@@ -15,7 +15,7 @@ from bot.cli import build_parser, format_size, main
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = "usa-only-zelensky-can-decide-negotiations.txt"
-COMMANDS = ["ask", "chat", "index", "sources", "eval", "run"]
+COMMANDS = ["ask", "chat", "index", "sources", "eval", "fetch", "feeds", "run"]
 
 
 def newsbot(
@@ -85,6 +85,7 @@ def test_ask_json_prints_one_object(corpus_dir: Path, tmp_path: Path) -> None:
         "source": "Coast Gazette",
         "url": "https://example.org/harbour-bridge",
         "published": "2024-03-05",
+        "also_reported_by": [],
     }
 
 

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Config, TelegramConfig, WebhookConfig, load_config, parse_config
+from bot.config import (
+    Config,
+    FeedConfig,
+    FetchConfig,
+    TelegramConfig,
+    WebhookConfig,
+    load_config,
+    parse_config,
+)
 from bot.errors import ConfigError
 from retrieval.settings import AnswerSettings, BM25Settings, PassageSettings, Settings
 
@@ -23,7 +31,11 @@ def test_the_shipped_config_is_the_tuned_defaults(tmp_path: Path) -> None:
 
 
 def test_an_empty_config_gives_the_defaults_relative_to_its_folder(tmp_path: Path) -> None:
-    assert parse_config(None, base=tmp_path) == Config(corpus=tmp_path / "corpus", index_dir=tmp_path / ".index")
+    assert parse_config(None, base=tmp_path) == Config(
+        corpus=tmp_path / "corpus",
+        index_dir=tmp_path / ".index",
+        fetch=FetchConfig(store=tmp_path / "corpus" / "fetched"),
+    )
 
 
 def test_every_section_is_read() -> None:
@@ -91,6 +103,22 @@ def test_every_section_is_read() -> None:
         ({"telegram": {"questions_per_minute": -1}}, "telegram.questions_per_minute: expected an integer >= 0"),
         ({"telegram": {"refresh_seconds": 1.5}}, "telegram.refresh_seconds: expected an integer >= 0"),
         ({"telegram": {"token": "123:abc"}}, "telegram.token: unknown key"),
+        ({"feeds": "https://a.example/rss"}, "feeds: expected a list of {url, name} entries, got 'https://a.example/rss'"),
+        ({"feeds": [{"url": "ftp://a.example/rss"}]}, "feeds[0].url: expected an http:// or https:// URL, got 'ftp://"),
+        ({"feeds": [{"url": "https://"}]}, "feeds[0].url: expected an http:// or https:// URL, got 'https://'"),
+        ({"feeds": [{"name": "A"}]}, "feeds[0].url: expected an http:// or https:// URL, got None"),
+        ({"feeds": [{"url": "https://a.example/rss", "title": "A"}]}, "feeds[0].title: unknown key (allowed: name, url)"),
+        ({"feeds": [{"url": "https://a.example/rss", "name": 7}]}, "feeds[0].name: expected text"),
+        ({"feeds": ["https://a.example/x", "https://a.example/x"]}, "feeds[1].url: 'https://a.example/x' is listed twice"),
+        ({"fetch": {"every_seconds": -5}}, "fetch.every_seconds: expected an integer >= 0 (0 means never), got -5"),
+        ({"fetch": {"max_age_days": "week"}}, "fetch.max_age_days: expected an integer >= 0 (0 means keep all), got 'week'"),
+        ({"fetch": {"timeout_seconds": 0}}, "fetch.timeout_seconds: expected a number of seconds above 0, at most 600"),
+        ({"fetch": {"per_host": 0}}, "fetch.per_host: expected an integer from 1 to 16, got 0"),
+        ({"fetch": {"interval": 5}}, "fetch.interval: unknown key"),
+        (
+            {"feeds": ["https://a.example/x"], "fetch": {"store": "/srv/articles"}},
+            "fetch.store: expected a folder inside the corpus folder /corpus",
+        ),
     ],
 )
 def test_a_wrong_value_is_named_with_its_key(data: dict[str, object], message: str) -> None:
@@ -103,6 +131,22 @@ def test_a_webhook_without_a_secret_runs_only_when_allowed() -> None:
     hook = {"url": "https://bot.example.org", "allow_without_secret": True}
     config = parse_config({"telegram": {"mode": "webhook", "webhook": hook}}, base=Path("/"))
     assert config.telegram.webhook == WebhookConfig(url="https://bot.example.org", allow_without_secret=True)
+
+
+def test_feeds_and_fetch_are_read_with_the_store_inside_the_corpus() -> None:
+    config = parse_config(
+        {
+            "corpus": "news",
+            "feeds": [{"url": " https://a.example/rss ", "name": "Outlet  A"}, "http://b.example/atom.xml"],
+            "fetch": {"every_seconds": 300, "store": "news/feeds", "max_age_days": 30},
+        },
+        base=Path("/srv"),
+    )
+    assert config.feeds == (
+        FeedConfig(url="https://a.example/rss", name="Outlet A"),
+        FeedConfig(url="http://b.example/atom.xml"),
+    )
+    assert config.fetch == FetchConfig(every_seconds=300, store=Path("/srv/news/feeds"), max_age_days=30)
 
 
 def test_a_file_that_is_not_yaml_is_reported(tmp_path: Path) -> None:

@@ -49,9 +49,9 @@ __all__ = ["FeedReport", "FeedStatus", "FetchReport", "feed_statuses", "fetch_fe
 BACKOFF_FIRST = 60.0
 BACKOFF_MAX = 6 * 3600.0
 FEEDS_AT_ONCE = 16
-# An item whose own content is at least this long (and longer than its summary) is taken as
-# the full article; otherwise the page is fetched.
-FULL_CONTENT_CHARS = 400
+# An item whose own content is this long and twice its summary is taken as the full article
+# (content:encoded, Atom content); otherwise it is a teaser and the page is fetched.
+FULL_CONTENT_CHARS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +201,7 @@ class _Fetch:
         page: Page | None = None
         final = item.link
         problem = ""
-        full = len(item.content) >= FULL_CONTENT_CHARS and len(item.content) > len(item.summary)
+        full = len(item.content) >= max(FULL_CONTENT_CHARS, 2 * len(item.summary))
         if item.link and not full:
             try:
                 response = await self.client.get(item.link)
