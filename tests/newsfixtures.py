@@ -100,6 +100,7 @@ FURNITURE = {
 def page(story: Story, *, outlet: str, canonical: str, date: str = "2024-03-05", author: str = "Kari Dahl") -> bytes:
     """A news page with the story wrapped in everything a news site puts around it."""
     paragraphs = "\n".join(f"<p>{escape(p)}</p>" for p in story.paragraphs)
+    nav = "".join(f'<li><a href="/{w.lower()}">{w}</a></li>' for w in FURNITURE["nav"].split())
     html = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{escape(story.title)} | {escape(outlet)}</title>
@@ -108,7 +109,7 @@ def page(story: Story, *, outlet: str, canonical: str, date: str = "2024-03-05",
 <meta property="article:published_time" content="{date}T08:30:00Z">
 <meta name="author" content="{escape(author)}">
 </head><body>
-<header><nav class="main-nav"><ul>{"".join(f'<li><a href="/{w.lower()}">{w}</a></li>' for w in FURNITURE["nav"].split())}</ul></nav></header>
+<header><nav class="main-nav"><ul>{nav}</ul></nav></header>
 <div id="cookie-banner" class="cookie-consent"><p>{FURNITURE["cookie"]}</p><button>Accept</button></div>
 <main><article class="story">
 <h1>{escape(story.title)}</h1>
@@ -119,7 +120,8 @@ def page(story: Story, *, outlet: str, canonical: str, date: str = "2024-03-05",
 </div>
 </article>
 <aside class="related-stories"><h2>Related stories</h2><p>{FURNITURE["related"]}</p></aside>
-<div class="newsletter-signup"><h3>Newsletter</h3><p>{FURNITURE["newsletter"]}</p><form><input type="email"><button>Subscribe</button></form></div>
+<div class="newsletter-signup"><h3>Newsletter</h3><p>{FURNITURE["newsletter"]}</p>
+<form><input type="email"><button>Subscribe</button></form></div>
 <section id="comments" class="comments"><h3>Comments</h3><p>{FURNITURE["comments"]}</p></section>
 </main>
 <footer><p>© 2024 {escape(outlet)}. All rights reserved. Privacy policy. Terms of use.</p></footer>
@@ -151,7 +153,7 @@ def rss(title: str, items: list[tuple[Story, str]], *, full: bool = False, encod
 def atom(title: str, items: list[tuple[Story, str]]) -> bytes:
     """An Atom feed with each story's full text in <content type="html">."""
     entries = "".join(
-        f"<entry><title>{escape(s.title)}</title><link href=\"{escape(link)}\"/><id>{escape(link)}</id>"
+        f'<entry><title>{escape(s.title)}</title><link href="{escape(link)}"/><id>{escape(link)}</id>'
         f"<updated>2024-03-06T09:00:00Z</updated><summary>{escape(s.summary)}</summary>"
         f'<content type="html">{escape("".join(f"<p>{escape(p)}</p>" for p in s.paragraphs))}</content></entry>'
         for s, link in items

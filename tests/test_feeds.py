@@ -95,7 +95,9 @@ def test_rss_atom_and_rdf_items_become_corpus_files_without_the_page_furniture(
 
 
 def test_requests_name_newsbot_and_gzip_and_a_declared_charset_are_read(server: FeedServer, tmp_path: Path) -> None:
-    story = Story("cafe", "Café reopens on the quay", ("The café on the quay reopened on Monday with crème brûlée.",) * 5)
+    story = Story(
+        "cafe", "Café reopens on the quay", ("The café on the quay reopened on Monday with crème brûlée.",) * 5
+    )
     server.routes["/latin.rss"] = Route(
         rss("Quay News", [(story, server.url("/quay/cafe"))], full=True, encoding="iso-8859-1"),
         content_type="application/rss+xml; charset=iso-8859-1",
@@ -111,7 +113,9 @@ def test_requests_name_newsbot_and_gzip_and_a_declared_charset_are_read(server: 
 
 def test_an_item_date_is_kept_else_the_pages_else_the_fetch_time_marked_so(server: FeedServer, tmp_path: Path) -> None:
     link = serve_story(server, "/coast/lighthouse", LIGHTHOUSE, "Coast Gazette")
-    feed = rss("Coast Gazette", [(LIGHTHOUSE, link)]).replace(f"<pubDate>{LIGHTHOUSE.published}</pubDate>".encode(), b"")
+    feed = rss("Coast Gazette", [(LIGHTHOUSE, link)]).replace(
+        f"<pubDate>{LIGHTHOUSE.published}</pubDate>".encode(), b""
+    )
     server.routes["/coast.rss"] = Route(feed)
     server.routes["/full.rss"] = Route(
         rss("Fjord Daily", [(GLACIER, server.url("/fjord/glacier"))], full=True).replace(
@@ -213,7 +217,10 @@ def test_one_story_under_two_outlets_is_quoted_once_naming_the_other(server: Fee
     assert len({s.source.article_id for s in answer.sentences if "Hekkla" in s.text or "passengers" in s.text}) == 1
     # Fetching again adds no second mention and no file.
     fetch_feeds(config)
-    assert len(Engine.open(config.corpus, config.index_dir).answer("passengers ash").sentences[0].source.also_reported_by) == 1
+    assert (
+        len(Engine.open(config.corpus, config.index_dir).answer("passengers ash").sentences[0].source.also_reported_by)
+        == 1
+    )
 
 
 def test_articles_older_than_max_age_days_are_not_kept(server: FeedServer, tmp_path: Path) -> None:
@@ -238,7 +245,10 @@ def _wrong_charset(server: FeedServer) -> Route:
 BROKEN = {
     "timeout": (lambda s: Route(rss("Slow", []), delay=3), "timed out after 1 s"),
     "404": (lambda s: Route(b"gone", status=404), "HTTP 404 Not Found"),
-    "html": (lambda s: Route(b"<!DOCTYPE html><html><body><p>Welcome</p></body></html>", content_type=HTML), "not a feed: got an HTML page"),  # noqa: E501
+    "html": (
+        lambda s: Route(b"<!DOCTYPE html><html><body><p>Welcome</p></body></html>", content_type=HTML),
+        "not a feed: got an HTML page",
+    ),  # noqa: E501
     "malformed XML": (_malformed, "malformed XML: mismatched tag at line 2"),
     "20 MB body": (lambda s: Route(endless=20_000_000), "over the 5,000,000-byte limit"),
     "redirect loop": (lambda s: Route(redirect=s.url("/broken")), "redirect loop"),
@@ -294,11 +304,11 @@ def test_a_page_that_fails_falls_back_to_the_items_summary_and_is_tried_again(
 
 
 def test_requests_to_one_host_are_limited_to_per_host_at_once(server: FeedServer, tmp_path: Path) -> None:
-    stories = [
-        Story(f"s{i}", f"Story number {i}", (" ".join(f"w{i}o{j}" for j in range(40)) + ".",)) for i in range(6)
-    ]
+    stories = [Story(f"s{i}", f"Story number {i}", (" ".join(f"w{i}o{j}" for j in range(40)) + ".",)) for i in range(6)]
     for s in stories:
-        server.routes[f"/p/{s.slug}"] = Route(page(s, outlet="X", canonical=server.url(f"/p/{s.slug}")), HTML, delay=0.2)
+        server.routes[f"/p/{s.slug}"] = Route(
+            page(s, outlet="X", canonical=server.url(f"/p/{s.slug}")), HTML, delay=0.2
+        )
     server.routes["/many.rss"] = Route(rss("Many", [(s, server.url(f"/p/{s.slug}")) for s in stories]))
     config = configure(tmp_path, [{"url": server.url("/many.rss")}], per_host=2)
     assert fetch_feeds(config).feeds[0].new == 6

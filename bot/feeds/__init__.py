@@ -9,6 +9,6 @@ entry point (`newsbot fetch`, and the running bot every `fetch.every_seconds`);
 `feed_statuses` is what `newsbot feeds` lists.
 """
 
-from bot.feeds.fetch import FeedReport, FetchReport, FeedStatus, feed_statuses, fetch_feeds
+from bot.feeds.fetch import FeedReport, FeedStatus, FetchReport, feed_statuses, fetch_feeds
 
 __all__ = ["FeedReport", "FeedStatus", "FetchReport", "feed_statuses", "fetch_feeds"]

@@ -19,7 +19,30 @@ __all__ = ["Page", "decode_html", "extract_page", "html_text"]
 
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 _BLOCKS = frozenset(
-    "p div li h1 h2 h3 h4 h5 h6 blockquote pre section article header footer tr table ul ol dd dt figcaption".split()
+    [
+        "p",
+        "div",
+        "li",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "pre",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "tr",
+        "table",
+        "ul",
+        "ol",
+        "dd",
+        "dt",
+        "figcaption",
+    ]
 )
 _SPACE = re.compile(r"[ \t\r\f\v\u00a0]+")
 

@@ -150,7 +150,9 @@ class _Fetch:
             wait = known.next_try - self.now
             failures = f"{known.failures} failure{'' if known.failures == 1 else 's'}"
             return FeedReport(
-                feed.url, name, error=f"skipped: backing off after {failures} ({known.reason}); next try in {wait:.0f} s"
+                feed.url,
+                name,
+                error=f"skipped: backing off after {failures} ({known.reason}); next try in {wait:.0f} s",
             )
         try:
             response = await self.client.get(

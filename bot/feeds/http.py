@@ -25,7 +25,9 @@ __all__ = ["USER_AGENT", "HttpClient", "Response"]
 USER_AGENT = "newsbot/0.1 (news feed reader; +https://pypi.org/project/newsbot/) httpx"
 MAX_REDIRECTS = 8
 MAX_CONNECTIONS = 32
-FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"  # noqa: E501
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"  # noqa: E501
+)
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 
 
