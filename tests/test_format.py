@@ -26,7 +26,7 @@ from bot.format import (
     telegram_length,
 )
 from retrieval.engine import Engine
-from retrieval.models import Answer, AnswerSentence, Context, IndexStats, Source
+from retrieval.models import Answer, AnswerSentence, Context, IndexStats, Mention, Source
 from retrieval.settings import Settings
 
 SOURCE = Source(
@@ -81,6 +81,11 @@ def test_corpus_text_is_escaped_never_markup() -> None:
         (Source("a", "Title", "O", 'https://x.org/"onclick', ""), "— O · Title"),
         (Source("a", "Title", "O", "https://x.org/" + "a" * 2000, ""), "— O · Title"),
         (Source("a", "T", "O", "", "yesterday <noon>"), "— O · yesterday &lt;noon&gt; · T"),
+        # Other outlets that printed the same story are named, escaped, each once.
+        (
+            Source("a", "T", "O", "", "", (Mention("B & Co", "T2", "u2"), Mention("C", "T3", "u3"), Mention("C", "", ""))),
+            "— O · T · also: B &amp; Co, C",
+        ),
     ],
 )
 def test_source_line(source: Source, line: str) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from retrieval.errors import CorpusError
 from retrieval.load import corpus_files, load_corpus, load_file, normalize_date
-from retrieval.models import Article, Corpus, LoadProblem
+from retrieval.models import Article, Corpus, LoadProblem, Mention
 
 SAMPLE = Path(__file__).parent.parent / "corpus" / "usa-only-zelensky-can-decide-negotiations.txt"
 
@@ -640,3 +640,29 @@ def test_md_front_matter_reads_tabs_between_words_as_spaces(tmp_path: Path) -> N
     articles, problems = load_one(tmp_path, "a.md", "---\ntitle:\tGrain\tdeal\t# comment\nsource:\t'Wire'\n---\nBody.")
     assert problems == []
     assert (articles[0].title, articles[0].source) == ("Grain deal", "Wire")
+
+
+def test_md_and_jsonl_also_reported_by_name_the_other_outlets(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text(
+        "---\ntitle: Ash closes airports\nsource: Coast Gazette\n"
+        'also_reported_by: [{"source": "Northern Post", "title": "Flights cancelled", "url": "https://n.example/a"}]\n'
+        "---\nAsh closed three airports.\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "b.jsonl").write_text(
+        '{"id": "b", "title": "T", "text": "Body.", "also_reported_by": [{"source": "X", "title": "", "url": ""}]}\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "c.md").write_text(
+        "---\ntitle: T\nalso_reported_by:\n  - source: Y\n    url: https://y.example/\n---\nBody.\n", encoding="utf-8"
+    )
+    (tmp_path / "bad.md").write_text("---\ntitle: T\nalso_reported_by: Z\n---\nBody.\n", encoding="utf-8")
+    corpus = load_corpus(tmp_path)
+    assert {a.id: a.also_reported_by for a in corpus.articles} == {
+        "a": (Mention("Northern Post", "Flights cancelled", "https://n.example/a"),),
+        "b": (Mention("X", "", ""),),
+        "c": (Mention("Y", "", "https://y.example/"),),
+    }
+    assert [str(p) for p in corpus.problems] == [
+        'bad.md: also_reported_by: expected a list of {"source", "title", "url"} objects'
+    ]
