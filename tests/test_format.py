@@ -83,7 +83,7 @@ def test_corpus_text_is_escaped_never_markup() -> None:
         (Source("a", "T", "O", "", "yesterday <noon>"), "— O · yesterday &lt;noon&gt; · T"),
         # Other outlets that printed the same story are named, escaped, each once.
         (
-            Source("a", "T", "O", "", "", (Mention("B & Co", "T2", "u2"), Mention("C", "T3", "u3"), Mention("C", "", ""))),
+            Source("a", "T", "O", "", "", (Mention("B & Co", "T", "u"), Mention("C", "T", "v"), Mention("C", "", ""))),
             "— O · T · also: B &amp; Co, C",
         ),
     ],
