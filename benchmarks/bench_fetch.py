@@ -81,7 +81,8 @@ COMMENTS = (
     "Great reporting, thank you for covering the story in such detail.",
 )
 FOOTER = "All rights reserved. Terms of use. Privacy policy. Contact us. Advertise with us."
-FURNITURE = (NAV, COOKIE, SHARE, NEWSLETTER, *COMMENTS, FOOTER)
+# Headings too: a "Related stories" block that leaked in would bring other articles' headlines.
+FURNITURE = (NAV, COOKIE, SHARE, NEWSLETTER, *COMMENTS, FOOTER, "Related stories", "Newsletter. Comments")
 
 
 @dataclass(frozen=True, slots=True)

@@ -460,3 +460,26 @@ def test_fetch_exits_2_on_a_bad_config(tmp_path: Path, config: dict[str, Any], m
     result = newsbot("fetch", "--config", str(tmp_path / "config.yaml"))
     assert result.returncode == 2
     assert result.stderr.startswith("newsbot: error:") and message in result.stderr
+
+
+def test_an_unexpected_error_on_one_feed_is_reported_and_the_others_still_fetched(
+    server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.feeds.fetch
+
+    real = bot.feeds.fetch.parse_feed
+
+    def fragile(body: bytes, *, content_type: str = "") -> Any:
+        if b"Trouble" in body:
+            raise RuntimeError("parser bug")
+        return real(body, content_type=content_type)
+
+    monkeypatch.setattr(bot.feeds.fetch, "parse_feed", fragile)
+    server.routes["/trouble.rss"] = Route(rss("Trouble", []))
+    server.routes["/full.rss"] = Route(rss("Fjord Daily", [(GLACIER, server.url("/fjord/glacier"))], full=True))
+    config = configure(tmp_path, [{"url": server.url("/trouble.rss")}, {"url": server.url("/full.rss")}])
+
+    broken, working = fetch_feeds(config).feeds
+
+    assert broken.error == "unexpected error: RuntimeError: parser bug"
+    assert working.new == 1

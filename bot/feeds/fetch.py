@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -45,6 +46,8 @@ from bot.feeds.urls import canonical_url
 from retrieval.models import Mention
 
 __all__ = ["FeedReport", "FeedStatus", "FetchReport", "feed_statuses", "fetch_feeds"]
+
+_LOGGER = logging.getLogger(__name__)
 
 BACKOFF_FIRST = 60.0
 BACKOFF_MAX = 6 * 3600.0
@@ -169,6 +172,11 @@ class _Fetch:
         except FetchError as error:
             self._failed(known, error)
             return FeedReport(feed.url, name, seconds=time.perf_counter() - start, error=str(error))
+        except Exception as error:  # a parser's bug on one feed must not end the others' fetch
+            _LOGGER.exception("Unexpected error reading feed %s", feed.url)
+            failure = FetchError(f"unexpected error: {type(error).__name__}: {error}")
+            self._failed(known, failure)
+            return FeedReport(feed.url, name, seconds=time.perf_counter() - start, error=str(failure))
         known.last_fetch, known.status, known.reason, known.failures, known.next_try = _iso(self.now), "ok", "", 0, 0.0
         kinds = [o.kind for o in outcomes]
         report = FeedReport(
@@ -215,6 +223,9 @@ class _Fetch:
                     problem = f"{item.link}: no article text found on the page"
             except FetchError as error:
                 problem = f"{item.link}: {error}"
+            except Exception as error:  # an extractor's bug on one page: fall back to the item's text
+                _LOGGER.exception("Unexpected error extracting %s", item.link)
+                problem = f"{item.link}: unexpected error: {type(error).__name__}: {error}"
         text = item.content or item.summary
         if page is not None and len(page.text) >= 0.8 * len(item.content):
             text = page.text
