@@ -483,3 +483,45 @@ def test_an_unexpected_error_on_one_feed_is_reported_and_the_others_still_fetche
 
     assert broken.error == "unexpected error: RuntimeError: parser bug"
     assert working.new == 1
+
+
+# -- parsing and HTTP details ----------------------------------------------------------------
+
+RSS_091 = b"""<?xml version="1.0"?><rss version="0.91"><channel><title>Old Times</title><link>http://o.example/</link>
+<description>d</description><language>en</language>
+<item><title>Mill reopens</title><link>http://o.example/mill</link><description>The mill reopened.</description></item>
+</channel></rss>"""
+RSS_092 = RSS_091.replace(b'version="0.91"', b'version="0.92"')
+
+
+@pytest.mark.parametrize(
+    ("body", "version_title"),
+    [
+        (RSS_091, ("Old Times", "Mill reopens", "http://o.example/mill", "The mill reopened.")),
+        (RSS_092, ("Old Times", "Mill reopens", "http://o.example/mill", "The mill reopened.")),
+        (
+            rdf("City Courier", [(TRAM, "http://c.example/tram")]),
+            ("City Courier", TRAM.title, "http://c.example/tram", TRAM.summary),
+        ),  # noqa: E501
+        (rss("Coast", [(TRAM, "http://c.example/tram")]), ("Coast", TRAM.title, "http://c.example/tram", TRAM.summary)),
+        (
+            atom("North", [(TRAM, "http://n.example/tram")]),
+            ("North", TRAM.title, "http://n.example/tram", TRAM.summary),
+        ),
+    ],
+    ids=["rss 0.91", "rss 0.92", "rdf (rss 1.0)", "rss 2.0", "atom"],
+)
+def test_every_feed_format_gives_its_items(body: bytes, version_title: tuple[str, str, str, str]) -> None:
+    from bot.feeds.parse import parse_feed
+
+    feed = parse_feed(body, content_type="application/xml")
+    item = feed.items[0]
+    assert (feed.title, item.title, item.link, item.summary) == version_title
+
+
+def test_retry_after_reads_seconds_and_http_dates() -> None:
+    from bot.feeds.http import retry_after_seconds
+
+    assert retry_after_seconds("120") == 120.0
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412400.0) == 80.0
+    assert retry_after_seconds("soon") is None
