@@ -55,6 +55,8 @@ FEEDS_AT_ONCE = 16
 # An item whose own content is this long and twice its summary is taken as the full article
 # (content:encoded, Atom content); otherwise it is a teaser and the page is fetched.
 FULL_CONTENT_CHARS = 200
+# During a long fetch the state is saved at most this often (seconds), and always at the end.
+SAVE_EVERY = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +134,7 @@ class _Fetch:
         cutoff_days = config.fetch.max_age_days
         self.cutoff = _iso(now - cutoff_days * 86400)[:10] if cutoff_days else ""
         self._near: NearDuplicates | None = None
+        self._saved = time.monotonic()
 
     @property
     def near(self) -> NearDuplicates:
@@ -191,8 +194,10 @@ class _Fetch:
             seconds=time.perf_counter() - start,
             problems=tuple(o.problem for o in outcomes if o.problem),
         )
-        if report.new or report.updated or report.merged:
-            write_state(self.store, self.state)  # a fetch killed later keeps this feed's work
+        if (report.new or report.updated or report.merged) and time.monotonic() - self._saved > SAVE_EVERY:
+            # A fetch killed later keeps this work; file names alone already keep it from duplicating.
+            write_state(self.store, self.state)
+            self._saved = time.monotonic()
         return report
 
     def _failed(self, known: FeedState, error: FetchError) -> None:
