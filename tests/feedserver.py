@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +19,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 LAST_MODIFIED = "Tue, 05 Mar 2024 10:00:00 GMT"
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up early (a fetch that gave up or was killed) is no error here."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 @dataclass
@@ -60,7 +69,7 @@ class FeedServer:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's name
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
