@@ -130,10 +130,16 @@ class FeedConfig:
     url: str
     name: str = ""
 
+    def __post_init__(self) -> None:
+        # "feed." becomes "feeds[N]." in parse_config's messages.
+        _require(isinstance(self.url, str) and _is_http_url(self.url), "feed.url", self.url,
+                 "an http:// or https:// URL")  # fmt: skip
+        _require(isinstance(self.name, str), "feed.name", self.name, "text (the outlet's name)")
+
 
 @dataclass(frozen=True, slots=True)
 class FetchConfig:
-    """How feeds are fetched; `store` is a folder inside the corpus (resolved by `parse_config`)."""
+    """How feeds are fetched; `store` is a folder inside the corpus (checked by `parse_config`)."""
 
     every_seconds: int = 900
     store: Path = Path("corpus/fetched")
@@ -141,6 +147,27 @@ class FetchConfig:
     timeout_seconds: float = 20.0
     max_bytes: int = 5_000_000
     per_host: int = 2
+
+    def __post_init__(self) -> None:
+        _require(is_int(self.every_seconds) and self.every_seconds >= 0, "fetch.every_seconds", self.every_seconds,
+                 "an integer >= 0 (0 means never)")  # fmt: skip
+        _require(is_int(self.max_age_days) and self.max_age_days >= 0, "fetch.max_age_days", self.max_age_days,
+                 "an integer >= 0 (0 means keep all)")  # fmt: skip
+        seconds = self.timeout_seconds
+        _require(isinstance(seconds, float) and 0 < seconds <= 600, "fetch.timeout_seconds", seconds,
+                 "a number of seconds above 0, at most 600")  # fmt: skip
+        _require(is_int(self.max_bytes) and 10_000 <= self.max_bytes <= 1_000_000_000, "fetch.max_bytes",
+                 self.max_bytes, "an integer from 10000 to 1000000000")  # fmt: skip
+        _require(is_int(self.per_host) and 1 <= self.per_host <= 16, "fetch.per_host", self.per_host,
+                 "an integer from 1 to 16")  # fmt: skip
+
+
+def _is_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,36 +247,22 @@ def _feeds(value: Any) -> tuple[FeedConfig, ...]:
     seen: dict[str, int] = {}
     for number, entry in enumerate(value):
         key = f"feeds[{number}]"
-        if isinstance(entry, str):
-            entry = {"url": entry}
-        entry = dict(_mapping(key, entry))
+        entry = dict(_mapping(key, {"url": entry} if isinstance(entry, str) else entry))
         _check_keys(key, entry, FeedConfig)
-        url = entry.get("url")
-        if not isinstance(url, str) or not _is_http_url(url.strip()):
-            raise ConfigError(f"{key}.url: expected an http:// or https:// URL, got {url!r}")
-        url = url.strip()
-        name = entry.get("name", "")
-        if not isinstance(name, str):
-            raise ConfigError(f"{key}.name: expected text (the outlet's name), got {name!r}")
-        if url in seen:
-            raise ConfigError(f"{key}.url: {url!r} is listed twice (first at feeds[{seen[url]}])")
-        seen[url] = number
-        feeds.append(FeedConfig(url=url, name=" ".join(name.split())))
+        url: Any = entry.get("url")
+        name: Any = entry.get("name", "")
+        try:
+            feed = FeedConfig(
+                url=url.strip() if isinstance(url, str) else url,
+                name=" ".join(name.split()) if isinstance(name, str) else name,
+            )
+        except ConfigError as error:
+            raise ConfigError(str(error).replace("feed.", f"{key}.", 1)) from None
+        if feed.url in seen:
+            raise ConfigError(f"{key}.url: {feed.url!r} is listed twice (first at feeds[{seen[feed.url]}])")
+        seen[feed.url] = number
+        feeds.append(feed)
     return tuple(feeds)
-
-
-def _is_http_url(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in url)
-
-
-def _whole(key: str, value: Any, low: int, high: int | None, allowed: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
-        raise ConfigError(f"{key}: expected {allowed}, got {value!r}")
-    return value
 
 
 def store_outside(store: Path, corpus: Path) -> bool:
@@ -261,29 +274,16 @@ def store_outside(store: Path, corpus: Path) -> bool:
 def _fetch(data: Any, *, base: Path, corpus: Path, feeds: bool) -> FetchConfig:
     data = dict(_mapping("fetch", data))
     _check_keys("fetch", data, FetchConfig)
-    store = _path("fetch.store", data.get("store", "corpus/fetched"), base)
+    given = data.get("store", "corpus/fetched")
+    data["store"] = store = _path("fetch.store", given, base)
     if feeds and store_outside(store, corpus):
         raise ConfigError(
             f"fetch.store: expected a folder inside the corpus folder {corpus} (fetched articles are "
-            f"corpus files), got {data.get('store', 'corpus/fetched')!r}"
+            f"corpus files), got {given!r}"
         )
-    timeout = data.get("timeout_seconds", 20.0)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 600:
-        raise ConfigError(f"fetch.timeout_seconds: expected a number of seconds above 0, at most 600, got {timeout!r}")
-    return FetchConfig(
-        every_seconds=_whole(
-            "fetch.every_seconds", data.get("every_seconds", 900), 0, None, "an integer >= 0 (0 means never)"
-        ),
-        store=store,
-        max_age_days=_whole(
-            "fetch.max_age_days", data.get("max_age_days", 0), 0, None, "an integer >= 0 (0 means keep all)"
-        ),
-        timeout_seconds=float(timeout),
-        max_bytes=_whole(
-            "fetch.max_bytes", data.get("max_bytes", 5_000_000), 10_000, 1_000_000_000, "an integer from 10000 to 1e9"
-        ),
-        per_host=_whole("fetch.per_host", data.get("per_host", 2), 1, 16, "an integer from 1 to 16"),
-    )
+    if is_int(data.get("timeout_seconds")):
+        data["timeout_seconds"] = float(data["timeout_seconds"])
+    return FetchConfig(**data)
 
 
 def _path(key: str, value: Any, base: Path) -> Path:

@@ -184,3 +184,10 @@ def test_telegram_settings_check_their_own_values(build: Callable[[], object], m
     with pytest.raises(ConfigError) as error:
         build()
     assert message in str(error.value)
+
+
+def test_feed_and_fetch_configs_check_their_own_values() -> None:
+    with pytest.raises(ConfigError, match=r"feed\.url: expected an http:// or https:// URL, got 'example\.org'"):
+        FeedConfig(url="example.org")
+    with pytest.raises(ConfigError, match=r"fetch\.per_host: expected an integer from 1 to 16, got 0"):
+        FetchConfig(per_host=0)
