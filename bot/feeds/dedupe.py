@@ -18,7 +18,7 @@ from datasketch import LeanMinHash, MinHash, MinHashLSH
 __all__ = ["THRESHOLD", "NearDuplicates", "signature"]
 
 NUM_PERM = 64
-THRESHOLD = 0.5
+THRESHOLD = 0.6
 SHINGLE = 4
 SEED = 1
 SCHEME = "affine32"  # 32-bit hash values: 256 bytes a signature
