@@ -223,6 +223,26 @@ def test_one_story_under_two_outlets_is_quoted_once_naming_the_other(server: Fee
     )
 
 
+def test_a_syndicated_page_naming_another_outlets_canonical_url_is_named_not_stored(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    original = serve_story(server, "/coast/volcano", VOLCANO_A, "Coast Gazette")
+    # The second outlet prints the story with its own headline and points its canonical link at the original.
+    copy = serve_story(server, "/north/ash", VOLCANO_B, "Northern Post", canonical=original)
+    server.routes["/coast.rss"] = Route(rss("Coast Gazette", [(VOLCANO_A, original)]))
+    server.routes["/north.rss"] = Route(rss("Northern Post", [(VOLCANO_B, copy)]))
+    config = configure(tmp_path, [{"url": server.url("/coast.rss")}, {"url": server.url("/north.rss")}])
+
+    first = fetch_feeds(config)
+    second = fetch_feeds(config)
+
+    assert sum(f.new for f in first.feeds) == 1 and sum(f.merged for f in first.feeds) == 1
+    assert sum(f.unchanged for f in second.feeds) == 2
+    (only,) = load_corpus(config.fetch.store).articles
+    outlets = {only.source} | {m.source for m in only.also_reported_by}
+    assert outlets == {"Coast Gazette", "Northern Post"} and len(only.also_reported_by) == 1
+
+
 def test_articles_older_than_max_age_days_are_not_kept(server: FeedServer, tmp_path: Path) -> None:
     server.routes["/full.rss"] = Route(rss("Fjord Daily", [(GLACIER, server.url("/fjord/glacier"))], full=True))
     config = configure(tmp_path, [{"url": server.url("/full.rss")}], max_age_days=30)

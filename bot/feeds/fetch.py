@@ -256,43 +256,41 @@ class _Fetch:
             feed=feed.url,
             fetched=_iso(self.now),
         )
-        outcome = self.keep(article)
+        outcome, kept = self.keep(article, page=canonical_url(final) if item.link else "")
         if not problem:  # a page that failed is tried again next time
-            self.state.items[key] = [item.fingerprint, url]
+            self.state.items[key] = [item.fingerprint, kept]
         return _Outcome(outcome, problem)
 
-    def keep(self, article: ArticleFile) -> str:
-        """Store an article once: replace a changed one, name a near-duplicate, or add it."""
+    def keep(self, article: ArticleFile, *, page: str = "") -> tuple[str, str]:
+        """Store an article once: replace a changed one, name another outlet's copy, or add it.
+
+        Returns what happened and the key (URL) it is kept under. `page` is the URL the article
+        was read from, when its canonical URL names another address.
+        """
         digest = _digest(article.title, article.text)
         stored = self.state.articles.get(article.url)
+        if stored is not None and stored.source != article.source:
+            # Another outlet's page naming this article as its canonical one: a syndicated copy.
+            first = stored.duplicate_of or article.url
+            alias = page if page and page != article.url else f"{article.url}#{_digest(article.source)}"
+            article = replace(article, url=alias)
+            stored = self.state.articles.get(alias)
+            if stored is None:
+                return self._merge(article, first, digest, signature(article.text)), alias
         if stored is not None and (stored.expired or stored.hash == digest):
-            return "unchanged"
+            return "unchanged", article.url
         if self.cutoff and article.published[:10] < self.cutoff:
-            return "unchanged"  # older than fetch.max_age_days: not kept
+            return "unchanged", article.url  # older than fetch.max_age_days: not kept
         sig = signature(article.text)
         if stored is not None:
             stored.hash, stored.signature, stored.title = digest, sig, article.title
             if not stored.duplicate_of:
                 self.near.add(article.url, sig)
                 stored.path = write_article(self.store, replace(article, also_reported_by=self.mentions(article)))
-            return "updated"
+            return "updated", article.url
         match = self.near.find(sig)
         if match is not None:
-            first = self.state.articles[match[0]]
-            if first.source != article.source:
-                add_mention(self.store / first.path, Mention(article.source, article.title, article.url))
-            self.state.articles[article.url] = StoredArticle(
-                path="",
-                hash=digest,
-                feed=article.feed,
-                source=article.source,
-                title=article.title,
-                url=article.url,
-                published=article.published,
-                signature=sig,
-                duplicate_of=match[0],
-            )
-            return "merged"
+            return self._merge(article, match[0], digest, sig), article.url
         path = write_article(self.store, article)
         self.state.articles[article.url] = StoredArticle(
             path=path,
@@ -305,7 +303,25 @@ class _Fetch:
             signature=sig,
         )
         self.near.add(article.url, sig)
-        return "new"
+        return "new", article.url
+
+    def _merge(self, article: ArticleFile, first: str, digest: str, sig: str) -> str:
+        """Keep `article` as another outlet's copy of the kept article `first`, named in its file."""
+        kept = self.state.articles[first]
+        if kept.source != article.source and kept.path:
+            add_mention(self.store / kept.path, Mention(article.source, article.title, article.url))
+        self.state.articles[article.url] = StoredArticle(
+            path="",
+            hash=digest,
+            feed=article.feed,
+            source=article.source,
+            title=article.title,
+            url=article.url,
+            published=article.published,
+            signature=sig,
+            duplicate_of=first,
+        )
+        return "merged"
 
     def mentions(self, article: ArticleFile) -> tuple[Mention, ...]:
         """The other outlets' copies of a kept article, as its file names them."""
