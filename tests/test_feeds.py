@@ -243,6 +243,25 @@ def test_a_syndicated_page_naming_another_outlets_canonical_url_is_named_not_sto
     assert outlets == {"Coast Gazette", "Northern Post"} and len(only.also_reported_by) == 1
 
 
+def test_the_state_forgets_items_and_feeds_no_longer_listed_but_keeps_their_articles(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    full = [(GLACIER, server.url("/fjord/glacier")), (LIGHTHOUSE, server.url("/fjord/lighthouse"))]
+    server.routes["/full.rss"] = Route(rss("Fjord Daily", full, full=True))
+    server.routes["/other.rss"] = Route(rss("Other", [(CHOIR, server.url("/other/choir"))], full=True))
+    config = configure(tmp_path, [{"url": server.url("/full.rss")}, {"url": server.url("/other.rss")}])
+    fetch_feeds(config)
+    server.routes["/full.rss"] = Route(rss("Fjord Daily", full[1:], full=True))
+    config = configure(tmp_path, [{"url": server.url("/full.rss")}])
+
+    fetch_feeds(config)
+
+    state = json.loads((config.fetch.store / STATE).read_text(encoding="utf-8"))
+    assert list(state["feeds"]) == [server.url("/full.rss")]
+    assert list(state["items"]) == [canonical_url(server.url("/fjord/lighthouse"))]
+    assert len(state["articles"]) == 3 and set(stored(config)) == {GLACIER.title, LIGHTHOUSE.title, CHOIR.title}
+
+
 def test_articles_older_than_max_age_days_are_not_kept(server: FeedServer, tmp_path: Path) -> None:
     server.routes["/full.rss"] = Route(rss("Fjord Daily", [(GLACIER, server.url("/fjord/glacier"))], full=True))
     config = configure(tmp_path, [{"url": server.url("/full.rss")}], max_age_days=30)

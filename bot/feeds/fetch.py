@@ -115,6 +115,27 @@ def _digest(*parts: str) -> str:
     return hashlib.sha1("\x00".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
+def _item_key(feed: FeedConfig, item: FeedItem) -> str:
+    """What an item is remembered by: its canonical link, else its guid within its feed."""
+    return canonical_url(item.link) if item.link else f"{feed.url}#{item.guid or _digest(item.title, item.summary)}"
+
+
+def _forget(config: Config, state: FetchState) -> None:
+    """Forget what no configured feed lists any more, so the state grows with the feeds, not with time.
+
+    An article stays known (its URL and text signature keep it from being stored twice) unless
+    it has passed `fetch.max_age_days` and no feed lists it.
+    """
+    urls = {feed.url for feed in config.feeds}
+    state.feeds = {url: known for url, known in state.feeds.items() if url in urls}
+    live = {key for known in state.feeds.values() for key in known.keys}
+    state.items = {key: value for key, value in state.items.items() if key in live}
+    listed = {value[1] for value in state.items.values()}
+    state.articles = {
+        url: article for url, article in state.articles.items() if not article.expired or url in listed
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class _Outcome:
     kind: str  # new | updated | unchanged | merged | failed
@@ -172,6 +193,7 @@ class _Fetch:
                 name = feed.name or parsed.title or _host(feed.url)
                 outcomes = list(await asyncio.gather(*(self.item(feed, name, item) for item in parsed.items)))
                 known.etag, known.last_modified, known.items = response.etag, response.last_modified, len(outcomes)
+                known.keys = [_item_key(feed, item) for item in parsed.items]
         except FetchError as error:
             self._failed(known, error)
             return FeedReport(feed.url, name, seconds=time.perf_counter() - start, error=str(error))
@@ -209,7 +231,7 @@ class _Fetch:
         known.next_try = self.now + wait
 
     async def item(self, feed: FeedConfig, name: str, item: FeedItem) -> _Outcome:
-        key = canonical_url(item.link) if item.link else f"{feed.url}#{item.guid or _digest(item.title, item.summary)}"
+        key = _item_key(feed, item)
         seen = self.state.items.get(key)
         if seen and seen[0] == item.fingerprint and seen[1] in self.state.articles:
             return _Outcome("unchanged")
@@ -379,6 +401,7 @@ def fetch_feeds(
         report = asyncio.run(
             _fetch_all(config, state, force=force, now=time.time() if now is None else now, progress=progress)
         )
+        _forget(config, state)
         write_state(store, state)
     return report
 

@@ -69,6 +69,7 @@ class FeedState:
     failures: int = 0
     next_try: float = 0.0
     items: int = 0
+    keys: list[str] = field(default_factory=list)  # the items of its last successful read
 
 
 @dataclass(slots=True)
