@@ -11,10 +11,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fakebotapi import FakeBotAPI, FakeBotAPIServer
 from feedserver import FeedServer, Route
 from newsfixtures import LIGHTHOUSE, TRAM, VOLCANO_A, VOLCANO_B, page, rss
 from test_bot_e2e import ANN, BOT, PRIVATE, STARTUP, TOKEN, start
+
+from benchmarks.fakebotapi import FakeBotAPI, FakeBotAPIServer
 
 INTERVAL = 3  # fetch.every_seconds for this test
 QUESTION = "when will the tram line reach the airport"
