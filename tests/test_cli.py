@@ -453,3 +453,16 @@ def test_a_run_that_fails_before_indexing_leaves_no_index_folder_or_lock(tmp_pat
     assert newsbot("ask", "x", "--config", str(config)).returncode == 2
     assert newsbot("ask", "x", "--corpus", str(tmp_path / "gone"), "--config", str(config)).returncode == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]
+
+
+def test_ask_json_over_a_damaged_index_answers_every_line_rightly(corpus_dir: Path, tmp_path: Path) -> None:
+    config = str(write_config(tmp_path, corpus_dir))
+    questions = "who decides on negotiations\ntea prices\nwho won the chess final\n"
+    expected = newsbot("ask", "--json", "--config", config, stdin=questions).stdout
+    (blob,) = (tmp_path / "index").glob("seg-*/text_blob.npy")
+    blob.write_bytes(blob.read_bytes().replace(b"Zelensky", b"Trumpsky"))
+    result = newsbot("ask", "--json", "--config", config, stdin=questions)
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    assert result.stdout == expected
+    assert result.stderr.startswith("newsbot: warning: index damaged, its articles indexed again: ")
+    assert len(result.stderr.splitlines()) == 1

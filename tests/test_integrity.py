@@ -110,6 +110,14 @@ def test_verify_finds_damage_that_no_question_has_read(
     assert engine.stats.articles == 4
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_a_flipped_byte_in_the_manifest_rebuilds_the_index(corpus_dir: Path, tmp_path: Path, seed: int) -> None:
+    index = tmp_path / "index"
+    expected = [Engine.open(corpus_dir, index).answer(q) for q in QUESTIONS]
+    flip(index / MANIFEST, random.Random(seed))
+    assert [Engine.open(corpus_dir, index).answer(q) for q in QUESTIONS] == expected
+
+
 def test_an_altered_manifest_is_not_trusted(corpus_dir: Path, tmp_path: Path) -> None:
     index = tmp_path / "index"
     expected = Engine.open(corpus_dir, index).answer("who won the chess final")
