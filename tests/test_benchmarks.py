@@ -140,3 +140,17 @@ def test_the_integrity_benchmark_runs_end_to_end_at_a_toy_size(tmp_path: Path) -
     assert result.returncode == 0, result.stderr
     rows = [line.split("  ")[0] for line in result.stdout.splitlines()[-4:]]
     assert rows == ["no checks", "default", "all at open", "default + verify()"]
+
+
+def test_the_damage_trials_run_at_a_toy_size_and_find_nothing_wrong() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.damage_trials", "--trials", "12", "--passages", "200", "--questions", "5"]
+        + ["--lazy"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    tally = json.loads(result.stdout)
+    assert (tally["crashes"], tally["wrong"], tally["right"] + tally["errors"]) == (0, 0, 60)
