@@ -84,6 +84,8 @@ async def _post_init(application: NewsApplication) -> None:
         _LOGGER.warning("Could not register the bot's commands: %s", error)
     _LOGGER.info("Running as @%s", application.bot.username)
     state = application.bot_data.require()
+    # Every block of the index is checked once in the background; damage found is rebuilt.
+    state.background.append(asyncio.create_task(verify_index(state), name="newsbot-index-check"))
     if state.settings.refresh_seconds:
         # Not application.create_task: the application awaits those on stop, and this never ends.
         state.background.append(
@@ -118,14 +120,32 @@ def start_feeds(application: NewsApplication, config: Config) -> None:
     application.post_init = post_init
 
 
+async def verify_index(state: BotState) -> None:
+    """Check the whole index off the event loop; rebuild any damaged part at once."""
+    try:
+        if not await asyncio.to_thread(state.engine.verify):
+            await refresh_corpus(state)
+    except Exception:  # a check that fails must not stop the bot
+        _LOGGER.exception("Could not check the index")
+
+
 async def refresh_corpus(state: BotState) -> bool:
     """Pick up added, changed and removed corpus files, off the event loop; return whether any."""
     changed = await asyncio.to_thread(state.engine.refresh)
+    _log_refresh(state.engine, problems=changed)
     if changed:
         state.stats = await asyncio.to_thread(lambda: state.engine.stats)
         state.examples = await asyncio.to_thread(example_questions, state.engine)
         _LOGGER.info("The corpus changed: now serving %d articles", state.stats.articles)
     return changed
+
+
+def _log_refresh(engine: Any, *, problems: bool = True) -> None:
+    """Log what a refresh skipped (when it read files) and its warnings (each said once)."""
+    for problem in engine.new_problems if problems else ():
+        _LOGGER.warning("Skipped %s", problem)
+    for warning in engine.new_warnings:
+        _LOGGER.warning("%s", warning)
 
 
 async def watch_corpus(state: BotState, every: float) -> None:
@@ -314,7 +334,7 @@ async def _serve_until_signalled(application: NewsApplication, settings: Telegra
     await serve(application, settings, stop)
 
 
-def run(config: Config) -> int:
+def run(config: Config, *, follow_links: bool = False) -> int:
     """Run the bot until Ctrl-C or SIGTERM; return the exit code."""
     token = os.environ.get(TOKEN_VARIABLE, "").strip()
     if not token:
@@ -339,9 +359,10 @@ def run(config: Config) -> int:
     from retrieval.errors import RetrievalError
 
     try:
-        engine = Engine.open(config.corpus, config.index_dir, config.settings)
+        engine = Engine.open(config.corpus, config.index_dir, config.settings, follow_links=follow_links)
     except (RetrievalError, OSError) as error:
         return _fail(f"cannot open the corpus: {error}")
+    _log_refresh(engine)
     stats = engine.stats
     _LOGGER.info("Serving %d articles (%d passages) from %s", stats.articles, stats.passages, config.corpus)
 

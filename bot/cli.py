@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import hashlib
 import json
+import logging
 import os
 import signal
 import sys
@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot import __version__
+from bot import __version__, indexes, textio
 from bot.config import CONFIG_VARIABLE, Config, find_config, load_config, parse_config, store_outside, user_config_path
 from bot.errors import BotError, CommandError
 from bot.evaluate import evaluate, read_questions, run_questions
@@ -41,7 +41,7 @@ def read_config(args: argparse.Namespace) -> Config:
     config = parse_config({}, base=Path.cwd()) if path is None else load_config(path)
     if args.corpus:
         corpus = Path(args.corpus).resolve()
-        config = dataclasses.replace(config, corpus=corpus, index_dir=_index_for(config.index_dir, corpus))
+        config = dataclasses.replace(config, corpus=corpus, index_dir=indexes.index_for(config.index_dir, corpus))
     return config
 
 
@@ -51,19 +51,6 @@ def describe_config(config: Config) -> str:
         return str(config.file)
     looked = f"--config, ${CONFIG_VARIABLE}, ./config.yaml, {user_config_path(os.environ)}"
     return f"none found (looked for {looked}), defaults apply"
-
-
-def _index_for(index_dir: Path, corpus: Path) -> Path:
-    """Give every other corpus an index of its own beside the configured one (or in the user's cache)."""
-    tag = hashlib.sha1(str(corpus).encode()).hexdigest()[:10]
-    name = f"{index_dir.name}-{corpus.stem}-{tag}"
-    beside = index_dir.parent / name
-    if not (corpus.is_dir() and beside.resolve().is_relative_to(corpus)):
-        return beside
-    # `--corpus .` inside an article folder: the index may not live in the corpus it indexes.
-    cache = os.environ.get("XDG_CACHE_HOME", "")
-    base = Path(cache) if cache and Path(cache).is_absolute() else Path.home() / ".cache"
-    return base / "newsbot" / name
 
 
 def _progress_bar() -> Callable[[str, int, int], None]:
@@ -85,8 +72,10 @@ def _progress_bar() -> Callable[[str, int, int], None]:
     return update
 
 
-def open_engine(config: Config, *, progress: bool = False, rebuild: bool = False) -> Engine:
-    """Open (building or updating) the index and report any corpus file problems."""
+def open_engine(
+    config: Config, *, progress: bool = False, rebuild: bool = False, follow_links: bool = False
+) -> Engine:
+    """Open (building or updating) the index and report any corpus file problems and warnings."""
     try:
         engine = Engine.open(
             config.corpus,
@@ -94,12 +83,28 @@ def open_engine(config: Config, *, progress: bool = False, rebuild: bool = False
             config.settings,
             progress=_progress_bar() if progress or sys.stderr.isatty() else None,
             rebuild=rebuild,
+            follow_links=follow_links,
         )
     except CorpusError as error:
         raise CommandError(f"{error}; config: {describe_config(config)}") from None
+    report(engine)
+    return engine
+
+
+def report(engine: Engine) -> None:
+    """Print what the last refresh skipped and any warning, one line each, on stderr."""
     for problem in engine.new_problems:
         print(f"newsbot: skipped {problem}", file=sys.stderr)
-    return engine
+    for warning in engine.new_warnings:
+        print(f"newsbot: warning: {warning}", file=sys.stderr)
+
+
+def repair(engine: Engine) -> None:
+    """Rebuild the segments that failed a checksum while answering, if any."""
+    if engine.damaged:
+        print("newsbot: warning: the index is damaged; rebuilding the damaged part", file=sys.stderr)
+        engine.refresh()
+        report(engine)
 
 
 # -- formatting for the terminal ------------------------------------------------------
@@ -118,6 +123,8 @@ def _mark(text: str, spans: Sequence[tuple[int, int]], *, tty: bool) -> str:
 
 def format_answer(answer: Answer, *, tty: bool = False) -> str:
     """Render an answer as terminal text: quoted sentences with their sources under them."""
+    if answer.error:
+        return f"newsbot: could not answer: {answer.error}"
     if not answer.answered:
         return (
             f"I found nothing on that in the {answer.articles_known} "
@@ -174,8 +181,9 @@ def format_sources(articles: Sequence[Source]) -> str:
 
 
 def answer_json(answer: Answer) -> dict[str, Any]:
-    """The JSON form of an answer, as `newsbot ask --json` prints it."""
+    """The JSON form of an answer, as `newsbot ask --json` prints it (with "error" when it failed)."""
     return {
+        **({"error": answer.error} if answer.error else {}),
         "question": answer.question,
         "answered": answer.answered,
         "sentences": [
@@ -202,19 +210,28 @@ def answer_json(answer: Answer) -> dict[str, Any]:
 def cmd_ask(args: argparse.Namespace) -> int:
     if not args.question and not args.json:
         raise CommandError("ask: give a QUESTION, or --json to read one question a line from stdin")
-    engine = open_engine(read_config(args))
+    engine = open_engine(read_config(args), follow_links=args.follow_links)
+    out = sys.stdout.buffer
     if args.question:
-        question = " ".join(args.question)
-        answer = engine.answer(question)
+        answer = engine.answer(textio.clean(" ".join(args.question)))
         if args.json:
-            print(json.dumps(answer_json(answer), ensure_ascii=False))
+            textio.write_line(json.dumps(answer_json(answer), ensure_ascii=False), out)
         else:
-            print(format_answer(answer, tty=sys.stdout.isatty()))
-        return 0
-    for line in sys.stdin:
-        question = line.rstrip("\n")
-        print(json.dumps(answer_json(engine.answer(question)), ensure_ascii=False), flush=True)
+            textio.write_line(format_answer(answer, tty=sys.stdout.isatty()), out)
+    else:
+        for question in textio.read_lines(sys.stdin.buffer):
+            textio.write_line(json.dumps(ask_json(engine, question), ensure_ascii=False), out)
+    repair(engine)
     return 0
+
+
+def ask_json(engine: Engine, question: str) -> dict[str, Any]:
+    """Answer one question for `ask --json`; a failure becomes that line's error, never the batch's."""
+    try:
+        return answer_json(engine.answer(question))
+    except Exception as error:  # one question must not end the batch
+        failed = f"{error.__class__.__name__}: {error}"
+        return {"error": failed, "question": question, "answered": False, "sentences": []}
 
 
 def _line_editing() -> Callable[[], None]:
@@ -237,7 +254,7 @@ def _line_editing() -> Callable[[], None]:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    engine = open_engine(read_config(args))
+    engine = open_engine(read_config(args), follow_links=args.follow_links)
     print(f"newsbot: {_articles(engine.stats.articles)}. Ask a question; an empty line or Ctrl-D quits.")
     tty = sys.stdout.isatty()
     save_history = _line_editing() if sys.stdin.isatty() else None
@@ -255,10 +272,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 return 0
             # Files added, changed or removed while the prompt was open are answered from too.
             if engine.refresh():
-                for problem in engine.new_problems:
-                    print(f"newsbot: skipped {problem}", file=sys.stderr)
+                report(engine)
                 print(f"newsbot: the corpus changed: now {_articles(engine.stats.articles)}.")
-            print(format_answer(engine.answer(question), tty=tty), end="\n\n")
+            print(format_answer(engine.answer(textio.clean(question)), tty=tty), end="\n\n")
+            repair(engine)
     finally:
         if save_history:
             save_history()
@@ -270,8 +287,14 @@ def _articles(count: int) -> str:
 
 def cmd_index(args: argparse.Namespace) -> int:
     config = read_config(args)
+    if args.list or args.prune:
+        configured = read_config(argparse.Namespace(**{**vars(args), "corpus": None}))
+        return _cached_indexes(configured.index_dir, keep=config.index_dir, prune=args.prune)
     start = time.perf_counter()
-    engine = open_engine(config, progress=True, rebuild=args.compact)
+    engine = open_engine(config, progress=True, rebuild=args.compact, follow_links=args.follow_links)
+    # `newsbot index` checks every block of the index, not only those questions read.
+    if not engine.verify():
+        repair(engine)
     took = time.perf_counter() - start
     stats = engine.stats
     print(f"articles        {stats.articles}")
@@ -280,13 +303,32 @@ def cmd_index(args: argparse.Namespace) -> int:
     print(f"time            {took:.2f} s")
     print(f"index size      {format_size(stats.size_bytes)} in {config.index_dir}")
     print(f"config          {describe_config(config)}")
-    if engine.problems:
-        print(f"skipped         {len(engine.problems)} file problems (see above or run with --compact)")
+    # Problems recorded when files were indexed earlier are listed again, so the count has its lines.
+    known = set(engine.new_problems)
+    earlier = [p for p in engine.problems if p not in known]
+    for problem in earlier:
+        print(f"newsbot: skipped {problem}", file=sys.stderr)
+    count = len(known) + len(earlier)
+    if count:
+        print(f"skipped         {count} problem{'' if count == 1 else 's'} (listed on stderr)")
+    return 0
+
+
+def _cached_indexes(index_dir: Path, *, keep: Path, prune: bool) -> int:
+    """List (or remove, but `keep`) the indexes kept for corpora given with --corpus."""
+    if prune:
+        for cached in indexes.prune(index_dir, keep=keep):
+            print(f"removed  {format_size(cached.size_bytes):>10}  {cached.path}")
+        return 0
+    for cached in indexes.cached_indexes(index_dir):
+        corpus = cached.corpus or "(unfinished build)"
+        gone = "  (corpus gone)" if cached.corpus and cached.orphaned else ""
+        print(f"{format_size(cached.size_bytes):>10}  {cached.path}  for {textio.clean(corpus)}{gone}")
     return 0
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-    print(format_sources(open_engine(read_config(args)).articles))
+    print(format_sources(open_engine(read_config(args), follow_links=args.follow_links).articles))
     return 0
 
 
@@ -295,7 +337,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     questions = read_questions(Path(args.questions), split=args.split)
     if not questions:
         raise CommandError(f"{args.questions}: no questions" + (f" in split {args.split!r}" if args.split else ""))
-    engine = open_engine(config)
+    engine = open_engine(config, follow_links=args.follow_links)
     if args.json:
         for row in run_questions(engine, questions):
             print(json.dumps(row, ensure_ascii=False), flush=True)
@@ -364,7 +406,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.app import run
 
-    return run(read_config(args))
+    return run(read_config(args), follow_links=args.follow_links)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -376,6 +418,9 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"config file (default: ${CONFIG_VARIABLE}, else ./config.yaml, else ~/.config/newsbot/config.yaml)",
     )
     common.add_argument("--corpus", metavar="PATH", help="a corpus folder or one .jsonl file, instead of config's")
+    common.add_argument(
+        "--follow-links", action="store_true", help="follow file links that lead out of the corpus folder"
+    )
     parser = argparse.ArgumentParser(
         prog="newsbot",
         description="Answer questions about the news by quoting the articles, with their sources.",
@@ -393,6 +438,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     index = sub.add_parser("index", parents=[common], help="build or refresh the index and describe it")
     index.add_argument("--compact", action="store_true", help="rebuild the index as one segment from the corpus")
+    index.add_argument("--list", action="store_true", help="list the indexes kept for corpora given with --corpus")
+    index.add_argument("--prune", action="store_true", help="remove those indexes (each is rebuilt when next used)")
     index.set_defaults(func=cmd_index)
 
     sources = sub.add_parser("sources", parents=[common], help="list the outlets indexed, their articles and dates")
@@ -422,6 +469,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `newsbot` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # The library's warnings reach the terminal through `report`, once, not through logging too.
+    logging.getLogger("retrieval").addHandler(logging.NullHandler())
     try:
         return int(args.func(args))
     except (BotError, RetrievalError) as error:

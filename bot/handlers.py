@@ -124,6 +124,9 @@ async def answer_question(update: Update, context: NewsContext, question: str) -
         len(answer.sentences),
         (time.perf_counter() - started) * 1000,
     )
+    if answer.error:  # the index failed a check; it is rebuilt at the next refresh
+        await respond(update, context, [SORRY])
+        return
     if not answer.answered:
         await respond(update, context, [fmt.format_no_answer(state.stats)])
         return

@@ -8,6 +8,7 @@ for any question; "no answer" is an `Answer` without sentences.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import uuid
@@ -19,9 +20,17 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.analyze import Analyzer
-from retrieval.errors import CorpusError, CorruptIndexError
-from retrieval.index import SEGMENT_FORMAT, Progress, Segment, build_segment, load_segment, save_segment
-from retrieval.load import corpus_files, load_file, read_mentions
+from retrieval.errors import CorpusError, CorruptIndexError, DamagedSegmentError, IndexWriteError
+from retrieval.index import (
+    SEGMENT_FORMAT,
+    Progress,
+    Segment,
+    build_segment,
+    load_segment,
+    save_segment,
+    verify_segment,
+)
+from retrieval.load import load_file, read_mentions, scan_corpus
 from retrieval.models import (
     Answer,
     AnswerSentence,
@@ -69,13 +78,18 @@ def _source(meta: dict[str, str]) -> Source:
 class Engine:
     """A corpus, its index and the answer function over them."""
 
-    def __init__(self, corpus: Path, index_dir: Path, settings: Settings) -> None:
+    def __init__(self, corpus: Path, index_dir: Path, settings: Settings, *, follow_links: bool = False) -> None:
         self.corpus = corpus
         self.index_dir = index_dir
         self.settings = settings
+        self.follow_links = follow_links
         self.analyzer = Analyzer(settings.analysis)
         self._root = corpus if corpus.is_dir() else corpus.parent
+        # What the last refresh met: corpus problems, and warnings said once (a failed write).
         self.new_problems: tuple[LoadProblem, ...] = ()
+        self.new_warnings: tuple[str, ...] = ()
+        self._warned = ""
+        self._damaged: set[str] = set()
         self._lock = threading.Lock()
         self._state: _State | None = None
 
@@ -90,12 +104,13 @@ class Engine:
         *,
         progress: Progress | None = None,
         rebuild: bool = False,
+        follow_links: bool = False,
     ) -> Engine:
         """Open the index of `corpus` in `index_dir`, building or updating it as needed."""
         corpus, index_dir = Path(corpus).resolve(), Path(index_dir).resolve()
         if corpus.is_dir() and (index_dir == corpus or corpus in index_dir.parents):
             raise CorpusError(f"{index_dir}: the index directory must be outside the corpus {corpus}")
-        engine = cls(corpus, index_dir, settings or Settings())
+        engine = cls(corpus, index_dir, settings or Settings(), follow_links=follow_links)
         engine.refresh(progress=progress, rebuild=rebuild)
         return engine
 
@@ -105,39 +120,142 @@ class Engine:
         p = self.settings.passages
         return f"{SEGMENT_FORMAT}|{self.analyzer.fingerprint}|passages={p.size},{p.overlap},{p.title}"
 
-    def refresh(self, *, progress: Progress | None = None, rebuild: bool = False) -> bool:
-        """Bring the index up to date with the corpus; return whether anything changed."""
-        with self._lock, locked(self.index_dir):
-            return self._refresh(progress, rebuild)
+    @property
+    def damaged(self) -> bool:
+        """Whether a segment failed a checksum while answering (the next refresh rebuilds it)."""
+        return bool(self._damaged)
 
-    def _refresh(self, progress: Progress | None, rebuild: bool) -> bool:
-        files = corpus_files(self.corpus)
+    def refresh(self, *, progress: Progress | None = None, rebuild: bool = False) -> bool:
+        """Bring the index up to date with the corpus; return whether anything changed.
+
+        When nothing changed, the index is read without its lock, so asking never waits for
+        another process's update. A failed write (a full disk) leaves the last good index in
+        use and says so once in `new_warnings`.
+        """
+        with self._lock:
+            files, problems = scan_corpus(self.corpus, follow_links=self.follow_links)
+            current = self._stat(files, problems)
+            if not rebuild and not self._damaged and self._unchanged(current):
+                self.new_problems, self.new_warnings = tuple(problems), ()
+                return False
+            try:
+                with locked(self.index_dir):
+                    try:
+                        changed = self._refresh(current, problems, progress, rebuild)
+                    except OSError:
+                        on_disk = read_manifest(self.index_dir)
+                        with contextlib.suppress(OSError):  # what the failed update wrote goes
+                            sweep(self.index_dir, set(on_disk.segments) if on_disk else set())
+                        raise
+            except OSError as error:  # a full disk, a read-only index folder
+                self._write_failed(error)
+                self.new_problems = tuple(problems)
+                return False
+            self.new_problems, self._warned = tuple(problems), ""
+            return changed
+
+    def _stat(self, files: list[Path], problems: list[LoadProblem]) -> dict[str, tuple[Path, int, int]]:
+        """Size and mtime of each corpus file by name; a file that vanished is a problem."""
+        current = {}
+        for path in files:
+            name = path.relative_to(self._root).as_posix()
+            try:
+                st = path.stat()
+            except OSError as error:
+                problems.append(LoadProblem(name, f"cannot read: {error.strerror or error}", retry=True))
+                continue
+            current[name] = (path, st.st_size, st.st_mtime_ns)
+        return current
+
+    def _unchanged(self, current: dict[str, tuple[Path, int, int]]) -> bool:
+        """Whether the index on disk matches the corpus; if so, make it the state (no lock taken)."""
+        manifest = read_manifest(self.index_dir)
+        if (
+            manifest is None
+            or manifest.fingerprint != self.fingerprint
+            or manifest.corpus != str(self.corpus)
+            or manifest.files.keys() != current.keys()
+            or any((e.size, e.mtime_ns) != current[n][1:] for n, e in manifest.files.items())
+        ):
+            return False
+        if self._state is not None and self._state.names == tuple(manifest.segments):
+            return True
+        try:
+            self._state = self._open_segments(manifest)
+        except CorruptIndexError:
+            return False  # changed underneath, or damaged: the locked path sorts it out
+        return True
+
+    def _open_segments(self, manifest: Manifest) -> _State:
+        open_now = dict(zip(self._state.names, self._state.segments, strict=True)) if self._state else {}
+        segments = {n: open_now.get(n) or load_segment(self.index_dir / n) for n in manifest.segments}
+        return self._make_state(manifest, segments)
+
+    def _write_failed(self, error: OSError) -> None:
+        """Keep answering from the last good index, and say why it is behind the corpus (once)."""
+        cause = (error.strerror or str(error)).lower() if error.errno else str(error)
+        where = f" while writing {error.filename}" if error.filename else ""
+        message = f"the corpus is newer than the index: {cause}{where}; answering from the last good index"
+        if self._state is None:
+            manifest = read_manifest(self.index_dir)
+            if manifest is None or manifest.fingerprint != self.fingerprint or manifest.corpus != str(self.corpus):
+                raise IndexWriteError(f"cannot build the index: {cause}{where}") from None
+            try:
+                self._state = self._open_segments(manifest)
+            except CorruptIndexError:
+                raise IndexWriteError(f"cannot build the index: {cause}{where}") from None
+        # Said once per cause, not at every refresh while the disk stays full.
+        self.new_warnings = () if cause == self._warned else (message,)
+        if self.new_warnings:
+            log.warning("%s", message)
+        self._warned = cause
+
+    def _refresh(
+        self,
+        current: dict[str, tuple[Path, int, int]],
+        problems: list[LoadProblem],
+        progress: Progress | None,
+        rebuild: bool,
+    ) -> bool:
         root: Path = self._root
-        manifest = None if rebuild else read_manifest(self.index_dir)
+        notes: list[str] = []
+        on_disk = read_manifest(self.index_dir)
+        # Leftovers of a failed or killed update (a full disk) go before anything is written;
+        # the segments of the index on disk stay until a new manifest replaces it.
+        sweep(self.index_dir, set(on_disk.segments) if on_disk else set())
+        manifest = None if rebuild else on_disk
         if manifest is not None and (manifest.fingerprint != self.fingerprint or manifest.corpus != str(self.corpus)):
             manifest = None
         segments: dict[str, Segment] = {}
         # Segments never change once written: those already open are not read again.
         open_now = dict(zip(self._state.names, self._state.segments, strict=True)) if self._state else {}
-        if manifest is not None:
-            try:
-                for name in manifest.segments:
-                    segments[name] = open_now.get(name) or load_segment(self.index_dir / name)
-            except CorruptIndexError as error:
-                log.warning("index cannot be trusted, rebuilding: %s", error)
-                manifest, segments = None, {}
         changed = manifest is None
         if manifest is None:
             manifest = Manifest(fingerprint=self.fingerprint, corpus=str(self.corpus))
+        for name in list(manifest.segments):
+            try:
+                if name in self._damaged:
+                    raise CorruptIndexError(f"{self.index_dir / name}: failed a checksum while answering")
+                segments[name] = open_now.get(name) or load_segment(self.index_dir / name)
+            except CorruptIndexError as error:
+                # Only the damaged segment's files are indexed again.
+                notes.append(f"index damaged, its articles indexed again: {error}")
+                log.warning("%s", notes[-1])
+                manifest.segments.remove(name)
+                manifest.deleted.pop(name, None)
+                for file, entry in list(manifest.files.items()):
+                    if entry.segment == name:
+                        del manifest.files[file]
+                changed = True
+        self._damaged.clear()
 
-        current = {}
-        for path in files:
-            st = path.stat()
-            current[path.relative_to(root).as_posix()] = (path, st.st_size, st.st_mtime_ns)
+        # A file or folder that could not be read for a passing reason keeps its articles until it can.
+        unreachable = tuple(p.path for p in problems if p.retry)
         stale = [
             name
             for name, entry in manifest.files.items()
-            if name not in current or (entry.size, entry.mtime_ns) != current[name][1:]
+            if (name not in current or (entry.size, entry.mtime_ns) != current[name][1:])
+            and not any(name == u or name.startswith(u + "/") for u in unreachable)
         ]
         for name in stale:
             entry = manifest.files.pop(name)
@@ -145,16 +263,17 @@ class Engine:
                 manifest.deleted.setdefault(entry.segment, []).extend(entry.articles)
             changed = True
         fresh = [name for name in current if name not in manifest.files]
-        problems: list[LoadProblem] = []
         if fresh:
-            changed = True
             live_ids = self._live_ids(manifest, segments)
             articles: list[Article] = []
+            added: list[str] = []
             for name in sorted(fresh):
                 path, size, mtime = current[name]
                 loaded, found = load_file(path, root=root)
-                entry = FileEntry(size=size, mtime_ns=mtime, problems=[(p.reason, p.line) for p in found])
                 problems.extend(found)
+                if any(p.retry for p in found):
+                    continue  # not recorded: tried again on the next update
+                entry = FileEntry(size=size, mtime_ns=mtime, problems=[(p.reason, p.line) for p in found])
                 for article in loaded:
                     if article.id in live_ids:
                         problem = LoadProblem(name, f"duplicate article id {article.id!r}, skipped")
@@ -165,13 +284,15 @@ class Engine:
                     entry.articles.append(len(articles))
                     articles.append(article)
                 manifest.files[name] = entry
+                added.append(name)
+                changed = True
             if articles:
                 seg_name = f"seg-{uuid.uuid4().hex[:12]}"
                 segment = build_segment(articles, self.analyzer, self.settings.passages, progress=progress)
                 save_segment(segment, self.index_dir / seg_name)
                 segments[seg_name] = segment
                 manifest.segments.append(seg_name)
-                for name in fresh:
+                for name in added:
                     if manifest.files[name].articles:
                         manifest.files[name].segment = seg_name
         # A segment whose every article is deleted is dropped from the manifest.
@@ -185,8 +306,19 @@ class Engine:
                 write_manifest(self.index_dir, manifest)
             sweep(self.index_dir, set(manifest.segments))
             self._state = self._make_state(manifest, segments)
-        self.new_problems = tuple(problems)
+        self.new_warnings = tuple(notes)
         return changed
+
+    def verify(self) -> bool:
+        """Check every block of every segment now; return False (and rebuild at the next refresh) on damage."""
+        state = self.state
+        for name, segment in zip(state.names, state.segments, strict=True):
+            try:
+                verify_segment(segment)
+            except CorruptIndexError as error:
+                log.warning("index segment damaged: %s", error)
+                self._damaged.add(name)
+        return not self._damaged
 
     @staticmethod
     def _live_ids(manifest: Manifest, segments: dict[str, Segment]) -> set[str]:
@@ -228,8 +360,11 @@ class Engine:
         return self.state.problems
 
     def question_terms(self, question: str) -> list[str]:
-        """Analyse a question as passages are analysed, capped in length."""
-        terms = self.analyzer.terms(question[:MAX_QUESTION_CHARS])
+        """Analyse a question as passages are analysed, capped in length (at a word's end)."""
+        if len(question) > MAX_QUESTION_CHARS:
+            cut = question[: MAX_QUESTION_CHARS + 1]
+            question = cut.rsplit(maxsplit=1)[0] if not cut[-1].isspace() and cut.split() else cut
+        terms = self.analyzer.terms(question)
         if len(set(terms)) > MAX_QUESTION_TERMS:
             keep = set(list(dict.fromkeys(terms))[:MAX_QUESTION_TERMS])
             terms = [t for t in terms if t in keep]
@@ -240,11 +375,26 @@ class Engine:
         return self.state.searcher.search(self.question_terms(question), k)
 
     def answer(self, question: str, *, limit: int | None = None) -> Answer:
-        """Return the sentences that answer `question`, best first, or an empty Answer."""
+        """Return the sentences that answer `question`, best first, or an empty Answer.
+
+        If the index fails a check on the way (a damaged block), the Answer carries an error
+        instead of sentences, and the damaged segment is rebuilt at the next refresh.
+        """
         state = self.state
         known = len(state.by_id)
         if not isinstance(question, str):
             return Answer(question="", articles_known=known)
+        try:
+            return self._answer(state, question, limit)
+        except (CorruptIndexError, ValueError, IndexError, KeyError) as error:
+            if isinstance(error, DamagedSegmentError):
+                self._damaged.add(Path(error.where).parent.name)
+            log.error("cannot answer %r: %s", question[:80], error)
+            reason = "the index is damaged" if isinstance(error, CorruptIndexError) else "the index could not be read"
+            return Answer(question, (), known, error=f"{reason} ({error}); it is rebuilt at the next update")
+
+    def _answer(self, state: _State, question: str, limit: int | None) -> Answer:
+        known = len(state.by_id)
         terms = self.question_terms(question)
         limit = self.settings.answers.max_sentences if limit is None else max(1, limit)
         found = state.searcher.lookup(terms)
@@ -286,8 +436,13 @@ class Engine:
         if not 0 <= sentence < last - first:
             return None
         lo, hi = max(first, first + sentence - radius), min(last, first + sentence + radius + 1)
-        texts = tuple(seg.sentence_text(s) for s in range(lo, hi))
-        return Context(_source(seg.articles[where[1]]), texts, first + sentence - lo)
+        try:
+            texts = tuple(seg.sentence_text(s) for s in range(lo, hi))
+            return Context(_source(seg.articles[where[1]]), texts, first + sentence - lo)
+        except DamagedSegmentError as error:
+            self._damaged.add(state.names[where[0]])
+            log.error("cannot show context: %s", error)
+            return None
 
     # -- describing --------------------------------------------------------------------
 

@@ -3,7 +3,9 @@
 RetrievalError
 ├── SettingsError      a setting has a value it cannot take
 ├── CorpusError        the corpus path cannot be used at all (missing, not a folder or .jsonl)
-└── CorruptIndexError  an index on disk is corrupt, half-written or foreign (rebuilt, never trusted)
+├── CorruptIndexError  an index on disk is corrupt, half-written or foreign (rebuilt, never trusted)
+│   └── DamagedSegmentError  a checksum failed while reading one segment (that segment is rebuilt)
+└── IndexWriteError    the index could not be written (disk full, permissions); the old one stays
 """
 
 from __future__ import annotations
@@ -23,3 +25,15 @@ class CorpusError(RetrievalError):
 
 class CorruptIndexError(RetrievalError):
     """An index on disk cannot be trusted."""
+
+
+class DamagedSegmentError(CorruptIndexError):
+    """Bytes of one segment failed their checksum when read; `where` names the segment's file."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(message)
+        self.where = where
+
+
+class IndexWriteError(RetrievalError):
+    """Writing the index failed; the message names the cause and the file."""

@@ -3,7 +3,8 @@
 An index is a list of immutable *segments*. A segment holds a batch of articles: their
 sentences (verbatim text and analysed term ids), their passages, and an inverted index from
 term to (passage, term frequency) postings. Everything is a flat NumPy array saved as `.npy`
-and memory-mapped on load, so reloading costs no per-passage Python objects.
+and memory-mapped on load, so reloading costs no per-passage Python objects. Every file is
+saved with its checksum and checked before use (`retrieval.integrity`).
 
 Terms are stored sorted (a fixed-width byte array), so a question's word is found with one
 binary search and the vocabulary need not be rebuilt into a dict at load.
@@ -11,7 +12,7 @@ binary search and the vocabulary need not be rebuilt into a dict at load.
 
 from __future__ import annotations
 
-import functools
+import io
 import json
 import multiprocessing
 import os
@@ -20,10 +21,12 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
 
+from retrieval import integrity
 from retrieval.analyze import Analyzer
 from retrieval.errors import CorruptIndexError
 from retrieval.load import mentions_json
@@ -33,11 +36,14 @@ from retrieval.settings import PassageSettings
 from retrieval.split import split_sentences
 from retrieval.store import replace_synced, sync_folder, write_synced
 
-SEGMENT_FORMAT = "newsbot-segment/5"
+SEGMENT_FORMAT = "newsbot-segment/6"
 
 Ints = npt.NDArray[np.int64]
 Int32s = npt.NDArray[np.int32]
 Progress = Callable[[str, int, int], None]
+
+# A blob this small is checked whole at load; a bigger one block by block as it is read.
+VERIFY_AT_OPEN_BYTES = 32 << 20
 
 # name → dtype of every array a segment saves; checked on load.
 _ARRAYS: dict[str, str] = {
@@ -55,6 +61,7 @@ _ARRAYS: dict[str, str] = {
     "sent_pos": "int32",
     "text_offsets": "int64",
     "text_blob": "uint8",
+    "text_sums": "uint64",
     "article_first": "int32",
     "title_offsets": "int64",
     "title_terms": "int32",
@@ -69,10 +76,22 @@ class ArticleTable:
     are looked up by every button and refresh.
     """
 
-    __slots__ = ("_blob", "_offsets", "ids")
+    __slots__ = ("_blob", "_checked", "_offsets", "_sums", "_where", "ids")
 
-    def __init__(self, blob: npt.NDArray[np.uint8], offsets: Ints, ids: list[str]) -> None:
+    def __init__(
+        self,
+        blob: npt.NDArray[np.uint8],
+        offsets: Ints,
+        ids: list[str],
+        *,
+        sums: npt.NDArray[np.uint64] | None = None,
+        checked: npt.NDArray[np.bool_] | None = None,
+        where: str = "",
+    ) -> None:
         self._blob, self._offsets, self.ids = blob, offsets, ids
+        self._sums = integrity.block_sums(blob) if sums is None else sums
+        # None: built in this process, nothing to verify; else which blocks passed their check.
+        self._checked, self._where = checked, where
 
     @classmethod
     def from_records(cls, records: Sequence[dict[str, str]]) -> ArticleTable:
@@ -87,7 +106,10 @@ class ArticleTable:
         return len(self.ids)
 
     def __getitem__(self, i: int) -> dict[str, str]:
-        record: dict[str, str] = json.loads(bytes(self._blob[int(self._offsets[i]) : int(self._offsets[i + 1])]))
+        raw = integrity.read_checked(
+            self._blob, self._sums, self._checked, int(self._offsets[i]), int(self._offsets[i + 1]), where=self._where
+        )
+        record: dict[str, str] = json.loads(raw)
         return record
 
     def __iter__(self) -> Iterator[dict[str, str]]:
@@ -96,6 +118,11 @@ class ArticleTable:
     def arrays(self) -> tuple[npt.NDArray[np.uint8], Ints]:
         """The packed form, for saving."""
         return self._blob, self._offsets
+
+    @property
+    def sums(self) -> npt.NDArray[np.uint64]:
+        """The blob's block checksums."""
+        return self._sums
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,9 +147,14 @@ class Segment:
     article_first: Int32s
     title_offsets: Ints
     title_terms: Int32s
+    text_sums: npt.NDArray[np.uint64]
     # Whether each passage is indexed with its headline's terms (passages.title); the
     # headline's terms are kept either way, for sentence selection.
     titled: bool = True
+    # Which blocks of text_blob passed their checksum (None: built here, nothing to verify),
+    # and the file they came from.
+    text_checked: npt.NDArray[np.bool_] | None = None
+    origin: str = ""
 
     @property
     def n_passages(self) -> int:
@@ -150,7 +182,8 @@ class Segment:
     def sentence_text(self, sentence: int) -> str:
         """Return one sentence verbatim."""
         lo, hi = int(self.text_offsets[sentence]), int(self.text_offsets[sentence + 1])
-        return bytes(self.text_blob[lo:hi]).decode("utf-8", errors="replace")
+        where = f"{self.origin}/text_blob.npy"
+        return integrity.read_checked(self.text_blob, self.text_sums, self.text_checked, lo, hi, where=where).decode()
 
     def sentence_term_ids(self, sentence: int) -> Int32s:
         """Return the term ids of one sentence, in order."""
@@ -395,6 +428,7 @@ def build_segment(
 
     text_offsets = np.zeros(c.text_len.size + 1, dtype=np.int64)
     np.cumsum(c.text_len, out=text_offsets[1:])
+    text_blob = np.frombuffer(c.text_blob, dtype=np.uint8)
     return Segment(
         articles=ArticleTable.from_records(c.meta),
         vocab=vocab_arr,
@@ -411,7 +445,8 @@ def build_segment(
         sent_article=c.sent_article,
         sent_pos=c.sent_pos,
         text_offsets=text_offsets,
-        text_blob=np.frombuffer(c.text_blob, dtype=np.uint8),
+        text_blob=text_blob,
+        text_sums=integrity.block_sums(text_blob),
         article_first=c.article_first,
         title_offsets=title_offsets,
         title_terms=title_terms,
@@ -419,20 +454,67 @@ def build_segment(
     )
 
 
+def _npy(array: np.ndarray) -> list[integrity.Buffer]:
+    """The bytes of `array` in .npy format (what np.save writes), header then data."""
+    array = np.ascontiguousarray(array)
+    return [_header(array), array.reshape(-1).view(np.uint8).data]
+
+
+def _header(array: np.ndarray) -> bytes:
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, np.lib.format.header_data_from_array_1_0(array))
+    return header.getvalue()
+
+
+# The blobs an answer quotes from: checked block by block (their block sums are arrays too).
+_BLOBS = {"text_blob.npy": "text_sums.npy", "article_blob.npy": "article_sums.npy"}
+
+
+def _write(path: Path, parts: list[integrity.Buffer]) -> str:
+    """Write one file of a segment, flushed to disk; return its checksum."""
+    digest = ""
+
+    def write(fh: BinaryIO) -> None:
+        nonlocal digest
+        digest = integrity.write_parts(fh, parts)
+
+    write_synced(path, write)
+    return digest
+
+
 def save_segment(segment: Segment, directory: Path) -> int:
-    """Write `segment` to `directory` atomically (a temporary folder renamed); return its bytes."""
+    """Write `segment` to `directory` atomically (a temporary folder renamed); return its bytes.
+
+    Every file's checksum goes into the sealed `segment.json`. If anything fails (a full
+    disk), the temporary folder is removed before the error is raised.
+    """
     tmp = directory.with_name(directory.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
+    try:
+        return _save(segment, directory, tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _save(segment: Segment, directory: Path, tmp: Path) -> int:
     tmp.mkdir(parents=True)
-    sizes: dict[str, int] = {}
     blob, offsets = segment.articles.arrays()
-    arrays = [(name, getattr(segment, name)) for name in _ARRAYS]
-    for name, array in [*arrays, ("article_blob", blob), ("article_offsets", offsets)]:
-        save = functools.partial(np.save, arr=np.ascontiguousarray(array), allow_pickle=False)
-        sizes[name] = write_synced(tmp / f"{name}.npy", save)
+    arrays = {
+        **{name: getattr(segment, name) for name in _ARRAYS},
+        "article_blob": blob,
+        "article_offsets": offsets,
+        "article_sums": segment.articles.sums,
+    }
+    sizes: dict[str, int] = {}
+    digests: dict[str, str] = {}
+    for name, array in arrays.items():
+        parts = _npy(array)
+        digests[f"{name}.npy"] = _write(tmp / f"{name}.npy", parts)
+        sizes[name] = sum(len(p) for p in parts)
     ids = json.dumps(segment.articles.ids, ensure_ascii=False).encode("utf-8")
-    write_synced(tmp / "article_ids.json", lambda fh: fh.write(ids))
+    digests["article_ids.json"] = _write(tmp / "article_ids.json", [ids])
     meta = {
         "format": SEGMENT_FORMAT,
         "passages": segment.n_passages,
@@ -442,8 +524,10 @@ def save_segment(segment: Segment, directory: Path) -> int:
         "sizes": sizes,
         "ids_size": len(ids),
         "titled": segment.titled,
+        "block": integrity.BLOCK,
+        "checksums": digests,
     }
-    write_synced(tmp / "segment.json", lambda fh: fh.write(json.dumps(meta).encode("utf-8")))
+    _write(tmp / "segment.json", [json.dumps(integrity.seal(meta)).encode()])
     sync_folder(tmp)
     if directory.exists():
         shutil.rmtree(directory)
@@ -451,45 +535,96 @@ def save_segment(segment: Segment, directory: Path) -> int:
     return sum(sizes.values()) + len(ids)
 
 
-def load_segment(directory: Path) -> Segment:
-    """Memory-map a saved segment; raise CorruptIndexError if anything is missing or wrong."""
+_TABLE = ("article_blob", "article_offsets", "article_sums")
+
+
+def _load_array(directory: Path, name: str, meta: dict) -> np.ndarray:
+    path = directory / f"{name}.npy"
+    if path.stat().st_size != meta["sizes"][name]:
+        raise CorruptIndexError(f"{path}: size differs from the one recorded")
+    array = np.load(path, mmap_mode="r", allow_pickle=False)
+    # The header of a blob checked lazily is checked here: it must be the one saving writes.
+    header = _header(array)
+    with open(path, "rb") as fh:
+        if fh.read(len(header)) != header or array.ndim != 1:
+            raise CorruptIndexError(f"{path}: header damaged")
+    return array
+
+
+def load_segment(directory: Path, *, verify: bool = False) -> Segment:
+    """Memory-map a saved segment; raise CorruptIndexError if anything is missing or wrong.
+
+    Every file is checked against its checksum now, except the text and article blobs when
+    they are bigger than VERIFY_AT_OPEN_BYTES (and `verify` is false): their blocks are
+    checked as they are read.
+    """
     try:
-        meta = json.loads((directory / "segment.json").read_text(encoding="utf-8"))
-        if not isinstance(meta, dict) or meta.get("format") != SEGMENT_FORMAT:
-            raise CorruptIndexError(f"{directory}: not a newsbot segment")
+        meta = integrity.unseal(json.loads((directory / "segment.json").read_text(encoding="utf-8")))
+        if meta is None or meta.get("format") != SEGMENT_FORMAT or meta.get("block") != integrity.BLOCK:
+            raise CorruptIndexError(f"{directory}: not a newsbot segment, or its segment.json is damaged")
+        checksums = meta["checksums"]
+        if set(checksums) != {f"{n}.npy" for n in (*_ARRAYS, *_TABLE)} | {"article_ids.json"}:
+            raise CorruptIndexError(f"{directory}: checksums missing")
+        blob_bytes = meta["sizes"]["text_blob"] + meta["sizes"]["article_blob"]
+        lazy = not verify and blob_bytes > VERIFY_AT_OPEN_BYTES
+        # Files are checked before they are parsed: a damaged header must not reach NumPy.
+        for file, expected in checksums.items():
+            if not (lazy and file in _BLOBS):
+                integrity.check_file(directory / file, expected)
         arrays: dict[str, np.ndarray] = {}
         for name, kind in _ARRAYS.items():
-            path = directory / f"{name}.npy"
-            if path.stat().st_size != meta["sizes"][name]:
-                raise CorruptIndexError(f"{path}: size differs from the one recorded")
-            array = np.load(path, mmap_mode="r", allow_pickle=False)
+            array = _load_array(directory, name, meta)
             if (kind == "S" and array.dtype.kind != "S") or (kind != "S" and array.dtype != np.dtype(kind)):
-                raise CorruptIndexError(f"{path}: unexpected dtype {array.dtype}")
+                raise CorruptIndexError(f"{directory / name}.npy: unexpected dtype {array.dtype}")
             arrays[name] = array
-        table = {}
-        for name in ("article_blob", "article_offsets"):
-            path = directory / f"{name}.npy"
-            if path.stat().st_size != meta["sizes"][name]:
-                raise CorruptIndexError(f"{path}: size differs from the one recorded")
-            table[name] = np.load(path, mmap_mode="r", allow_pickle=False)
+        table = {n: _load_array(directory, n, meta) for n in _TABLE}
         raw = (directory / "article_ids.json").read_bytes()
         if len(raw) != meta["ids_size"]:
             raise CorruptIndexError(f"{directory}/article_ids.json: size differs from the one recorded")
         ids = json.loads(raw)
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise CorruptIndexError(f"{directory}/article_ids.json: not a list of ids")
-        if table["article_blob"].dtype != np.uint8 or table["article_offsets"].dtype != np.int64:
+        if (
+            table["article_blob"].dtype != np.uint8
+            or table["article_offsets"].dtype != np.int64
+            or table["article_sums"].dtype != np.uint64
+        ):
             raise CorruptIndexError(f"{directory}: article table of unexpected types")
-        articles = ArticleTable(table["article_blob"], table["article_offsets"], ids)
+        for blob, sums in ((arrays["text_blob"], arrays["text_sums"]), (table["article_blob"], table["article_sums"])):
+            if sums.size != -(-blob.size // integrity.BLOCK):
+                raise CorruptIndexError(f"{directory}: block checksums do not cover their blob")
+        articles = ArticleTable(
+            table["article_blob"],
+            table["article_offsets"],
+            ids,
+            sums=table["article_sums"],
+            checked=np.full(table["article_sums"].size, not lazy),
+            where=str(directory / "article_blob.npy"),
+        )
     except CorruptIndexError:
         raise
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except Exception as error:  # whatever a damaged file makes a parser raise: never trusted
         raise CorruptIndexError(f"{directory}: {error.__class__.__name__}: {error}") from None
     if not isinstance(meta.get("titled"), bool):
         raise CorruptIndexError(f"{directory}: not a newsbot segment")
-    segment = Segment(articles=articles, titled=meta["titled"], **arrays)
+    segment = Segment(
+        articles=articles,
+        titled=meta["titled"],
+        text_checked=np.full(arrays["text_sums"].size, not lazy),
+        origin=str(directory),
+        **arrays,
+    )
     _check_shapes(segment, meta, directory)
     return segment
+
+
+def verify_segment(segment: Segment) -> None:
+    """Check every block of a segment's text and article blobs now (those not yet checked)."""
+    for blob, sums, where in (
+        (segment.text_blob, segment.text_sums, f"{segment.origin}/text_blob.npy"),
+        (segment.articles.arrays()[0], segment.articles.sums, f"{segment.origin}/article_blob.npy"),
+    ):
+        integrity.check_blocks(blob, sums, where=where)
 
 
 def _check_shapes(segment: Segment, meta: dict[str, int], directory: Path) -> None:

@@ -17,13 +17,18 @@ A corpus is a folder (searched recursively) or a single file. Three formats:
 - `.jsonl`: one article a line, `{"id", "title", "source", "url", "published", "text"}`.
 
 A file or line that cannot be used becomes a `LoadProblem` and is skipped; the rest still
-loads. Loading only reads: nothing in the corpus folder is ever written.
+loads. So does every folder that cannot be searched, every name that is not valid UTF-8, and
+every link that is broken, loops, or leads out of the corpus folder (followed only with
+`follow_links`). A file bigger than `MAX_ARTICLE_BYTES` (a `.jsonl` line, for that format) is
+skipped unread, so one enormous file cannot exhaust memory. Loading only reads: nothing in the
+corpus folder is ever written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import errno
 import json
 import os
 import re
@@ -37,9 +42,23 @@ import yaml
 from retrieval.errors import CorpusError
 from retrieval.models import Article, Corpus, LoadProblem, Mention
 
-__all__ = ["SUFFIXES", "corpus_files", "load_corpus", "load_file", "mentions_json", "normalize_date", "read_mentions"]
+__all__ = [
+    "MAX_ARTICLE_BYTES",
+    "SUFFIXES",
+    "corpus_files",
+    "load_corpus",
+    "load_file",
+    "mentions_json",
+    "normalize_date",
+    "read_mentions",
+    "scan_corpus",
+]
 
 SUFFIXES = (".jsonl", ".md", ".txt")
+# Causes of a failed read that can go away while the file stays as it is: tried again next time.
+_TRANSIENT = {errno.EACCES, errno.EPERM, errno.ENOENT, errno.EIO, errno.EAGAIN, errno.EBUSY, errno.ESTALE}
+# No news article comes near this; a file (or .jsonl line) over it is reported, not read.
+MAX_ARTICLE_BYTES = 4 << 20
 
 # Articles with the line they came from (known for .jsonl only), and one parse's outcome.
 _Found = list[tuple[Article, int | None]]
@@ -101,6 +120,11 @@ def corpus_files(path: str | Path) -> list[Path]:
     return _find_files(Path(path))[0]
 
 
+def scan_corpus(path: str | Path, *, follow_links: bool = False) -> tuple[list[Path], list[LoadProblem]]:
+    """List the corpus files under `path`, with the folders, names and links that were skipped."""
+    return _find_files(Path(path), follow_links=follow_links)
+
+
 def load_file(path: Path, *, root: Path) -> tuple[list[Article], list[LoadProblem]]:
     """Load the articles of one corpus file; ids of .txt/.md articles derive from the path relative to root."""  # noqa: E501
     found, problems = _read_file(path, root=root)
@@ -108,10 +132,10 @@ def load_file(path: Path, *, root: Path) -> tuple[list[Article], list[LoadProble
     return articles, problems + duplicates
 
 
-def load_corpus(path: str | Path) -> Corpus:
+def load_corpus(path: str | Path, *, follow_links: bool = False) -> Corpus:
     """Load every article under `path`; unusable files and lines are reported and skipped."""
     path = Path(path)
-    files, problems = _find_files(path)
+    files, problems = _find_files(path, follow_links=follow_links)
     root = path if path.is_dir() else path.parent
     articles: list[Article] = []
     seen: dict[str, str] = {}
@@ -124,7 +148,7 @@ def load_corpus(path: str | Path) -> Corpus:
     return Corpus(articles=tuple(articles), problems=tuple(problems))
 
 
-def _find_files(path: Path) -> tuple[list[Path], list[LoadProblem]]:
+def _find_files(path: Path, *, follow_links: bool = False) -> tuple[list[Path], list[LoadProblem]]:
     if not path.exists():
         raise CorpusError(f"corpus not found: {path}")
     if not path.is_dir():
@@ -132,32 +156,84 @@ def _find_files(path: Path) -> tuple[list[Path], list[LoadProblem]]:
             raise CorpusError(f"not a corpus folder or a .txt, .md or .jsonl file: {path}")
         return [path], []
 
+    root = path.resolve()
     files: list[tuple[tuple[str, ...], Path]] = []
     problems: list[LoadProblem] = []
     pending = [path]
     while pending:
         folder = pending.pop()
+        relative = folder.relative_to(path).as_posix()
         try:
+            if folder != path and not os.access(folder, os.R_OK | os.X_OK):
+                raise PermissionError(13, "Permission denied")
             entries = list(os.scandir(folder))
         except OSError as error:
             reason = error.strerror or str(error)
             if folder == path:
                 raise CorpusError(f"cannot read corpus folder {path}: {reason}") from None
-            relative = folder.relative_to(path).as_posix()
-            problems.append(LoadProblem(relative, f"cannot read folder: {reason}"))
+            problems.append(LoadProblem(relative, f"cannot read folder: {reason}", retry=True))
             continue
         for entry in entries:
             if entry.name.startswith("."):
                 continue
-            # Directory symlinks are not followed, so a link loop cannot hang loading.
-            if entry.is_dir(follow_symlinks=False):
+            suffix = os.path.splitext(entry.name)[1].lower()
+            where = Path(entry.path).relative_to(path).as_posix()
+            try:
+                found, problem = _classify(entry, suffix, root=root, follow_links=follow_links)
+            except OSError as error:  # vanished or unreadable between listing and looking
+                found, problem = None, f"cannot read: {error.strerror or error}"
+            if problem is not None:
+                problems.append(LoadProblem(where, problem, retry=problem.startswith("cannot")))
+            elif found == "dir":
                 pending.append(Path(entry.path))
-            elif entry.is_file() and os.path.splitext(entry.name)[1].lower() in SUFFIXES:
+            elif found == "file":
                 file = Path(entry.path)
                 files.append((file.relative_to(path).parts, file))
     files.sort()
     problems.sort(key=lambda problem: problem.path)
     return [file for _, file in files], problems
+
+
+def _classify(entry: os.DirEntry[str], suffix: str, *, root: Path, follow_links: bool) -> tuple[str | None, str | None]:
+    """Say whether an entry is a corpus "file", a "dir" to search, or neither; or why it is skipped."""
+    corpus_like = suffix in SUFFIXES
+    if entry.is_symlink():
+        try:
+            target = Path(entry.path).resolve(strict=True)
+        except RuntimeError:
+            return None, "link loop, not followed"
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                return None, "link loop, not followed"
+            if error.errno == errno.ENOENT:
+                return (None, "broken link (its target does not exist)") if corpus_like else (None, None)
+            raise
+        if target.is_dir():
+            # Folder links are not followed: a link loop cannot hang loading.
+            return None, "link to a folder, not followed"
+        if not corpus_like:
+            return None, None
+        if not follow_links and not target.is_relative_to(root):
+            return None, "link leads out of the corpus folder, not followed"
+    elif entry.is_dir(follow_symlinks=False):
+        if not _utf8(entry.name):
+            return None, "folder name is not valid UTF-8, skipped"
+        return "dir", None
+    elif not corpus_like:
+        return None, None
+    if not _utf8(entry.name):
+        return None, "file name is not valid UTF-8, skipped"
+    if not entry.is_file():
+        return None, "not a regular file (a FIFO, socket or device), skipped"
+    return "file", None
+
+
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _drop_duplicates(found: _Found, seen: dict[str, str]) -> tuple[list[Article], list[LoadProblem]]:
@@ -180,9 +256,13 @@ def _read_file(path: Path, *, root: Path) -> tuple[_Found, list[LoadProblem]]:
     except ValueError:
         relative = path.as_posix()
     try:
-        data = path.read_bytes()
+        data = _read_bytes(path, limit=None if path.suffix.lower() == ".jsonl" else MAX_ARTICLE_BYTES)
+        if isinstance(data, int):
+            reason = f"too large for one article ({data / 2**20:.1f} MiB; at most {MAX_ARTICLE_BYTES >> 20} MiB)"
+            return [], [LoadProblem(relative, reason)]
     except OSError as error:
-        return [], [LoadProblem(relative, f"cannot read: {error.strerror or error}")]
+        retry = error.errno in _TRANSIENT
+        return [], [LoadProblem(relative, f"cannot read: {error.strerror or error}", retry=retry)]
     if b"\x00" in data:
         return [], [LoadProblem(relative, "binary file (contains NUL bytes)")]
     if not data.strip():
@@ -204,6 +284,15 @@ def _read_file(path: Path, *, root: Path) -> tuple[_Found, list[LoadProblem]]:
     else:
         article, problem = _parse_txt(text, article_id=article_id, relative=relative)
     return ([(article, None)] if article else []), ([problem] if problem else [])
+
+
+def _read_bytes(path: Path, *, limit: int | None) -> bytes | int:
+    """Return the file's bytes, or its size when that is over `limit` (then nothing is read)."""
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if limit is not None and size > limit:
+            return size
+        return fh.read()
 
 
 def _normalize(text: str) -> str:
@@ -490,11 +579,21 @@ def _read_jsonl(data: bytes, relative: str) -> tuple[_Found, list[LoadProblem]]:
     for number, line in enumerate(_jsonl_lines(data, relative, problems), start=1):
         if line is None or not line.strip():
             continue
+        if len(line) > MAX_ARTICLE_BYTES:
+            reason = f"line too long for one article ({len(line) / 2**20:.1f} MiB), skipped"
+            problems.append(LoadProblem(relative, reason, number))
+            continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
             reason = f"not valid JSON: {error.msg} (column {error.colno})"
             problems.append(LoadProblem(relative, reason, number))
+            continue
+        except RecursionError:
+            problems.append(LoadProblem(relative, "not valid JSON: nested too deeply", number))
+            continue
+        except ValueError as error:  # e.g. an integer of more digits than Python converts
+            problems.append(LoadProblem(relative, f"not valid JSON: {str(error).split(';')[0]}", number))
             continue
         if not isinstance(record, dict):
             reason = f"not a JSON object ({type(record).__name__})"
@@ -513,6 +612,11 @@ def _read_jsonl(data: bytes, relative: str) -> tuple[_Found, list[LoadProblem]]:
         raw_id, bad_id = _scalar(record.get("id"), "id")
         if bad or bad_id:
             problems.append(LoadProblem(relative, f"field {bad or bad_id}", number))
+            continue
+        broken = next((k for k, v in (("text", text), ("id", raw_id), *meta.items()) if not _utf8(v)), None)
+        if broken:
+            reason = f"field {broken!r}: holds an escape such as \\ud800 that is not a character"
+            problems.append(LoadProblem(relative, reason, number))
             continue
         article_id = raw_id.strip() or f"{stem}:{number}"
         meta = {key: _normalize(value) for key, value in meta.items()}

@@ -33,17 +33,37 @@ class Article:
     also_reported_by: tuple[Mention, ...] = ()
 
 
+def printable(text: str) -> str:
+    """Return `text` with control characters and undecodable bytes escaped, so it fits one line."""
+    if text.isprintable():
+        return text
+    out = []
+    for char in text:
+        if char.isprintable():
+            out.append(char)
+        elif 0xDC80 <= ord(char) <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+            out.append(f"\\x{ord(char) - 0xDC00:02x}")
+        else:
+            out.append(repr(char)[1:-1])
+    return "".join(out)
+
+
 @dataclass(frozen=True, slots=True)
 class LoadProblem:
-    """A corpus file (or one line of it) that could not be used, and why."""
+    """A corpus file (or one line of it) that could not be used, and why.
+
+    `retry`: the cause may go away without the file changing (permissions, a file that
+    vanished while being read), so the file is tried again on the next update.
+    """
 
     path: str
     reason: str
     line: int | None = None
+    retry: bool = False
 
     def __str__(self) -> str:
-        where = self.path if self.line is None else f"{self.path}:{self.line}"
-        return f"{where}: {self.reason}"
+        where = printable(self.path) if self.line is None else f"{printable(self.path)}:{self.line}"
+        return f"{where}: {printable(self.reason)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +114,8 @@ class Answer:
     sentences: tuple[AnswerSentence, ...] = ()
     articles_known: int = 0
     terms: tuple[str, ...] = field(default=())
+    # Set when the question could not be answered because the index failed a check.
+    error: str = ""
 
     @property
     def answered(self) -> bool:

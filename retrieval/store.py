@@ -8,8 +8,8 @@
 A change is made by writing new segments first and then replacing the manifest atomically
 (`os.replace` of a fsynced temporary file). A crash at any point leaves either the old
 manifest or the new one, each naming only complete segments; leftovers are swept on the
-next open. A manifest that is unreadable, of another format or another corpus is ignored and
-the index rebuilt.
+next open. A manifest that is unreadable, altered (it carries a checksum of its content), of
+another format or another corpus is ignored and the index rebuilt.
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from retrieval import integrity
 
 try:
     import fcntl
@@ -30,7 +32,7 @@ except ImportError:  # pragma: no cover - not on POSIX: one process at a time is
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"
-MANIFEST_FORMAT = "newsbot-index/1"
+MANIFEST_FORMAT = "newsbot-index/2"
 
 
 @dataclass(slots=True)
@@ -58,8 +60,8 @@ class Manifest:
 def read_manifest(index_dir: Path) -> Manifest | None:
     """Return the manifest of `index_dir`, or None when there is none worth trusting."""
     try:
-        data: Any = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
-        if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
+        data: Any = integrity.unseal(json.loads((index_dir / MANIFEST).read_text(encoding="utf-8")))
+        if data is None or data.get("format") != MANIFEST_FORMAT:
             return None
         files = {
             name: FileEntry(
@@ -78,17 +80,23 @@ def read_manifest(index_dir: Path) -> Manifest | None:
             files=files,
             deleted={str(k): [int(a) for a in v] for k, v in data["deleted"].items()},
         )
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
 
 
 def write_synced(path: Path, write: Callable[[BinaryIO], object]) -> int:
-    """Write a new file through `write` and flush it to the disk; return its size in bytes."""
-    with open(path, "wb") as fh:
-        write(fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-        return fh.tell()
+    """Write a new file through `write` and flush it to the disk; return its size in bytes.
+
+    A failure (a full disk) raises OSError naming the file.
+    """
+    try:
+        with open(path, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+            return fh.tell()
+    except OSError as error:
+        raise OSError(error.errno, error.strerror or str(error), str(path)) from None
 
 
 def sync_folder(path: Path) -> None:
@@ -108,31 +116,68 @@ def replace_synced(written: Path, target: Path) -> None:
 
 def write_manifest(index_dir: Path, manifest: Manifest) -> None:
     """Replace the manifest atomically: the index is either all old or all new."""
-    data = json.dumps({"format": MANIFEST_FORMAT, **asdict(manifest)}, ensure_ascii=False).encode("utf-8")
+    data = integrity.seal({"format": MANIFEST_FORMAT, **asdict(manifest)})
+    raw = json.dumps(data, ensure_ascii=False).encode("utf-8")
     tmp = index_dir / (MANIFEST + ".tmp")
-    write_synced(tmp, lambda fh: fh.write(data))
+    try:
+        write_synced(tmp, lambda fh: integrity.write_parts(fh, [raw]))
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     replace_synced(tmp, index_dir / MANIFEST)
+
+
+# Lock files this process holds open. A forked child (an analysis worker) closes its copies
+# at once: otherwise a killed build's workers would hold the lock until they finished.
+_HELD: set[int] = set()
+
+
+def _drop_inherited_locks() -> None:
+    for fd in list(_HELD):
+        with suppress(OSError):
+            os.close(fd)
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_drop_inherited_locks)
 
 
 @contextmanager
 def locked(index_dir: Path) -> Iterator[None]:
-    """Hold the index's lock: a running bot and `newsbot index` never update it at once."""
+    """Hold the index's lock: a running bot and `newsbot index` never update it at once.
+
+    A folder made here for an index that then failed to build is removed again, lock and all.
+    """
+    created = not index_dir.exists()
     index_dir.mkdir(parents=True, exist_ok=True)
+    failed = False
     with open(index_dir / LOCK, "a") as fh:
-        if fcntl is not None:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        _HELD.add(fh.fileno())
         try:
+            if fcntl is not None:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
             yield
+        except BaseException:
+            failed = True
+            raise
         finally:
+            if created and failed and [p.name for p in index_dir.iterdir()] == [LOCK]:
+                with suppress(OSError):
+                    (index_dir / LOCK).unlink()
+                    index_dir.rmdir()
             if fcntl is not None:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            _HELD.discard(fh.fileno())
 
 
 def sweep(index_dir: Path, keep: set[str]) -> None:
     """Remove segment folders and temporary files that the manifest does not name."""
     for path in index_dir.iterdir():
         if path.name.startswith("seg-") and path.name not in keep:
-            shutil.rmtree(path, ignore_errors=True)
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
         elif path.name == MANIFEST + ".tmp":
             path.unlink(missing_ok=True)
 

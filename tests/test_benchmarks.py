@@ -127,3 +127,30 @@ def test_the_limits_script_times_the_three_dialogs() -> None:
     assert lines[1].startswith("  flood: a private answer while a group waits out 20 s came after ")
     assert lines[2].startswith("  burst: the last of 15 /ask in one group was answered after ")
     assert lines[-1].startswith("  stopping with a reply in its retry loop took ")
+
+
+def test_the_integrity_benchmark_runs_end_to_end_at_a_toy_size(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_integrity", "--passages", "300", "--queries", "5", "--repeat", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [line.split("  ")[0] for line in result.stdout.splitlines()[-4:]]
+    assert rows == ["no checks", "default", "all at open", "default + verify()"]
+
+
+def test_the_damage_trials_run_at_a_toy_size_and_find_nothing_wrong() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.damage_trials", "--trials", "12", "--passages", "200", "--questions", "5"]
+        + ["--lazy"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    tally = json.loads(result.stdout)
+    assert (tally["crashes"], tally["wrong"], tally["right"] + tally["errors"]) == (0, 0, 60)

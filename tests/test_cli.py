@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from bot import __version__
-from bot.cli import build_parser, format_size, main
+from bot.cli import ask_json, build_parser, format_size, main
+from retrieval.engine import Engine
+from retrieval.models import Answer
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = "usa-only-zelensky-can-decide-negotiations.txt"
@@ -107,7 +110,8 @@ def test_corpus_option_takes_a_jsonl_file(tmp_path: Path) -> None:
         "ask", "--json", "storm Lisbon", "--corpus", str(path), cwd=tmp_path, environ={"XDG_CACHE_HOME": str(cache)}
     )
     assert json.loads(result.stdout)["sentences"][0]["text"] == "A storm hit Lisbon on Monday."
-    assert [p.name.startswith(".index-one-") for p in tmp_path.iterdir() if p.name.startswith(".")] == [True]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [".index-corpora"]
+    assert [p.name.startswith("one-") for p in (tmp_path / ".index-corpora").iterdir()] == [True]
     assert not cache.exists()
 
 
@@ -199,7 +203,7 @@ def test_corpus_dot_inside_an_article_folder_indexes_it_outside(corpus_dir: Path
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["sentences"][0]["article_id"] == "wire-1"
-    assert [p.name.startswith(".index-corpus-") for p in cache.joinpath("newsbot").iterdir()] == [True]
+    assert [p.name.startswith("corpus-") for p in cache.joinpath("newsbot", ".index-corpora").iterdir()] == [True]
     assert sorted(p.name for p in corpus_dir.iterdir()) == sorted(
         ["harbour-bridge.md", "chess-final.txt", "wire.jsonl", SAMPLE]
     )
@@ -348,3 +352,118 @@ def test_eval_runs_on_the_shipped_example_questions(tmp_path: Path) -> None:
         for line in newsbot("eval", str(questions), "--json", "--config", str(config)).stdout.splitlines()
     ]
     assert [row["id"] for row in rows] == [f"ex-{n}" for n in range(1, 9)]
+
+
+def newsbot_bytes(*args: str, stdin: bytes, locale: str) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LC_ALL": locale, "LANG": locale}
+    env.pop("PYTHONIOENCODING", None)
+    env.pop("PYTHONUTF8", None)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], input=stdin, capture_output=True, timeout=120, cwd=ROOT, env=env
+    )
+
+
+@pytest.mark.parametrize("locale", ["C.UTF-8", "C"])
+def test_ask_json_answers_every_stdin_line_with_valid_utf8_whatever_the_bytes(
+    corpus_dir: Path, tmp_path: Path, locale: str
+) -> None:
+    lines = [
+        b"who decides on negotiations",
+        b"\xff\xfe bad \xc3 bytes",
+        "caf\u00e9 \ud800".encode("utf-8", "surrogatepass"),
+        b"tea prices\r",
+    ]
+    config = str(write_config(tmp_path, corpus_dir))
+    result = newsbot_bytes("ask", "--json", "--config", config, stdin=b"\n".join(lines) + b"\n", locale=locale)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line.decode("utf-8")) for line in result.stdout.splitlines()]
+    assert [r["question"] for r in rows] == [
+        "who decides on negotiations",
+        "\ufffd\ufffd bad \ufffd bytes",
+        "caf\u00e9 \ufffd\ufffd\ufffd",
+        "tea prices",
+    ]
+    assert [r["answered"] for r in rows] == [True, False, False, True]
+
+
+def test_a_question_argument_that_is_not_utf8_is_answered_with_replacement(corpus_dir: Path, tmp_path: Path) -> None:
+    config = str(write_config(tmp_path, corpus_dir))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LC_ALL": "C.UTF-8"}
+    result = subprocess.run(
+        [sys.executable.encode(), b"-m", b"bot.cli", b"ask", b"--json", b"tea \xff prices", b"--config", config],
+        capture_output=True,
+        timeout=120,
+        cwd=ROOT,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.decode("utf-8"))["question"] == "tea \ufffd prices"
+
+
+def test_one_failing_question_is_an_error_line_not_the_end_of_the_batch(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = engine.answer
+
+    def answer(question: str, **kwargs: object) -> Answer:
+        if question == "boom":
+            raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+        return real(question)
+
+    monkeypatch.setattr(engine, "answer", answer)
+    rows = [ask_json(engine, q) for q in ("tea prices", "boom", "who decides on negotiations")]
+    assert [r["answered"] for r in rows] == [True, False, True]
+    assert rows[1]["error"].startswith("UnicodeDecodeError:")
+
+
+def test_index_lists_every_recorded_problem_beside_its_count(corpus_dir: Path, tmp_path: Path) -> None:
+    (corpus_dir / "empty.txt").write_text("")
+    (corpus_dir / "forged\nnewsbot: skipped nothing.txt").write_text("")
+    config = str(write_config(tmp_path, corpus_dir))
+    newsbot("index", "--config", config)
+    again = newsbot("index", "--config", config)  # the problems were recorded by the first run
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.splitlines() == [
+        "newsbot: skipped empty.txt: empty file",
+        "newsbot: skipped forged\\nnewsbot: skipped nothing.txt: empty file",
+    ]
+    assert "skipped         2 problems (listed on stderr)" in again.stdout
+
+
+def test_corpus_indexes_live_in_one_cache_folder_and_can_be_listed_and_pruned(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(f"corpus: {tmp_path / 'main'}\nindex_dir: {tmp_path / 'index'}\n")
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "a.txt").write_text("Storm in Lisbon\n\nA storm hit Lisbon on Monday.\n")
+        assert newsbot("ask", "storm", "--corpus", str(tmp_path / name), "--config", str(config)).returncode == 0
+    shutil.rmtree(tmp_path / "two")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml", "index-corpora", "one"]
+    listed = newsbot("index", "--list", "--config", str(config)).stdout.splitlines()
+    assert len(listed) == 2
+    assert listed[0].endswith(f"for {tmp_path / 'one'}")
+    assert listed[1].endswith(f"for {tmp_path / 'two'}  (corpus gone)")
+    pruned = newsbot("index", "--prune", "--config", str(config))
+    assert len(pruned.stdout.splitlines()) == 2
+    assert not (tmp_path / "index-corpora").exists()
+
+
+def test_a_run_that_fails_before_indexing_leaves_no_index_folder_or_lock(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(f"corpus: {tmp_path / 'missing'}\nindex_dir: {tmp_path / 'index'}\n")
+    assert newsbot("ask", "x", "--config", str(config)).returncode == 2
+    assert newsbot("ask", "x", "--corpus", str(tmp_path / "gone"), "--config", str(config)).returncode == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]
+
+
+def test_ask_json_over_a_damaged_index_answers_every_line_rightly(corpus_dir: Path, tmp_path: Path) -> None:
+    config = str(write_config(tmp_path, corpus_dir))
+    questions = "who decides on negotiations\ntea prices\nwho won the chess final\n"
+    expected = newsbot("ask", "--json", "--config", config, stdin=questions).stdout
+    (blob,) = (tmp_path / "index").glob("seg-*/text_blob.npy")
+    blob.write_bytes(blob.read_bytes().replace(b"Zelensky", b"Trumpsky"))
+    result = newsbot("ask", "--json", "--config", config, stdin=questions)
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    assert result.stdout == expected
+    assert result.stderr.startswith("newsbot: warning: index damaged, its articles indexed again: ")
+    assert len(result.stderr.splitlines()) == 1

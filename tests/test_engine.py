@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import pytest
 
+from retrieval import integrity
 from retrieval.engine import Engine
+from retrieval.errors import IndexWriteError
 from retrieval.models import Source
 
 SAMPLE_SOURCE = Source(
@@ -113,3 +117,157 @@ def test_a_corpus_whose_sentences_hold_no_words_answers_nothing(tmp_path: Path) 
     (tmp_path / "c" / "a.txt").write_text("0\n\n:\n")
     engine = Engine.open(tmp_path / "c", tmp_path / "index")
     assert engine.answer("0 :").sentences == ()
+
+
+# a corpus that changes underneath, a disk that fills up
+
+
+VOLCANO = "Volcano erupts\n\nThe Fagradalsfjall volcano erupted in Iceland on Friday.\n"
+
+
+def test_a_file_vanishing_after_listing_is_skipped_not_fatal(
+    engine: Engine, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import retrieval.engine as engine_module
+
+    (corpus_dir / "volcano.txt").write_text(VOLCANO)
+    (corpus_dir / "gone.txt").write_text("Gone\n\nThis file is deleted while the corpus is read.\n")
+    real_scan = engine_module.scan_corpus
+
+    def scan_then_delete(*args, **kwargs):  # type: ignore[no-untyped-def]
+        found = real_scan(*args, **kwargs)
+        (corpus_dir / "gone.txt").unlink()
+        return found
+
+    monkeypatch.setattr(engine_module, "scan_corpus", scan_then_delete)
+    assert engine.refresh()
+    assert [str(p) for p in engine.new_problems] == ["gone.txt: cannot read: No such file or directory"]
+    assert engine.answer("where did the volcano erupt").answered
+
+
+def test_a_file_vanishing_before_it_is_read_is_skipped_not_fatal(
+    engine: Engine, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import retrieval.engine as engine_module
+
+    (corpus_dir / "volcano.txt").write_text(VOLCANO)
+    (corpus_dir / "gone.txt").write_text("Gone\n\nThis file is deleted while the corpus is read.\n")
+    real_load = engine_module.load_file
+
+    def delete_then_load(path: Path, *, root: Path):  # type: ignore[no-untyped-def]
+        if path.name == "gone.txt":
+            path.unlink()
+        return real_load(path, root=root)
+
+    monkeypatch.setattr(engine_module, "load_file", delete_then_load)
+    assert engine.refresh()
+    assert [str(p) for p in engine.new_problems] == ["gone.txt: cannot read: No such file or directory"]
+    assert engine.answer("where did the volcano erupt").answered
+
+
+def test_a_file_that_could_not_be_read_is_tried_again_next_time(
+    engine: Engine, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import retrieval.load as load_module
+
+    (corpus_dir / "volcano.txt").write_text(VOLCANO)
+    real_read = load_module._read_bytes
+
+    def denied(path: Path, *, limit: int | None) -> bytes | int:
+        if path.name == "volcano.txt":
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_read(path, limit=limit)
+
+    monkeypatch.setattr(load_module, "_read_bytes", denied)
+    engine.refresh()
+    assert [str(p) for p in engine.new_problems] == ["volcano.txt: cannot read: Permission denied"]
+    assert not engine.answer("where did the volcano erupt").answered
+    monkeypatch.undo()  # permissions fixed; the file itself did not change
+    engine.refresh()
+    assert engine.new_problems == ()
+    assert engine.answer("where did the volcano erupt").answered
+
+
+def fill_the_disk(monkeypatch: pytest.MonkeyPatch, *, only: str = "") -> None:
+    """Make every index write (or those of files named `only`) fail half way with ENOSPC."""
+    real_write = integrity.write_parts
+
+    def write(fh, parts):  # type: ignore[no-untyped-def]
+        if only not in Path(fh.name).name:
+            return real_write(fh, parts)
+        for part in parts:
+            fh.write(part[: len(part) // 2])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(integrity, "write_parts", write)
+
+
+@pytest.mark.parametrize("fails", ["", "manifest"], ids=["segment", "manifest"])
+def test_a_full_disk_keeps_the_last_good_index_and_the_next_update_succeeds(
+    engine: Engine, corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fails: str
+) -> None:
+    index = tmp_path / "index"
+    before = sorted(p.name for p in index.iterdir())
+    expected = engine.answer("who decides on negotiations")
+    (corpus_dir / "volcano.txt").write_text(VOLCANO)
+    fill_the_disk(monkeypatch, only=fails)
+    assert not engine.refresh()
+    (warning,) = engine.new_warnings
+    assert warning.startswith("the corpus is newer than the index: no space left on device while writing ")
+    assert warning.endswith("; answering from the last good index")
+    assert sorted(p.name for p in index.iterdir()) == before  # nothing half-written left behind
+    assert engine.answer("who decides on negotiations") == expected
+    engine.refresh()
+    assert engine.new_warnings == ()  # said once
+    reopened = Engine.open(corpus_dir, index)  # a new `ask` answers from the old index too
+    assert reopened.answer("who decides on negotiations") == expected
+    assert [w.split(" while ")[0] for w in reopened.new_warnings] == [warning.split(" while ")[0]]
+    monkeypatch.undo()  # room again
+    assert engine.refresh()
+    assert engine.answer("where did the volcano erupt").answered
+
+
+def test_a_full_disk_with_no_index_yet_is_one_clear_error(
+    corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill_the_disk(monkeypatch)
+    with pytest.raises(IndexWriteError, match="^cannot build the index: no space left on device while writing "):
+        Engine.open(corpus_dir, tmp_path / "index")
+    assert not (tmp_path / "index").exists()  # no lock file left behind
+
+
+def test_an_index_in_step_with_the_corpus_is_read_without_its_lock(
+    engine: Engine, corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import retrieval.engine as engine_module
+
+    def refuse(index_dir: Path):  # type: ignore[no-untyped-def]
+        raise AssertionError("the lock was taken")
+
+    monkeypatch.setattr(engine_module, "locked", refuse)
+    assert Engine.open(corpus_dir, tmp_path / "index").stats.articles == 4
+    assert not engine.refresh()
+
+
+def test_a_long_question_is_cut_at_a_word_not_inside_one(engine: Engine) -> None:
+    question = "the " * 249 + "theatre"  # the 1,000th character falls inside the last word
+    assert len(question) > 1000
+    assert engine.question_terms(question) == []
+    assert not engine.answer(question).answered
+
+
+def test_a_folder_that_cannot_be_searched_for_a_while_keeps_its_articles(
+    corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (corpus_dir / "world").mkdir()
+    (corpus_dir / "world" / "volcano.txt").write_text(VOLCANO)
+    engine = Engine.open(corpus_dir, tmp_path / "index")
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p).name != "world" and real_access(p, mode))
+    engine.refresh()
+    assert [str(p) for p in engine.new_problems] == ["world: cannot read folder: Permission denied"]
+    assert engine.answer("where did the volcano erupt").answered
+    monkeypatch.undo()
+    engine.refresh()
+    assert engine.new_problems == ()
+    assert engine.answer("where did the volcano erupt").answered

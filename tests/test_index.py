@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -282,3 +283,50 @@ def test_two_processes_updating_one_index_take_turns(corpus_dir: Path, tmp_path:
     assert len(segments(index)) == 1
     assert sorted(p.name for p in index.iterdir()) == sorted([LOCK, MANIFEST, *segments(index)])
     assert Engine.open(corpus_dir, index).answer("who decides on negotiations") == expected
+
+
+STALLED_BUILD = """
+import os, sys, time
+from pathlib import Path
+from retrieval import index as index_module
+from retrieval.engine import Engine
+
+index_module.PARALLEL_MIN_ARTICLES, index_module.CHUNK_ARTICLES = 1, 1
+real = index_module._analyse_range
+
+def stall(bounds):
+    with open(sys.argv[3], "a") as fh:
+        fh.write(f"{os.getpid()}\\n")
+    time.sleep(600)
+    return real(bounds)
+
+index_module._analyse_range = stall
+Engine.open(Path(sys.argv[1]), Path(sys.argv[2]))
+"""
+
+
+def test_a_killed_builds_workers_do_not_hold_the_index_lock(corpus_dir: Path, tmp_path: Path) -> None:
+    import fcntl
+    import signal
+
+    index, started = tmp_path / "index", tmp_path / "workers"
+    build = subprocess.Popen(
+        [sys.executable, "-c", STALLED_BUILD, str(corpus_dir), str(index), str(started)],
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    workers: list[int] = []
+    try:
+        for _ in range(600):  # until a worker has started analysing (at most a minute)
+            if started.exists() and started.read_text().strip():
+                break
+            time.sleep(0.1)
+        workers = [int(pid) for pid in started.read_text().split()]
+        build.send_signal(signal.SIGKILL)
+        build.wait(timeout=60)
+        with open(index / LOCK, "a") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises if a worker still held it
+    finally:
+        build.kill()
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from retrieval.errors import CorpusError
-from retrieval.load import corpus_files, load_corpus, load_file, normalize_date
+from retrieval.load import corpus_files, load_corpus, load_file, normalize_date, scan_corpus
 from retrieval.models import Article, Corpus, LoadProblem, Mention
 
 SAMPLE = Path(__file__).parent.parent / "corpus" / "usa-only-zelensky-can-decide-negotiations.txt"
@@ -510,7 +510,7 @@ def test_an_unreadable_path_is_reported_with_the_os_reason(tmp_path: Path) -> No
     )
     assert load_file(tmp_path / "gone.txt", root=tmp_path) == (
         [],
-        [LoadProblem("gone.txt", "cannot read: No such file or directory")],
+        [LoadProblem("gone.txt", "cannot read: No such file or directory", retry=True)],
     )
 
 
@@ -666,3 +666,89 @@ def test_md_and_jsonl_also_reported_by_name_the_other_outlets(tmp_path: Path) ->
     assert [str(p) for p in corpus.problems] == [
         'bad.md: also_reported_by: expected a list of {"source", "title", "url"} objects'
     ]
+
+
+# hostile corpora: every bad line, name, link and folder is reported by name and skipped
+
+
+GOOD = '{"id": "good", "title": "Kite festival", "text": "The kite festival drew 3,000 visitors to the dunes."}'
+HOSTILE_LINES = {
+    2: '{"id": "deep", "text": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    3: '{"id": "big", "views": 1' + "0" * 5000 + ', "text": "A body."}',
+    4: '{"id": "t", "title": "x", "text": "broken \\ud800 text"}',
+    5: '{"id": "h", "title": "broken \\ud800 title", "text": "Body."}',
+    6: '{"id": "bad \\ud800 id", "title": "x", "text": "Body."}',
+    7: '{"id": "s", "source": "\\udfff", "title": "x", "text": "Body."}',
+}
+
+
+def test_hostile_jsonl_lines_are_reported_one_by_one_and_the_good_line_loads(tmp_path: Path) -> None:
+    path = tmp_path / "wire.jsonl"
+    path.write_text("\n".join([GOOD, *HOSTILE_LINES.values()]) + "\n")
+    corpus = load_corpus(path)
+    assert [a.id for a in corpus.articles] == ["good"]
+    assert [(p.line, p.reason.split(":")[0]) for p in corpus.problems] == [
+        (2, "not valid JSON"),
+        (3, "not valid JSON"),
+        (4, "field 'text'"),
+        (5, "field 'title'"),
+        (6, "field 'id'"),
+        (7, "field 'source'"),
+    ]
+    assert corpus.problems[0].reason == "not valid JSON: nested too deeply"
+
+
+def test_an_oversized_file_is_skipped_unread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import retrieval.load as load_module
+
+    monkeypatch.setattr(load_module, "MAX_ARTICLE_BYTES", 1 << 20)
+    (tmp_path / "huge.txt").write_text("Headline\n" + "word " * 300_000)
+    (tmp_path / "huge.jsonl").write_text(GOOD + "\n" + '{"text": "' + "word " * 300_000 + '"}\n')
+    corpus = load_corpus(tmp_path)
+    assert [a.id for a in corpus.articles] == ["good"]
+    assert [str(p) for p in corpus.problems] == [
+        "huge.jsonl:2: line too long for one article (1.4 MiB), skipped",
+        "huge.txt: too large for one article (1.4 MiB; at most 1 MiB)",
+    ]
+
+
+def test_bad_names_links_and_special_files_are_reported_and_skipped(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.txt").write_text("Good headline\n\nA good body.\n")
+    (tmp_path / "outside.txt").write_text("Outside\n\nNot in the corpus.\n")
+    with open(os.fsencode(corpus) + b"/bad\xff.txt", "wb") as fh:
+        fh.write(b"Bad name\n\nA body.\n")
+    (corpus / "forged\nnewsbot: skipped x.txt").write_text("")
+    os.symlink("loop.txt", corpus / "loop.txt")
+    os.symlink("missing.txt", corpus / "dangling.txt")
+    os.symlink(tmp_path / "outside.txt", corpus / "out.txt")
+    os.symlink("good.txt", corpus / "inside.txt")
+    os.symlink(tmp_path, corpus / "folder-link")
+    os.mkfifo(corpus / "pipe.txt")
+    loaded = load_corpus(corpus)
+    assert sorted(a.id for a in loaded.articles) == ["good", "inside"]
+    assert sorted(str(p) for p in loaded.problems) == [
+        "bad\\xff.txt: file name is not valid UTF-8, skipped",
+        "dangling.txt: broken link (its target does not exist)",
+        "folder-link: link to a folder, not followed",
+        "forged\\nnewsbot: skipped x.txt: empty file",
+        "loop.txt: link loop, not followed",
+        "out.txt: link leads out of the corpus folder, not followed",
+        "pipe.txt: not a regular file (a FIFO, socket or device), skipped",
+    ]
+    followed = load_corpus(corpus, follow_links=True)
+    assert sorted(a.id for a in followed.articles) == ["good", "inside", "out"]
+
+
+def test_a_folder_that_cannot_be_searched_is_reported_and_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "a.txt").write_text("Headline\n\nBody.\n")
+    (tmp_path / "b.txt").write_text("Headline\n\nBody.\n")
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p).name != "locked" and real_access(p, mode))
+    files, problems = scan_corpus(tmp_path)
+    assert files == [tmp_path / "b.txt"]
+    assert problems == [LoadProblem("locked", "cannot read folder: Permission denied", retry=True)]
