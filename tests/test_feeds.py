@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from newsfixtures import CHOIR, FURNITURE, GLACIER, LIGHTHOUSE, TRAM, VOLCANO_A,
 
 from bot.config import Config, parse_config
 from bot.feeds import feed_statuses, fetch_feeds
+from bot.feeds.errors import FetchStopped
 from bot.feeds.http import USER_AGENT
 from bot.feeds.store import STATE, article_path
 from bot.feeds.urls import canonical_url
@@ -411,6 +413,39 @@ def test_a_fetch_killed_half_way_leaves_whole_articles_and_no_duplicate_next_tim
 
     assert report.seen == 3 and report.failed == 0
     assert stored(config) == {s.title: body(s) for s in stories}
+    assert len(md_files(config)) == 3
+
+
+def test_a_fetch_told_to_stop_ends_at_once_and_keeps_what_it_stored(server: FeedServer, tmp_path: Path) -> None:
+    stories = [LIGHTHOUSE, TRAM, CHOIR]
+    items = [(s, serve_story(server, f"/coast/{s.slug}", s, "Coast Gazette")) for s in stories]
+    server.routes["/coast/choir-wins-prize"].delay = 60  # stopped while waiting for this page
+    server.routes["/coast.rss"] = Route(rss("Coast Gazette", items))
+    config = configure(tmp_path, [{"url": server.url("/coast.rss")}], per_host=1, timeout_seconds=50)
+    stop = threading.Event()
+    outcome: list[BaseException] = []
+
+    def fetch() -> None:
+        try:
+            fetch_feeds(config, stop=stop)
+        except BaseException as error:  # noqa: BLE001 - the test inspects what ended the fetch
+            outcome.append(error)
+
+    worker = threading.Thread(target=fetch)
+    worker.start()
+    deadline = time.monotonic() + 30
+    waiting = "/coast/choir-wins-prize"
+    while time.monotonic() < deadline and (not server.requested(waiting) or len(md_files(config)) < 2):
+        time.sleep(0.05)
+    stop.set()
+    worker.join(timeout=5)
+
+    assert not worker.is_alive()
+    assert [type(e) for e in outcome] == [FetchStopped]
+    assert set(stored(config)) == {LIGHTHOUSE.title, TRAM.title}
+    server.routes["/coast/choir-wins-prize"].delay = 0
+    report = fetch_feeds(config).feeds[0]
+    assert (report.seen, report.new, report.unchanged, report.failed) == (3, 1, 2, 0)
     assert len(md_files(config)) == 3
 
 

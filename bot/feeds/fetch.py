@@ -16,17 +16,19 @@ and the running bot both call `fetch_feeds`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from bot.config import Config, FeedConfig
 from bot.feeds.dedupe import NearDuplicates, signature
-from bot.feeds.errors import FetchError, RateLimited
+from bot.feeds.errors import FetchError, FetchStopped, RateLimited
 from bot.feeds.extract import Page, extract_page
 from bot.feeds.http import FEED_ACCEPT, HttpClient
 from bot.feeds.parse import FeedItem, parse_feed
@@ -367,6 +369,31 @@ class _Fetch:
         return removed
 
 
+# How often a fetch running in a worker thread looks at its stop flag.
+_STOP_POLL_SECONDS = 0.1
+
+
+async def _until(stop: threading.Event) -> None:
+    while not stop.is_set():
+        await asyncio.sleep(_STOP_POLL_SECONDS)
+
+
+async def _stoppable(work: Awaitable[FetchReport], stop: threading.Event | None) -> FetchReport:
+    """Run `work`, cancelling it as soon as `stop` is set (from another thread)."""
+    if stop is None:
+        return await work
+    task = asyncio.ensure_future(work)
+    watch = asyncio.ensure_future(_until(stop))
+    await asyncio.wait({task, watch}, return_when=asyncio.FIRST_COMPLETED)
+    watch.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        raise FetchStopped("the fetch was stopped")
+    return task.result()
+
+
 async def _fetch_all(
     config: Config, state: FetchState, *, force: bool, now: float, progress: Callable[[FeedReport], None] | None
 ) -> FetchReport:
@@ -392,17 +419,28 @@ def fetch_feeds(
     force: bool = False,
     progress: Callable[[FeedReport], None] | None = None,
     now: float | None = None,
+    stop: threading.Event | None = None,
 ) -> FetchReport:
-    """Fetch every feed of `config` once and store new and changed articles; `force` ignores backoff."""
+    """Fetch every feed of `config` once and store new and changed articles; `force` ignores backoff.
+
+    Setting `stop` from another thread ends the fetch within a fraction of a second with
+    `FetchStopped`; every article stored before then is complete and recorded.
+    """
     store = config.fetch.store
     with locked(store):
         sweep(store)
         state = read_state(store)
-        report = asyncio.run(
-            _fetch_all(config, state, force=force, now=time.time() if now is None else now, progress=progress)
-        )
-        _forget(config, state)
-        write_state(store, state)
+        try:
+            report = asyncio.run(
+                _stoppable(
+                    _fetch_all(config, state, force=force, now=time.time() if now is None else now, progress=progress),
+                    stop,
+                )
+            )
+        finally:
+            # Even a stopped fetch records the articles it stored, so the next one knows them.
+            _forget(config, state)
+            write_state(store, state)
     return report
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 
 from bot.config import Config
+from bot.feeds.errors import FetchStopped
 from bot.feeds.fetch import FetchReport, fetch_feeds
 
 __all__ = ["fetch_forever"]
@@ -36,12 +38,19 @@ def _log(report: FetchReport) -> None:
 async def fetch_forever(config: Config, on_change: Callable[[], Awaitable[object]]) -> None:
     """Fetch every feed now and then every `config.fetch.every_seconds`, until cancelled."""
     every = config.fetch.every_seconds
-    while True:
-        try:
-            report = await asyncio.to_thread(fetch_feeds, config)
-            _log(report)
-            if report.changed:
-                await on_change()
-        except Exception:  # a bad fetch must not end the loop; the next one may succeed
-            _LOGGER.exception("Fetching the feeds failed; trying again in %s s", every)
-        await asyncio.sleep(every)
+    stop = threading.Event()
+    try:
+        while True:
+            try:
+                report = await asyncio.to_thread(fetch_feeds, config, stop=stop)
+                _log(report)
+                if report.changed:
+                    await on_change()
+            except FetchStopped:
+                return
+            except Exception:  # a bad fetch must not end the loop; the next one may succeed
+                _LOGGER.exception("Fetching the feeds failed; trying again in %s s", every)
+            await asyncio.sleep(every)
+    finally:
+        # Cancelling this task does not stop the worker thread; the flag does, so shutdown is quick.
+        stop.set()
