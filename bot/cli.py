@@ -24,9 +24,11 @@ from bot import __version__, indexes, textio
 from bot.config import CONFIG_VARIABLE, Config, find_config, load_config, parse_config, store_outside, user_config_path
 from bot.errors import BotError, CommandError
 from bot.evaluate import evaluate, read_questions, run_questions
+from bot.format import SMALL_TALK_REPLY, format_age, html_to_plain
 from retrieval.engine import Engine
 from retrieval.errors import CorpusError, RetrievalError
-from retrieval.models import Answer, Source
+from retrieval.models import Answer, AnswerSentence, Source
+from retrieval.when import parse_asked_at
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, as shells report Ctrl-C
@@ -125,6 +127,8 @@ def format_answer(answer: Answer, *, tty: bool = False) -> str:
     """Render an answer as terminal text: quoted sentences with their sources under them."""
     if answer.error:
         return f"newsbot: could not answer: {answer.error}"
+    if answer.declined == "small talk":
+        return html_to_plain(SMALL_TALK_REPLY)
     if not answer.answered:
         return (
             f"I found nothing on that in the {answer.articles_known} "
@@ -132,9 +136,13 @@ def format_answer(answer: Answer, *, tty: bool = False) -> str:
             "Try other words: a name, a place or an event from the news."
         )
     blocks = []
+    if answer.corrected:
+        blocks.append("(read " + ", ".join(f"“{typed}” as “{known}”" for typed, known in answer.corrected) + ")")
     for s in answer.sentences:
         src = s.source
-        origin = " · ".join(p for p in (src.source, src.title, src.published) if p)
+        age = format_age(s.age_days)
+        when = f"{src.published} ({age})" if src.published and age else src.published
+        origin = " · ".join(p for p in (src.source, src.title, when) if p)
         quote = _mark(s.text, s.matched, tty=tty)
         # A sentence that opens with its own quotation mark is shown as printed.
         if not s.text.startswith(("“", '"', "«", "‘", "'", "„")):
@@ -180,28 +188,70 @@ def format_sources(articles: Sequence[Source]) -> str:
     return "\n".join(f"{o:<{width}}  {n:>8}  {a:<10}  {b}".rstrip() for o, n, a, b in rows)
 
 
-def answer_json(answer: Answer) -> dict[str, Any]:
-    """The JSON form of an answer, as `newsbot ask --json` prints it (with "error" when it failed)."""
+def _sentence_json(s: AnswerSentence) -> dict[str, Any]:
     return {
+        "text": s.text,
+        "article_id": s.source.article_id,
+        "title": s.source.title,
+        "source": s.source.source,
+        "url": s.source.url,
+        "published": s.source.published,
+        "age_days": s.age_days,
+        "score": s.score,
+        "also_reported_by": [{"source": m.source, "title": m.title, "url": m.url} for m in s.source.also_reported_by],
+    }
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    """The JSON form of an answer, as `newsbot ask --json` prints it.
+
+    A declined answer has `"answered": false`, the reason under `"declined"` and any older or
+    partial coverage under `"related"`, never under `"sentences"`; a failed one has "error".
+    """
+    out: dict[str, Any] = {
         **({"error": answer.error} if answer.error else {}),
         "question": answer.question,
+        "asked_at": answer.asked_at,
         "answered": answer.answered,
-        "sentences": [
-            {
-                "text": s.text,
-                "article_id": s.source.article_id,
-                "title": s.source.title,
-                "source": s.source.source,
-                "url": s.source.url,
-                "published": s.source.published,
-                "score": s.score,
-                "also_reported_by": [
-                    {"source": m.source, "title": m.title, "url": m.url} for m in s.source.also_reported_by
-                ],
-            }
-            for s in answer.sentences
-        ],
+        "sentences": [_sentence_json(s) for s in answer.sentences],
     }
+    if not answer.answered and not answer.error:
+        out["declined"] = answer.declined or "nothing"
+        out["related"] = [_sentence_json(s) for s in answer.related]
+    if answer.corrected:
+        out["corrected"] = {typed: known for typed, known in answer.corrected}
+    return out
+
+
+def read_request(line: str, *, asked_at: str | None = None) -> tuple[str, str | None]:
+    """Read one stdin line of `ask --json`: a plain question, or {"question", "asked_at"}.
+
+    Raises ValueError saying what is wrong with a line that is an object but not a usable one.
+    """
+    text = line.strip()
+    if not text.startswith("{"):
+        return line.rstrip("\r\n"), asked_at
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return line.rstrip("\r\n"), asked_at
+    if not isinstance(data, dict) or not isinstance(data.get("question"), str):
+        raise ValueError('expected {"question": "...", "asked_at": "YYYY-MM-DD"} with a string question')
+    when = data.get("asked_at", asked_at)
+    if when is not None:
+        if not isinstance(when, str):
+            raise ValueError(f"asked_at: expected an ISO date or datetime string, got {when!r}")
+        parse_asked_at(when)
+    return data["question"], when
+
+
+def _asked_at(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            parse_asked_at(value)
+        except ValueError as error:
+            raise CommandError(f"--at: {error}") from None
+    return value
 
 
 # -- commands -------------------------------------------------------------------------
@@ -210,25 +260,31 @@ def answer_json(answer: Answer) -> dict[str, Any]:
 def cmd_ask(args: argparse.Namespace) -> int:
     if not args.question and not args.json:
         raise CommandError("ask: give a QUESTION, or --json to read one question a line from stdin")
+    at = _asked_at(args.at)
     engine = open_engine(read_config(args), follow_links=args.follow_links)
     out = sys.stdout.buffer
     if args.question:
-        answer = engine.answer(textio.clean(" ".join(args.question)))
+        answer = engine.answer(textio.clean(" ".join(args.question)), asked_at=at)
         if args.json:
             textio.write_line(json.dumps(answer_json(answer), ensure_ascii=False), out)
         else:
             textio.write_line(format_answer(answer, tty=sys.stdout.isatty()), out)
     else:
-        for question in textio.read_lines(sys.stdin.buffer):
-            textio.write_line(json.dumps(ask_json(engine, question), ensure_ascii=False), out)
+        for line in textio.read_lines(sys.stdin.buffer):
+            textio.write_line(json.dumps(ask_json(engine, line, asked_at=at), ensure_ascii=False), out)
     repair(engine)
     return 0
 
 
-def ask_json(engine: Engine, question: str) -> dict[str, Any]:
-    """Answer one question for `ask --json`; a failure becomes that line's error, never the batch's."""
+def ask_json(engine: Engine, line: str, *, asked_at: str | None = None) -> dict[str, Any]:
+    """Answer one stdin line for `ask --json` (a question, or {"question", "asked_at"}); a
+    failure becomes that line's error, never the batch's."""
     try:
-        return answer_json(engine.answer(question))
+        question, when = read_request(line, asked_at=asked_at)
+    except ValueError as error:
+        return {"input": line, "error": str(error)}
+    try:
+        return answer_json(engine.answer(question, asked_at=when))
     except Exception as error:  # one question must not end the batch
         failed = f"{error.__class__.__name__}: {error}"
         return {"error": failed, "question": question, "answered": False, "sentences": []}
@@ -254,6 +310,7 @@ def _line_editing() -> Callable[[], None]:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
+    at = _asked_at(args.at)
     engine = open_engine(read_config(args), follow_links=args.follow_links)
     print(f"newsbot: {_articles(engine.stats.articles)}. Ask a question; an empty line or Ctrl-D quits.")
     tty = sys.stdout.isatty()
@@ -274,7 +331,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
             if engine.refresh():
                 report(engine)
                 print(f"newsbot: the corpus changed: now {_articles(engine.stats.articles)}.")
-            print(format_answer(engine.answer(textio.clean(question)), tty=tty), end="\n\n")
+            print(format_answer(engine.answer(textio.clean(question), asked_at=at), tty=tty), end="\n\n")
             repair(engine)
     finally:
         if save_history:
@@ -430,10 +487,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     ask = sub.add_parser("ask", parents=[common], help="answer one question (or, with --json, one a line from stdin)")
     ask.add_argument("question", nargs="*", metavar="QUESTION")
-    ask.add_argument("--json", action="store_true", help="print JSON: one object, or one line per stdin question")
+    ask.add_argument(
+        "--json",
+        action="store_true",
+        help='print JSON: one object, or one line per stdin line (a question or {"question", "asked_at"})',
+    )
+    ask.add_argument("--at", metavar="DATE", help="answer as of this ISO date or datetime (default: now)")
     ask.set_defaults(func=cmd_ask)
 
     chat = sub.add_parser("chat", parents=[common], help="ask questions at an interactive prompt")
+    chat.add_argument("--at", metavar="DATE", help="answer as of this ISO date or datetime (default: now)")
     chat.set_defaults(func=cmd_chat)
 
     index = sub.add_parser("index", parents=[common], help="build or refresh the index and describe it")

@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.errors import QuestionsError
 from retrieval.engine import Engine
+from retrieval.when import parse_asked_at
 
 _FOLD = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "‐": "-", "‑": "-"})
 
@@ -45,6 +46,8 @@ class Question:
     answers: tuple[str, ...]
     split: str = ""
     tags: tuple[str, ...] = ()
+    # The day the question was asked (ISO), when the set says: it is answered as of then.
+    asked_at: str = ""
 
 
 def read_questions(path: Path, *, split: str | None = None) -> list[Question]:
@@ -72,9 +75,15 @@ def read_questions(path: Path, *, split: str | None = None) -> list[Question]:
                     )
                     if t
                 ),
+                asked_at=str(data.get("question_date") or data.get("asked_at") or ""),
             )
         except (ValueError, KeyError, TypeError, AttributeError):
             raise QuestionsError(f"{path}:{n}: expected an object with a 'question'") from None
+        if q.asked_at:
+            try:
+                parse_asked_at(q.asked_at)
+            except ValueError as error:
+                raise QuestionsError(f"{path}:{n}: question_date: {error}") from None
         if split is None or q.split == split:
             out.append(q)
     return out
@@ -140,7 +149,7 @@ def run_questions(engine: Engine, questions: Iterable[Question]) -> Iterator[dic
     """Yield one result row per question: its rank of the first hit among 10 sentences."""
     for q in questions:
         start = time.perf_counter()
-        answer = engine.answer(q.question, limit=10)
+        answer = engine.answer(q.question, limit=10, asked_at=q.asked_at or None)
         ms = (time.perf_counter() - start) * 1000
         rank = next(
             (i for i, s in enumerate(answer.sentences, 1) if contains_answer(s.text, q.answers)),

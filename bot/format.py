@@ -28,7 +28,9 @@ from retrieval.models import Answer, AnswerSentence, Context, IndexStats, Source
 
 __all__ = [
     "MAX_MESSAGE",
+    "SMALL_TALK_REPLY",
     "article_link",
+    "format_age",
     "format_about",
     "format_answer",
     "format_context",
@@ -185,14 +187,26 @@ def article_link(url: str, quoted: str = "") -> str:
     return url if len(escape_attribute(url)) <= MAX_URL else ""
 
 
-def format_source(source: Source, *, quoted: str = "") -> str:
-    """Return the HTML source line: outlet · date · headline (linked, at `quoted`, with a url)."""
+def format_age(days: int | None) -> str:
+    """Say how old an article was when asked: "today", "3 days old", "2 years old"; "" if unknown."""
+    if days is None or days < 0:
+        return ""
+    for unit, size in (("year", 365.25), ("month", 30.44), ("week", 7.0), ("day", 1.0)):
+        if days >= size * (2 if unit != "day" else 1):
+            count = int(days // size)
+            return f"{count} {_plural(count, unit)} old"
+    return "today"
+
+
+def format_source(source: Source, *, quoted: str = "", age_days: int | None = None) -> str:
+    """Return the HTML source line: outlet · date (age) · headline (linked, at `quoted`, with a url)."""
     parts: list[str] = []
     outlet = outlet_name(source.source, source.url)
     if outlet:
         parts.append(escape(preview(outlet, MAX_OUTLET)))
     if source.published.strip():
-        parts.append(escape(human_date(source.published)))
+        age = format_age(age_days)
+        parts.append(escape(human_date(source.published)) + (f" ({age})" if age else ""))
     title = escape(preview(source.title, MAX_TITLE)) or "untitled"
     link = article_link(source.url, quoted)
     if link:
@@ -248,7 +262,9 @@ def _wrapped_prefix(wrap: Callable[[str], str], text: str, end: int) -> str:
 
 def _quote_block(sentence: AnswerSentence, *, source: str | None = None, bold: frozenset[str] | None = None) -> str:
     """Return a quote, its bold words limited to `bold` (all matches if None), then `source`."""
-    line = format_source(sentence.source, quoted=sentence.text) if source is None else source
+    if source is None:
+        source = format_source(sentence.source, quoted=sentence.text, age_days=sentence.age_days)
+    line = source
     spans = [(a, b) for a, b in sentence.matched if bold is None or sentence.text[a:b].casefold() in bold]
 
     def render(end: int) -> str:
@@ -300,16 +316,27 @@ def format_answer(answer: Answer, *, start: int = 0, count: int = 3) -> list[str
         articles.setdefault(sentence.source.article_id, []).append(sentence)
     blocks: list[tuple[str, str]] = []
     for quotes in articles.values():
-        source = format_source(quotes[0].source, quoted=quotes[0].text)
+        source = format_source(quotes[0].source, quoted=quotes[0].text, age_days=quotes[0].age_days)
         for position, sentence in enumerate(quotes):
             line = source if position == len(quotes) - 1 else ""
             block = _quote_block(sentence, source=line, bold=bold[id(sentence)])
             blocks.append((block, "\n" if position else BLOCK_SEPARATOR))
+    if start == 0 and answer.corrected:
+        read = ", ".join(f"“{escape(typed)}” as “{escape(known)}”" for typed, known in answer.corrected)
+        blocks.insert(0, (f"<i>I read {read}.</i>", BLOCK_SEPARATOR))
     return pack_joined(blocks)
 
 
-def format_no_answer(stats: IndexStats) -> str:
+SMALL_TALK_REPLY = (
+    "Hello! I answer questions about the news by quoting the articles I know. "
+    "Ask me about a person, a place or an event, e.g. <i>who won the election?</i>"
+)
+
+
+def format_no_answer(stats: IndexStats, answer: Answer | None = None) -> str:
     """Say plainly that nothing matched, how much the bot knows, and where to look."""
+    if answer is not None and answer.declined == "small talk":
+        return SMALL_TALK_REPLY
     if not stats.articles:
         return "I don't know any articles yet, so I cannot answer. Ask again once I have some."
     newest = f" (the newest from {escape(human_date(stats.latest))})" if stats.latest else ""

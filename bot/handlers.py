@@ -128,7 +128,7 @@ async def answer_question(update: Update, context: NewsContext, question: str) -
         await respond(update, context, [SORRY])
         return
     if not answer.answered:
-        await respond(update, context, [fmt.format_no_answer(state.stats)])
+        await respond(update, context, [fmt.format_no_answer(state.stats, answer)])
         return
     page = Page(answer, 0)
     await respond(update, context, fmt.format_answer(answer, start=0, count=count), answer_keyboard(state, page))

@@ -15,11 +15,15 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from retrieval.analyze import Analyzer
+from retrieval.clean import CLEAN_VERSION
+from retrieval.decide import DecideSettings, Evidence, decide, key_held, key_terms, name_terms
 from retrieval.errors import CorpusError, CorruptIndexError, DamagedSegmentError, IndexWriteError
 from retrieval.index import (
     SEGMENT_FORMAT,
@@ -40,10 +44,13 @@ from retrieval.models import (
     LoadProblem,
     Source,
 )
+from retrieval.question import clean_question, is_small_talk
 from retrieval.search import PassageHit, Searcher
-from retrieval.select import select_sentences
+from retrieval.select import question_weights, select_sentences
 from retrieval.settings import Settings
+from retrieval.spelling import Speller
 from retrieval.store import FileEntry, Manifest, index_size, locked, read_manifest, sweep, write_manifest
+from retrieval.when import TimeWeights, day_number, parse_asked_at, published_day, resolve, weigh
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +58,8 @@ log = logging.getLogger(__name__)
 # must not cost more than a question.
 MAX_QUESTION_CHARS = 1000
 MAX_QUESTION_TERMS = 32
+# How many of the best sentences the decision reads for the question's key words.
+DECIDE_DEPTH = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +71,11 @@ class _State:
     searcher: Searcher
     by_id: dict[str, tuple[int, int]]
     problems: tuple[LoadProblem, ...]
+    # Publication day of every article (per segment) and of every passage (global), NaN if unknown.
+    article_days: tuple[npt.NDArray[np.float64], ...]
+    passage_days: npt.NDArray[np.float64]
+    # Set when an article's date could not be read from a damaged segment.
+    days_error: CorruptIndexError | None = None
 
 
 def _source(meta: dict[str, str]) -> Source:
@@ -92,6 +106,11 @@ class Engine:
         self._damaged: set[str] = set()
         self._lock = threading.Lock()
         self._state: _State | None = None
+        self.time_weights = TimeWeights()
+        self.decide_settings = DecideSettings(min_support=settings.answers.min_score)
+        self.last_evidence: Evidence | None = None
+        self._speller: tuple[_State, Speller] | None = None
+        self._days: dict[str, npt.NDArray[np.float64]] = {}
 
     # -- opening and refreshing --------------------------------------------------------
 
@@ -118,7 +137,9 @@ class Engine:
     def fingerprint(self) -> str:
         """Changes whenever a setting that shapes the index changes."""
         p = self.settings.passages
-        return f"{SEGMENT_FORMAT}|{self.analyzer.fingerprint}|passages={p.size},{p.overlap},{p.title}"
+        return (
+            f"{SEGMENT_FORMAT}|{self.analyzer.fingerprint}|passages={p.size},{p.overlap},{p.title}|clean={CLEAN_VERSION}"
+        )
 
     @property
     def damaged(self) -> bool:
@@ -345,7 +366,30 @@ class Engine:
             for name, entry in sorted(manifest.files.items())
             for reason, line in entry.problems
         )
-        return _State(segs, names, Searcher(segs, live, self.settings.bm25), by_id, problems)
+        # Segments never change: their articles' days are parsed once.
+        days: dict[str, npt.NDArray[np.float64]] = {}
+        days_error: CorruptIndexError | None = None
+        for name, seg in zip(names, segs, strict=True):
+            try:
+                days[name] = self._days[name] if name in self._days else self._article_days(seg)
+            except CorruptIndexError as error:
+                # Damaged metadata: answering says so (and the next refresh rebuilds the
+                # segment) rather than answer without knowing when its articles appeared.
+                days[name] = np.full(len(seg.articles), np.nan)
+                days_error = days_error or error
+        self._days = {n: d for n, d in days.items() if days_error is None or n in self._days}
+        article_days = tuple(days[n] for n in names)
+        passage_days = (
+            np.concatenate([d[np.asarray(s.pass_article)] for d, s in zip(article_days, segs, strict=True)])
+            if segs
+            else np.zeros(0)
+        )
+        searcher = Searcher(segs, live, self.settings.bm25)
+        return _State(segs, names, searcher, by_id, problems, article_days, passage_days, days_error)
+
+    @staticmethod
+    def _article_days(segment: Segment) -> npt.NDArray[np.float64]:
+        return np.array([published_day(meta.get("published", "")) for meta in segment.articles], dtype=np.float64)
 
     # -- asking ------------------------------------------------------------------------
 
@@ -374,46 +418,74 @@ class Engine:
         """Return the k best passages for a question."""
         return self.state.searcher.search(self.question_terms(question), k)
 
-    def answer(self, question: str, *, limit: int | None = None) -> Answer:
-        """Return the sentences that answer `question`, best first, or an empty Answer.
+    def answer(
+        self,
+        question: str,
+        *,
+        limit: int | None = None,
+        asked_at: str | date | datetime | None = None,
+    ) -> Answer:
+        """Return the sentences that answer `question` as of `asked_at`, best first.
 
-        If the index fails a check on the way (a damaged block), the Answer carries an error
-        instead of sentences, and the damaged segment is rebuilt at the next refresh.
+        `asked_at` is now unless given (a date means the end of that day); articles published
+        after it are invisible. A bad `asked_at` raises ValueError; any question gets an
+        Answer, empty when nothing answers it. If the index fails a check on the way (a damaged
+        block), the Answer carries an error instead of sentences, and the damaged segment is
+        rebuilt at the next refresh.
         """
         state = self.state
+        moment = parse_asked_at(asked_at)
+        stamp = moment.isoformat()
         known = len(state.by_id)
         if not isinstance(question, str):
-            return Answer(question="", articles_known=known)
+            return Answer(question="", articles_known=known, asked_at=stamp, declined="nothing")
         try:
-            return self._answer(state, question, limit)
+            return self._answer(state, question, limit, moment)
         except (CorruptIndexError, ValueError, IndexError, KeyError) as error:
             if isinstance(error, DamagedSegmentError):
                 self._damaged.add(Path(error.where).parent.name)
             log.error("cannot answer %r: %s", question[:80], error)
             reason = "the index is damaged" if isinstance(error, CorruptIndexError) else "the index could not be read"
-            return Answer(question, (), known, error=f"{reason} ({error}); it is rebuilt at the next update")
+            return Answer(
+                question, (), known, error=f"{reason} ({error}); it is rebuilt at the next update", asked_at=stamp
+            )
 
-    def _answer(self, state: _State, question: str, limit: int | None) -> Answer:
+    def _answer(self, state: _State, question: str, limit: int | None, moment: datetime) -> Answer:
+        if state.days_error is not None:
+            raise state.days_error
         known = len(state.by_id)
-        terms = self.question_terms(question)
+        stamp = moment.isoformat()
+        if is_small_talk(question[:MAX_QUESTION_CHARS]):
+            return Answer(question, articles_known=known, asked_at=stamp, declined="small talk")
+        asked = clean_question(question[:MAX_QUESTION_CHARS])
+        terms = self.question_terms(asked)
         limit = self.settings.answers.max_sentences if limit is None else max(1, limit)
         found = state.searcher.lookup(terms)
-        hits = state.searcher.search(terms, self.settings.answers.candidate_passages, found=found)
+        fixes = self._respell(state, [t for t in found if found[t].df == 0])
+        if fixes:
+            terms = [fixes.get(t, t) for t in terms]
+            found = state.searcher.lookup(terms)
+        frame = resolve(asked, moment)
+        days, weights = state.passage_days, self.time_weights
+
+        def prior(cand: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+            return weigh(days[cand], frame, weights)
+
+        hits = state.searcher.search(terms, self.settings.answers.candidate_passages, found=found, prior=prior)
+        names = name_terms(asked, list(self.analyzer.spans(asked)))
+        names = frozenset(fixes.get(t, t) for t in names)
         chosen = select_sentences(
-            state.searcher,
-            question,
-            terms,
-            hits,
-            self.settings.answers,
-            limit=limit,
-            found=found,
+            state.searcher, asked, terms, hits, self.settings.answers, limit=limit, found=found, names=names
         )
         wanted = set(terms)
+        now = day_number(moment)
         sentences = []
         for c in chosen:
             seg = state.segments[c.segment]
-            meta = seg.articles[int(seg.sent_article[c.sentence])]
+            article = int(seg.sent_article[c.sentence])
+            meta = seg.articles[article]
             matched = tuple((s, e) for term, s, e in self.analyzer.spans(c.text) if term in wanted)
+            day = float(state.article_days[c.segment][article])
             sentences.append(
                 AnswerSentence(
                     text=c.text,
@@ -421,9 +493,63 @@ class Engine:
                     score=round(c.score, 6),
                     matched=matched,
                     sentence=int(seg.sent_pos[c.sentence]),
+                    age_days=None if np.isnan(day) else int(np.floor(now - day)),
                 )
             )
-        return Answer(question, tuple(sentences), known, tuple(dict.fromkeys(terms)))
+        corrected = self._shown_fixes(asked, fixes, sentences)
+        unique = tuple(dict.fromkeys(terms))
+        if not chosen:
+            return Answer(question, (), known, unique, asked_at=stamp, declined="nothing", corrected=corrected)
+        idf = question_weights(state.searcher, list(found), found, names)
+        keys = key_terms(terms, names, idf)
+        best_day = now - sentences[0].age_days if sentences[0].age_days is not None else None
+        evidence = Evidence(
+            support=chosen[0].support,
+            key_held=key_held(idf, keys, [c.held for c in chosen[:DECIDE_DEPTH]]),
+            age_days=None if best_day is None else (frame.start if frame.start is not None else now) - best_day,
+        )
+        self.last_evidence = evidence
+        reason = decide(evidence, self.decide_settings) if self.decide_settings.enabled else ""
+        if reason:
+            return Answer(
+                question,
+                (),
+                known,
+                unique,
+                asked_at=stamp,
+                declined=reason,
+                related=tuple(sentences),
+                corrected=corrected,
+            )
+        return Answer(question, tuple(sentences), known, unique, asked_at=stamp, corrected=corrected)
+
+    def _respell(self, state: _State, missing: Sequence[str]) -> dict[str, str]:
+        """Match each question term that no passage holds to the nearest spelling in the index."""
+        if not missing:
+            return {}
+        speller = self._speller
+        if speller is None or speller[0] is not state:
+            speller = self._speller = (state, Speller(state.segments))
+        fixes = {}
+        for term in missing:
+            fixed = speller[1].correct(term)
+            # The speller counts every stored posting; a term whose articles are all removed is no match.
+            if fixed is not None and fixed != term and state.searcher.postings(fixed).df > 0:
+                fixes[term] = fixed
+        return fixes
+
+    def _shown_fixes(
+        self, asked: str, fixes: dict[str, str], sentences: Sequence[AnswerSentence]
+    ) -> tuple[tuple[str, str], ...]:
+        """Each corrected word as typed and as the quoted sentences print it (else its stem)."""
+        if not fixes:
+            return ()
+        typed = {term: asked[a:b] for term, a, b in self.analyzer.spans(asked) if term in fixes}
+        printed: dict[str, str] = {}
+        for text in [s.text for s in sentences] + [s.source.title for s in sentences]:
+            for term, a, b in self.analyzer.spans(text):
+                printed.setdefault(term, text[a:b])
+        return tuple((typed.get(t, t), printed.get(f, f)) for t, f in fixes.items())
 
     def context(self, article_id: str, sentence: int, *, radius: int = 2) -> Context | None:
         """Return the sentences around sentence `sentence` of an article, or None if gone."""

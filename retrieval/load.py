@@ -39,6 +39,7 @@ from typing import Any
 
 import yaml
 
+from retrieval.clean import clean_body
 from retrieval.errors import CorpusError
 from retrieval.models import Article, Corpus, LoadProblem, Mention
 
@@ -549,6 +550,7 @@ def _scalar(value: Any, key: str) -> tuple[str, str | None]:
 
 def _article(meta: dict[str, str], body: str, *, article_id: str, relative: str, line: int | None = None) -> _Parsed:
     title = _one_line(meta.get("title", ""))
+    body = clean_body(body)
     if not body:
         what = "headline" if title else "file"
         return None, LoadProblem(relative, f"no article text after the {what}", line)

@@ -104,11 +104,19 @@ class AnswerSentence:
     score: float
     matched: tuple[tuple[int, int], ...] = ()
     sentence: int = 0
+    # Whole days from the article's publication to the moment asked; None when it has no date.
+    age_days: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """The sentences that answer a question; no sentences means "no answer"."""
+    """The sentences that answer a question; no sentences means "no answer".
+
+    `asked_at` is the ISO moment the answer holds for. When there are no sentences,
+    `declined` says why (see `DECLINED`) and `related` may hold older or partial coverage,
+    never presented as the answer. `corrected` pairs each question word that the index did
+    not know with the spelling it was matched to.
+    """
 
     question: str
     sentences: tuple[AnswerSentence, ...] = ()
@@ -116,10 +124,24 @@ class Answer:
     terms: tuple[str, ...] = field(default=())
     # Set when the question could not be answered because the index failed a check.
     error: str = ""
+    # Two answers holding the same sentences are equal whenever each was asked.
+    asked_at: str = field(default="", compare=False)
+    declined: str = ""
+    related: tuple[AnswerSentence, ...] = ()
+    corrected: tuple[tuple[str, str], ...] = ()
 
     @property
     def answered(self) -> bool:
         return bool(self.sentences)
+
+
+# Why an answer holds no sentences.
+DECLINED = {
+    "nothing": "no article matches the question",
+    "small talk": "a greeting or thanks, not a question about the news",
+    "not covered": "the best sentences lack the question's key words",
+    "too old": "the only matches are much older than the question needs",
+}
 
 
 @dataclass(frozen=True, slots=True)

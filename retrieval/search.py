@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +22,8 @@ from retrieval.index import Segment
 from retrieval.settings import BM25Settings
 
 Bools = npt.NDArray[np.bool_]
+# Given candidate passages (global ids), a multiplier for each: 0 hides a passage.
+Prior = Callable[[npt.NDArray[np.int64]], npt.NDArray[np.float64]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,11 +189,17 @@ class Searcher:
         return parts, constant
 
     def search(
-        self, terms: Sequence[str], k: int = 10, *, found: Mapping[str, TermPostings] | None = None
+        self,
+        terms: Sequence[str],
+        k: int = 10,
+        *,
+        found: Mapping[str, TermPostings] | None = None,
+        prior: Prior | None = None,
     ) -> list[PassageHit]:
         """Return the k best live passages for the query terms, best first.
 
-        `found` is `lookup(terms)` when the caller has it already.
+        `found` is `lookup(terms)` when the caller has it already; `prior` multiplies each
+        candidate's score (0 hides it), e.g. by the age of its article.
         """
         if not terms or k <= 0 or not self.n_live:
             return []
@@ -204,12 +212,16 @@ class Searcher:
         cand = np.concatenate([docs for docs, _ in parts]) if len(parts) > 1 else parts[0][0]
         scores = buf[cand]
         buf[cand] = 0.0
+        if prior is not None:
+            mult = prior(cand)
+            scores = np.where(mult > 0, (scores + constant) * mult - constant, -np.inf)
         # A passage appears once per term it holds, so k × terms entries hold k distinct ones.
         want = min(cand.size, k * len(parts))
         top = np.argpartition(-scores, want - 1)[:want] if want < cand.size else np.arange(cand.size)
         best: dict[int, float] = {}
         for i in top.tolist():
-            best[int(cand[i])] = float(scores[i])
+            if scores[i] > -np.inf:
+                best[int(cand[i])] = float(scores[i])
         ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))[:k]
         return [self._hit(p, s + constant) for p, s in ranked]
 

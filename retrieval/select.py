@@ -62,6 +62,8 @@ class Chosen:
     score: float
     coverage: float
     support: float
+    # The question terms the sentence holds, itself or in its headline.
+    held: frozenset[str] = frozenset()
 
 
 def _cue(question: str) -> str:
@@ -88,6 +90,56 @@ def _dedupe_key(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+_WORD = re.compile(r"\w+")
+_QUIZ = re.compile(r"\bquiz\b|\bquestions? of the (?:day|week)\b", re.I)
+# Two sentences sharing this share of their words say the same thing (a wire story and its copy).
+NEAR_DUPLICATE = 0.7
+# A second or third quote must hold this share of what the first holds of the question.
+EXTRA_SUPPORT = 0.3
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(w.casefold() for w in _WORD.findall(text))
+
+
+def _near_duplicate(words: frozenset[str], kept: Sequence[frozenset[str]]) -> bool:
+    for other in kept:
+        union = len(words | other)
+        if union and len(words & other) / union >= NEAR_DUPLICATE:
+            return True
+    return False
+
+
+def _is_question(text: str) -> bool:
+    """A sentence that asks (a quiz page repeating the question) does not answer."""
+    return text.rstrip(" \"'”’)]").endswith("?")
+
+
+def question_weights(
+    searcher: Searcher,
+    terms: Sequence[str],
+    found: Mapping[str, TermPostings],
+    names: frozenset[str] = frozenset(),
+) -> dict[str, float]:
+    """Each distinct question term's idf times its count in the question.
+
+    A name found in no passage counts in full: a question about France is not answered by a
+    sentence that matches only its other words. Another word found in no passage (most often
+    a paraphrase: "speak" for "called") weighs as the question's rarest found word, not with
+    the idf of a word never seen, which would outweigh the whole question.
+    """
+    counts = Counter(terms)
+    idf = bm25.idf_lucene(max(searcher.n_live, 1), np.array([float(found[t].df) for t in counts]))
+    weights = {t: counts[t] * float(w) for t, w in zip(counts, idf, strict=True)}
+    known = [w / counts[t] for t, w in weights.items() if found[t].df > 0]
+    if known:
+        cap = max(known)
+        weights = {
+            t: w if found[t].df > 0 or t in names else counts[t] * min(w / counts[t], cap) for t, w in weights.items()
+        }
+    return weights
+
+
 def select_sentences(
     searcher: Searcher,
     question: str,
@@ -97,18 +149,16 @@ def select_sentences(
     *,
     limit: int,
     found: Mapping[str, TermPostings],
+    names: frozenset[str] = frozenset(),
 ) -> list[Chosen]:
     """Return up to `limit` distinct sentences of `hits` that answer the question, best first.
 
-    `found` is the searcher's `lookup(terms)`, the postings the hits were ranked with.
+    `found` is the searcher's `lookup(terms)`, the postings the hits were ranked with;
+    `names` are the terms of the question's names (see `question_weights`).
     """
     if not hits or not terms:
         return []
-    counts = Counter(terms)
-    idf = bm25.idf_lucene(searcher.n_live, np.array([float(found[t].df) for t in counts]))
-    weights = {t: counts[t] * float(w) for t, w in zip(counts, idf, strict=True)}
-    # Words found in no passage stay in the total: a question about France is not answered
-    # by a sentence that matches only its other words.
+    weights = question_weights(searcher, terms, found, names)
     total = sum(weights.values())
     weights = {t: w for t, w in weights.items() if found[t].df > 0}
     if total <= 0 or not weights:
@@ -129,30 +179,37 @@ def select_sentences(
     question_words = {w.lower() for w in re.findall(r"[\w’'-]+", question)}
     title_cover: dict[tuple[int, int], float] = {}
     title_sets: dict[tuple[int, int], set[int]] = {}
+    quiz: dict[tuple[int, int], bool] = {}
     chosen: list[Chosen] = []
     for (si, s), passage in best_passage.items():
         seg = searcher.segments[si]
         akey = (si, int(seg.sent_article[s]))
         if akey not in title_cover:
+            quiz[akey] = bool(_QUIZ.search(seg.articles[akey[1]].get("title", "")))
             title_sets[akey] = set(seg.title_term_ids(akey[1]).tolist())
             title_cover[akey] = sum(w for t, w in weights.items() if found[t].local_ids[si] in title_sets[akey]) / total
         ids = np.asarray(seg.sentence_term_ids(s))
         norm = k1 * (1.0 - b + b * ids.size / searcher.avg_sentence_len)
         matched = held = 0.0
+        holds: list[str] = []
         for term, weight in weights.items():
             tid = found[term].local_ids[si]
             tf = int(np.count_nonzero(ids == tid)) if tid >= 0 else 0
             if tf:
                 matched += weight * tf * (k1 + 1.0) / (tf + norm)
                 held += weight
+                holds.append(term)
             elif tid in title_sets[akey]:
                 held += weight
+                holds.append(term)
         if matched <= 0:
             continue
         coverage, support = matched / total, held / total
-        if support < settings.min_score / 2:
+        if support < settings.min_score / 2 or quiz[akey]:
             continue
         text = seg.sentence_text(s)
+        if _is_question(text):
+            continue
         score = (
             coverage
             + settings.passage_weight * passage
@@ -162,19 +219,23 @@ def select_sentences(
         )
         if cue and settings.answer_type_boost and _has_cue(cue, text, question_words):
             score += settings.answer_type_boost
-        chosen.append(Chosen(si, s, text, score, coverage, support))
-    # The question is answered only when some sentence, read with its headline, holds enough
-    # of it; once it is, a sentence holding half as much may still stand beside it.
-    if not any(c.support >= settings.min_score for c in chosen):
-        return []
+        chosen.append(Chosen(si, s, text, score, coverage, support, frozenset(holds)))
     chosen.sort(key=lambda c: (-c.score, c.segment, c.sentence))
     seen: set[str] = set()
+    kept_words: list[frozenset[str]] = []
     out: list[Chosen] = []
     for c in chosen:
         text_key = _dedupe_key(c.text)
         if text_key in seen:
             continue
+        words = _words(c.text)
+        if _near_duplicate(words, kept_words):
+            continue
+        # Beside the first quote, one that shares only a common word with the question is noise.
+        if out and c.support < EXTRA_SUPPORT * out[0].support:
+            continue
         seen.add(text_key)
+        kept_words.append(words)
         out.append(c)
         if len(out) >= limit:
             break

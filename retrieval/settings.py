@@ -94,7 +94,7 @@ class AnswerSettings:
     """How many sentences an answer quotes and how good a match must be to be quoted."""
 
     max_sentences: int = 3
-    min_score: float = 0.25
+    min_score: float = 0.2
     candidate_passages: int = 30
     sentence_k1: float = 0.5
     sentence_b: float = 0.0

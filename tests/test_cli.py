@@ -73,10 +73,17 @@ def test_ask_says_when_it_found_nothing(corpus_dir: Path, tmp_path: Path) -> Non
 
 def test_ask_json_prints_one_object(corpus_dir: Path, tmp_path: Path) -> None:
     result = newsbot(
-        "ask", "--json", "How much will the bridge repairs cost?", "--config", str(write_config(tmp_path, corpus_dir))
+        "ask",
+        "--json",
+        "--at",
+        "2024-03-08",
+        "How much will the bridge repairs cost?",
+        "--config",
+        str(write_config(tmp_path, corpus_dir)),
     )
     data = json.loads(result.stdout)
     assert data["question"] == "How much will the bridge repairs cost?"
+    assert data["asked_at"] == "2024-03-08T23:59:59.999999+00:00"
     assert data["answered"] is True
     first = dict(data["sentences"][0])
     score = first.pop("score")
@@ -89,17 +96,52 @@ def test_ask_json_prints_one_object(corpus_dir: Path, tmp_path: Path) -> None:
         "url": "https://example.org/harbour-bridge",
         "published": "2024-03-05",
         "also_reported_by": [],
+        "age_days": 3,
     }
 
 
 def test_ask_json_answers_stdin_line_by_line_in_order(corpus_dir: Path, tmp_path: Path) -> None:
     questions = ["who decides on negotiations", "", "capital of Australia", "tea prices"]
     result = newsbot(
-        "ask", "--json", "--config", str(write_config(tmp_path, corpus_dir)), stdin="\n".join(questions) + "\n"
+        "ask",
+        "--json",
+        "--at",
+        "2023-11-03",
+        "--config",
+        str(write_config(tmp_path, corpus_dir)),
+        stdin="\n".join(questions) + "\n",
     )
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["question"] for r in rows] == questions
     assert [r["answered"] for r in rows] == [True, False, False, True]
+
+
+def test_ask_json_reads_stdin_objects_with_the_moment_asked(corpus_dir: Path, tmp_path: Path) -> None:
+    lines = [
+        '{"question": "tea prices Kolkata", "asked_at": "2023-10-01"}',
+        '{"question": "tea prices Kolkata", "asked_at": "2023-11-05T08:00:00"}',
+        "tea prices Kolkata",
+        '{"question": "tea prices", "asked_at": "next week"}',
+        '{"asked_at": "2023-10-01"}',
+    ]
+    config = str(write_config(tmp_path, corpus_dir))
+    result = newsbot("ask", "--json", "--at", "2023-11-20", "--config", config, stdin="\n".join(lines) + "\n")
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r.get("asked_at", "")[:10], r.get("answered")) for r in rows] == [
+        ("2023-10-01", False),
+        ("2023-11-05", True),
+        ("2023-11-20", True),
+        ("", None),
+        ("", None),
+    ]
+    assert rows[1]["sentences"][0]["age_days"] == 3
+    assert "ISO date" in rows[3]["error"] and "question" in rows[4]["error"]
+
+
+def test_ask_at_rejects_a_date_it_cannot_read(corpus_dir: Path, tmp_path: Path) -> None:
+    result = newsbot("ask", "--at", "tomorrow", "tea", "--config", str(write_config(tmp_path, corpus_dir)))
+    assert result.returncode == 2
+    assert result.stderr.startswith("newsbot: error: --at: expected an ISO date")
 
 
 def test_corpus_option_takes_a_jsonl_file(tmp_path: Path) -> None:
@@ -199,7 +241,15 @@ def test_index_says_which_config_it_used(corpus_dir: Path, tmp_path: Path) -> No
 def test_corpus_dot_inside_an_article_folder_indexes_it_outside(corpus_dir: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     result = newsbot(
-        "ask", "--json", "--corpus", ".", "tea prices", cwd=corpus_dir, environ={"XDG_CACHE_HOME": str(cache)}
+        "ask",
+        "--json",
+        "--at",
+        "2023-11-03",
+        "--corpus",
+        ".",
+        "tea prices",
+        cwd=corpus_dir,
+        environ={"XDG_CACHE_HOME": str(cache)},
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["sentences"][0]["article_id"] == "wire-1"
@@ -222,8 +272,9 @@ def test_eval_prints_hit_rates_and_latency(corpus_dir: Path, tmp_path: Path) -> 
     questions.write_text(
         '{"id": "1", "question": "Who won the chess final?", "answers": ["Ana Ruiz"], "split": "dev"}\n'
         '{"id": "2", "question": "How much will the bridge repairs cost?", "answers": ["$4.5 million"], '
-        '"split": "dev"}\n'
-        '{"id": "3", "question": "Where were tea traders?", "answers": ["Kolkata"], "split": "test"}\n'
+        '"split": "dev", "question_date": "2024-03-06"}\n'
+        '{"id": "3", "question": "Where were tea traders?", "answers": ["Kolkata"], "split": "test", '
+        '"question_date": "2023-11-03"}\n'
     )
     result = newsbot("eval", str(questions), "--split", "dev", "--config", str(write_config(tmp_path, corpus_dir)))
     assert result.returncode == 0, result.stderr
@@ -258,6 +309,19 @@ def test_a_reader_that_stops_early_ends_ask_quietly(corpus_dir: Path, tmp_path: 
         stderr = process.stderr.read()
         assert process.wait(timeout=120) == 141  # 128 + SIGPIPE, what a shell reports for a closed pipe
     assert stderr == b""
+
+
+def test_eval_asks_each_question_as_of_its_question_date(corpus_dir: Path, tmp_path: Path) -> None:
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        '{"id": "1", "question": "Why did tea prices rise?", "answers": ["harvest"], "question_date": "2023-10-30"}\n'
+        '{"id": "2", "question": "Why did tea prices rise?", "answers": ["harvest"], "question_date": "2023-11-03"}\n'
+    )
+    result = newsbot("eval", str(questions), "--json", "--config", str(write_config(tmp_path, corpus_dir)))
+    assert [json.loads(line)["answered"] for line in result.stdout.splitlines()] == [False, True]
+    questions.write_text('{"question": "Why?", "question_date": "someday"}\n')
+    result = newsbot("eval", str(questions), "--config", str(write_config(tmp_path, corpus_dir)))
+    assert result.returncode == 2 and "q.jsonl:1: question_date: expected an ISO date" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -298,7 +362,8 @@ def test_a_bad_config_value_names_its_key(yaml_text: str, message: str, tmp_path
 
 
 def test_chat_answers_each_line_until_an_empty_one(corpus_dir: Path, tmp_path: Path) -> None:
-    result = newsbot("chat", "--config", str(write_config(tmp_path, corpus_dir)), stdin="tea prices\n\nnever asked\n")
+    config = str(write_config(tmp_path, corpus_dir))
+    result = newsbot("chat", "--at", "2023-11-03", "--config", config, stdin="tea prices\n\nnever asked\n")
     assert result.returncode == 0
     assert result.stdout.startswith("newsbot: 4 articles.")
     assert "“*Tea* *prices* rose by 12% in October, traders in Kolkata said.”" in result.stdout
@@ -374,7 +439,8 @@ def test_ask_json_answers_every_stdin_line_with_valid_utf8_whatever_the_bytes(
         b"tea prices\r",
     ]
     config = str(write_config(tmp_path, corpus_dir))
-    result = newsbot_bytes("ask", "--json", "--config", config, stdin=b"\n".join(lines) + b"\n", locale=locale)
+    stdin = b"\n".join(lines) + b"\n"
+    result = newsbot_bytes("ask", "--json", "--at", "2023-11-03", "--config", config, stdin=stdin, locale=locale)
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line.decode("utf-8")) for line in result.stdout.splitlines()]
     assert [r["question"] for r in rows] == [
@@ -408,10 +474,10 @@ def test_one_failing_question_is_an_error_line_not_the_end_of_the_batch(
     def answer(question: str, **kwargs: object) -> Answer:
         if question == "boom":
             raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
-        return real(question)
+        return real(question, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(engine, "answer", answer)
-    rows = [ask_json(engine, q) for q in ("tea prices", "boom", "who decides on negotiations")]
+    rows = [ask_json(engine, q, asked_at="2023-11-03") for q in ("tea prices", "boom", "who decides on negotiations")]
     assert [r["answered"] for r in rows] == [True, False, True]
     assert rows[1]["error"].startswith("UnicodeDecodeError:")
 
@@ -459,10 +525,10 @@ def test_a_run_that_fails_before_indexing_leaves_no_index_folder_or_lock(tmp_pat
 def test_ask_json_over_a_damaged_index_answers_every_line_rightly(corpus_dir: Path, tmp_path: Path) -> None:
     config = str(write_config(tmp_path, corpus_dir))
     questions = "who decides on negotiations\ntea prices\nwho won the chess final\n"
-    expected = newsbot("ask", "--json", "--config", config, stdin=questions).stdout
+    expected = newsbot("ask", "--json", "--at", "2023-11-03", "--config", config, stdin=questions).stdout
     (blob,) = (tmp_path / "index").glob("seg-*/text_blob.npy")
     blob.write_bytes(blob.read_bytes().replace(b"Zelensky", b"Trumpsky"))
-    result = newsbot("ask", "--json", "--config", config, stdin=questions)
+    result = newsbot("ask", "--json", "--at", "2023-11-03", "--config", config, stdin=questions)
     assert result.returncode == 0 and "Traceback" not in result.stderr
     assert result.stdout == expected
     assert result.stderr.startswith("newsbot: warning: index damaged, its articles indexed again: ")

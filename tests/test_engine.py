@@ -43,7 +43,7 @@ def test_matched_spans_mark_the_question_words(engine: Engine) -> None:
 
 
 def test_sources_and_dates_come_with_the_sentence(engine: Engine) -> None:
-    s = engine.answer("How much will the bridge repairs cost?").sentences[0]
+    s = engine.answer("How much will the bridge repairs cost?", asked_at="2024-03-06").sentences[0]
     assert s.text == "Mayor Ellen Park said the repairs would cost $4.5 million."
     assert s.source == Source(
         article_id="harbour-bridge",
@@ -55,7 +55,7 @@ def test_sources_and_dates_come_with_the_sentence(engine: Engine) -> None:
 
 
 def test_a_jsonl_article_is_answered_too(engine: Engine) -> None:
-    s = engine.answer("How much did tea prices rise?").sentences[0]
+    s = engine.answer("How much did tea prices rise?", asked_at="2023-11-02").sentences[0]
     assert s.text == "Tea prices rose by 12% in October, traders in Kolkata said."
     assert s.source.article_id == "wire-1"
 
@@ -92,7 +92,7 @@ def test_limit_asks_for_more_sentences(engine: Engine) -> None:
 
 
 def test_context_gives_the_sentences_around_a_quote(engine: Engine) -> None:
-    top = engine.answer("How much will the bridge repairs cost?").sentences[0]
+    top = engine.answer("How much will the bridge repairs cost?", asked_at="2024-03-06").sentences[0]
     context = engine.context(top.source.article_id, top.sentence, radius=1)
     assert context is not None
     assert context.sentences[context.focus] == top.text
@@ -271,3 +271,21 @@ def test_a_folder_that_cannot_be_searched_for_a_while_keeps_its_articles(
     engine.refresh()
     assert engine.new_problems == ()
     assert engine.answer("where did the volcano erupt").answered
+
+
+@pytest.mark.parametrize(
+    ("asked_at", "answered"),
+    [("2023-11-01", False), ("2023-11-02", True), ("2023-11-02T10:00:00+00:00", True), ("2023-12-01", True)],
+)
+def test_articles_published_after_the_moment_asked_do_not_exist(
+    engine: Engine, asked_at: str, answered: bool
+) -> None:
+    answer = engine.answer("Why did tea prices rise in Kolkata?", asked_at=asked_at)
+    assert answer.answered is answered
+    quoted = {s.source.article_id for s in (*answer.sentences, *answer.related)}
+    assert ("wire-1" in quoted) is answered
+
+
+def test_every_quote_says_how_old_its_article_was_when_asked(engine: Engine) -> None:
+    answer = engine.answer("How much will the bridge repairs cost?", asked_at="2024-03-12")
+    assert [(s.source.published, s.age_days) for s in answer.sentences[:1]] == [("2024-03-05", 7)]

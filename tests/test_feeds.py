@@ -207,7 +207,7 @@ def test_one_story_under_two_outlets_is_quoted_once_naming_the_other(server: Fee
 
     report = fetch_feeds(config)
     answer = Engine.open(config.corpus, config.index_dir, config.settings).answer(
-        "how many passengers were affected by the volcano ash"
+        "how many passengers were affected by the volcano ash", asked_at="2024-03-06"
     )
 
     assert sum(f.merged for f in report.feeds) == 1
@@ -220,7 +220,12 @@ def test_one_story_under_two_outlets_is_quoted_once_naming_the_other(server: Fee
     # Fetching again adds no second mention and no file.
     fetch_feeds(config)
     assert (
-        len(Engine.open(config.corpus, config.index_dir).answer("passengers ash").sentences[0].source.also_reported_by)
+        len(
+            Engine.open(config.corpus, config.index_dir)
+            .answer("passengers ash", asked_at="2024-03-06")
+            .sentences[0]
+            .source.also_reported_by
+        )
         == 1
     )
 
@@ -497,7 +502,8 @@ def test_fetch_reports_each_feed_exits_0_when_one_was_read_and_answers_name_both
 
     fetched = newsbot("fetch", "--config", config)
     listed = newsbot("feeds", "--config", config)
-    asked = newsbot("ask", "--json", "--config", config, "how many passengers were affected by the ash")
+    question = "how many passengers were affected by the ash"
+    asked = newsbot("ask", "--json", "--at", "2024-03-06", "--config", config, question)
 
     assert fetched.returncode == 0, fetched.stderr
     lines = fetched.stdout.splitlines()

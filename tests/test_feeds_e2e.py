@@ -6,13 +6,16 @@ interval plus 10 seconds, and the reply names every outlet that printed the stor
 
 from __future__ import annotations
 
+import dataclasses
+import email.utils
 import json
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from feedserver import FeedServer, Route
-from newsfixtures import LIGHTHOUSE, TRAM, VOLCANO_A, VOLCANO_B, page, rss
+from newsfixtures import LIGHTHOUSE, TRAM, VOLCANO_A, VOLCANO_B, Story, page, rss
 from test_bot_e2e import ANN, BOT, PRIVATE, STARTUP, TOKEN, start
 
 from benchmarks.fakebotapi import FakeBotAPI, FakeBotAPIServer
@@ -35,18 +38,25 @@ def ask_until(api: FakeBotAPI, question: str, expected: str, timeout: float) -> 
     raise AssertionError(f"no reply with {expected!r} within {timeout} s")
 
 
+def fresh(story: Story) -> Story:
+    """The story published now: the bot answers as of now, and news years old is declined."""
+    return dataclasses.replace(story, published=email.utils.format_datetime(datetime.now(UTC)))
+
+
 def test_the_running_bot_answers_from_a_new_feed_item_within_one_interval_plus_10_s(tmp_path: Path) -> None:
+    today = datetime.now(UTC).date().isoformat()
+    volcano_a, volcano_b, lighthouse, tram_story = (fresh(s) for s in (VOLCANO_A, VOLCANO_B, LIGHTHOUSE, TRAM))
     with FeedServer() as feeds:
         html = "text/html; charset=utf-8"
         feeds.routes["/coast/volcano"] = Route(
-            page(VOLCANO_A, outlet="Coast Gazette", canonical=feeds.url("/coast/volcano")), html
+            page(volcano_a, outlet="Coast Gazette", canonical=feeds.url("/coast/volcano"), date=today), html
         )  # noqa: E501
         feeds.routes["/north/ash"] = Route(
-            page(VOLCANO_B, outlet="Northern Post", canonical=feeds.url("/north/ash")), html
+            page(volcano_b, outlet="Northern Post", canonical=feeds.url("/north/ash"), date=today), html
         )  # noqa: E501
-        coast = [(LIGHTHOUSE, feeds.url("/coast/lighthouse")), (VOLCANO_A, feeds.url("/coast/volcano"))]
+        coast = [(lighthouse, feeds.url("/coast/lighthouse")), (volcano_a, feeds.url("/coast/volcano"))]
         feeds.routes["/coast.rss"] = Route(rss("Coast Gazette", coast, full=False))
-        feeds.routes["/north.rss"] = Route(rss("Northern Post", [(VOLCANO_B, feeds.url("/north/ash"))]))
+        feeds.routes["/north.rss"] = Route(rss("Northern Post", [(volcano_b, feeds.url("/north/ash"))]))
         (tmp_path / "corpus").mkdir()
         config: dict[str, Any] = {
             "corpus": "corpus",
@@ -64,7 +74,7 @@ def test_the_running_bot_answers_from_a_new_feed_item_within_one_interval_plus_1
                 volcano, _ = ask_until(api, "how many passengers were affected by the ash", "14,000", STARTUP)
 
                 feeds.routes["/coast.rss"] = Route(
-                    rss("Coast Gazette", [*coast, (TRAM, feeds.url("/coast/tram"))], full=True)
+                    rss("Coast Gazette", [*coast, (tram_story, feeds.url("/coast/tram"))], full=True)
                 )  # noqa: E501
                 appeared = time.monotonic()
                 tram, answered = ask_until(api, QUESTION, "2027", INTERVAL + 10)

@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from benchmarks.fakebotapi import HTMLError, parse_html, utf16_length
 from bot.format import (
     MAX_MESSAGE,
+    SMALL_TALK_REPLY,
     article_link,
+    format_age,
     format_answer,
     format_context,
     format_no_answer,
@@ -331,3 +333,34 @@ def test_any_question_about_any_article_formats_as_valid_telegram_html(question:
         assert_valid_for_telegram(format_answer(answer, count=10), answer.sentences)
     else:
         parse_html(format_no_answer(engine.stats))
+
+
+@pytest.mark.parametrize(
+    ("days", "said"),
+    [
+        (None, ""),
+        (-1, ""),
+        (0, "today"),
+        (1, "1 day old"),
+        (6, "6 days old"),
+        (14, "2 weeks old"),
+        (75, "2 months old"),
+        (800, "2 years old"),
+    ],
+)
+def test_the_age_of_a_quote_is_said_in_words(days: int | None, said: str) -> None:
+    assert format_age(days) == said
+
+
+def test_a_quote_says_when_and_how_long_ago_its_article_was_published() -> None:
+    source = Source("a", "Bridge to close", "Coast Gazette", "", "2024-03-05")
+    assert format_source(source, age_days=3) == "— Coast Gazette · 5 Mar 2024 (3 days old) · Bridge to close"
+    assert format_source(source) == "— Coast Gazette · 5 Mar 2024 · Bridge to close"
+
+
+def test_small_talk_gets_a_pointer_and_a_respelt_word_is_shown() -> None:
+    stats = IndexStats(articles=4, passages=9, terms=50)
+    assert format_no_answer(stats, Answer("hi", declined="small talk")) == SMALL_TALK_REPLY
+    sentence = AnswerSentence("The bridge will close.", Source("a", "Bridge", "", "", ""), 1.0)
+    answer = Answer("brigde", (sentence,), 4, corrected=(("brigde", "bridge"),))
+    assert format_answer(answer)[0].startswith("<i>I read “brigde” as “bridge”.</i>\n")

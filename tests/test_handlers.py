@@ -170,6 +170,7 @@ async def test_start_offers_example_questions_from_the_corpus(bot: Bot) -> None:
         "Chess champion keeps her title",
         "Tea prices rise",
         "Only Zelensky can decide to start negotiations with Russia",
+        "Hackers & <script>alert(1)</script> headline <b",
     }
     assert set(examples) <= titles
 
@@ -311,12 +312,12 @@ async def test_the_allow_list_keeps_others_out(engine: Engine) -> None:
     config = TelegramConfig(allowed_chats=(GROUP["id"],), admins=(BEN["id"],))
     made = await make_bot(engine, config)
     await made.say(PRIVATE, "who decides on negotiations")
-    await made.say({"id": -5, "type": "group", "title": "Other"}, f"@{BOT} tea prices")
-    await made.say(GROUP, f"@{BOT} tea prices")
-    await made.say({"id": 43, "type": "private", "first_name": "Ben"}, "tea prices", user=BEN)
+    await made.say({"id": -5, "type": "group", "title": "Other"}, f"@{BOT} chess final")
+    await made.say(GROUP, f"@{BOT} chess final")
+    await made.say({"id": 43, "type": "private", "first_name": "Ben"}, "chess final", user=BEN)
     assert made.replies() == [handlers.NOT_ALLOWED]
     assert made.api.sent(-5) == []
-    assert "Tea prices rose" in made.replies(GROUP)[0] and "Tea prices rose" in made.api.sent(43)[0].result["text"]
+    assert "Ana Ruiz" in made.replies(GROUP)[0] and "Ana Ruiz" in made.api.sent(43)[0].result["text"]
     await made.application.shutdown()
 
 

@@ -1,0 +1,96 @@
+"""Time words resolved against a fixed moment, and how age weighs an article."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pytest
+
+from retrieval.when import TimeFrame, TimeWeights, day_number, parse_asked_at, published_day, resolve, weigh
+
+ASKED = datetime(2023, 5, 17, 12, 0, tzinfo=UTC)
+
+
+def day(text: str) -> float:
+    return published_day(text)
+
+
+@pytest.mark.parametrize(
+    ("question", "start", "end"),
+    [
+        ("What happened in 2021?", "2021-01-01", "2022-01-01"),
+        ("Who won the election in March?", "2023-03-01", "2023-04-01"),
+        ("What did the council decide in June?", "2022-06-01", "2022-07-01"),  # June is still ahead
+        ("Which bank failed in March 2022?", "2022-03-01", "2022-04-01"),
+        ("How many storms were there in May?", "2023-05-01", "2023-05-17T12:00:00+00:00"),
+        ("What did the mayor say last month?", "2023-04-01", "2023-05-01"),
+        ("How many records fell so far this year?", "2023-01-01", "2023-05-17T12:00:00+00:00"),
+        ("Who led the league last year?", "2022-01-01", "2023-01-01"),
+        ("What did the court rule yesterday?", "2023-05-15T00:00:00+00:00", "2023-05-17T12:00:00+00:00"),
+        ("Which company announced layoffs this week?", "2023-05-09T12:00:00+00:00", "2023-05-17T12:00:00+00:00"),
+    ],
+)
+def test_time_words_resolve_to_a_window_before_the_moment_asked(question: str, start: str, end: str) -> None:
+    frame = resolve(question, ASKED)
+    assert frame.until == day_number(ASKED)
+    assert (frame.start, frame.end) == (day(start), day(end))
+
+
+@pytest.mark.parametrize(
+    ("question", "latest"),
+    [
+        ("Who won the Super Bowl?", False),
+        ("Which network will show the awards in 2029?", False),
+        ("Who is the latest candidate to join the race?", True),
+        ("What is the current interest rate?", True),
+        ("Who recently resigned?", True),
+    ],
+)
+def test_a_question_without_dates_has_no_window(question: str, latest: bool) -> None:
+    assert resolve(question, ASKED) == TimeFrame(day_number(ASKED), latest=latest)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2023-05-17", datetime(2023, 5, 17, 23, 59, 59, 999999, tzinfo=UTC)),
+        (date(2023, 5, 17), datetime(2023, 5, 17, 23, 59, 59, 999999, tzinfo=UTC)),
+        ("2023-05-17T08:30:00", datetime(2023, 5, 17, 8, 30, tzinfo=UTC)),
+        ("2023-05-17T08:30:00Z", datetime(2023, 5, 17, 8, 30, tzinfo=UTC)),
+    ],
+)
+def test_asked_at_reads_dates_as_the_end_of_the_day(value: str | date, expected: datetime) -> None:
+    assert parse_asked_at(value) == expected
+
+
+@pytest.mark.parametrize("value", ["soon", "2023-13-01", "17/05/2023", ""])
+def test_a_bad_asked_at_says_what_is_allowed(value: str) -> None:
+    with pytest.raises(ValueError, match="ISO date"):
+        parse_asked_at(value)
+
+
+def test_asked_at_defaults_to_now() -> None:
+    before = datetime.now(UTC)
+    assert before <= parse_asked_at(None) <= datetime.now(UTC)
+
+
+@pytest.mark.parametrize("published", ["", "unknown", "last Tuesday", "2023-02-30"])
+def test_an_article_without_a_usable_date_has_none(published: str) -> None:
+    assert math.isnan(published_day(published))
+
+
+def test_future_articles_weigh_nothing_and_old_ones_less() -> None:
+    frame = resolve("Who won the final?", ASKED)
+    days = np.array([day("2023-05-18"), day("2023-05-16"), day("2021-05-16"), math.nan])
+    mult = weigh(days, frame, TimeWeights())
+    assert mult[0] == 0.0
+    assert 1.0 > mult[1] > mult[2] >= TimeWeights().floor
+    assert mult[3] == 1.0
+
+
+def test_an_explicit_window_prefers_articles_inside_it() -> None:
+    frame = resolve("Who won the final in 2021?", ASKED)
+    days = np.array([day("2021-06-01"), day("2023-05-01")])
+    assert weigh(days, frame, TimeWeights()).tolist() == [1.0, TimeWeights().outside]
