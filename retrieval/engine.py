@@ -11,10 +11,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,28 +20,24 @@ import numpy as np
 from retrieval.analyze import Analyzer
 from retrieval.errors import CorpusError, CorruptIndexError, DamagedSegmentError, IndexWriteError
 from retrieval.index import (
-    SEGMENT_FORMAT,
     Progress,
-    Segment,
-    build_segment,
     load_segment,
-    save_segment,
     verify_segment,
 )
-from retrieval.load import load_file, read_mentions, scan_corpus
+from retrieval.load import read_mentions, scan_corpus
+from retrieval.maintain import IndexState, fingerprint, make_state, refresh_index, stat_files
 from retrieval.models import (
     Answer,
     AnswerSentence,
-    Article,
     Context,
     IndexStats,
     LoadProblem,
     Source,
 )
-from retrieval.search import PassageHit, Searcher
+from retrieval.search import PassageHit
 from retrieval.select import select_sentences
 from retrieval.settings import Settings
-from retrieval.store import FileEntry, Manifest, index_size, locked, read_manifest, sweep, write_manifest
+from retrieval.store import Manifest, index_size, locked, read_manifest, sweep
 
 log = logging.getLogger(__name__)
 
@@ -51,17 +45,6 @@ log = logging.getLogger(__name__)
 # must not cost more than a question.
 MAX_QUESTION_CHARS = 1000
 MAX_QUESTION_TERMS = 32
-
-
-@dataclass(frozen=True, slots=True)
-class _State:
-    """An immutable view of the index: swapped whole when the corpus changes."""
-
-    segments: tuple[Segment, ...]
-    names: tuple[str, ...]
-    searcher: Searcher
-    by_id: dict[str, tuple[int, int]]
-    problems: tuple[LoadProblem, ...]
 
 
 def _source(meta: dict[str, str]) -> Source:
@@ -91,7 +74,7 @@ class Engine:
         self._warned = ""
         self._damaged: set[str] = set()
         self._lock = threading.Lock()
-        self._state: _State | None = None
+        self._state: IndexState | None = None
 
     # -- opening and refreshing --------------------------------------------------------
 
@@ -117,8 +100,7 @@ class Engine:
     @property
     def fingerprint(self) -> str:
         """Changes whenever a setting that shapes the index changes."""
-        p = self.settings.passages
-        return f"{SEGMENT_FORMAT}|{self.analyzer.fingerprint}|passages={p.size},{p.overlap},{p.title}"
+        return fingerprint(self.analyzer, self.settings)
 
     @property
     def damaged(self) -> bool:
@@ -134,7 +116,7 @@ class Engine:
         """
         with self._lock:
             files, problems = scan_corpus(self.corpus, follow_links=self.follow_links)
-            current = self._stat(files, problems)
+            current = stat_files(files, self._root, problems)
             if not rebuild and not self._damaged and self._unchanged(current):
                 self.new_problems, self.new_warnings = tuple(problems), ()
                 return False
@@ -153,19 +135,6 @@ class Engine:
                 return False
             self.new_problems, self._warned = tuple(problems), ""
             return changed
-
-    def _stat(self, files: list[Path], problems: list[LoadProblem]) -> dict[str, tuple[Path, int, int]]:
-        """Size and mtime of each corpus file by name; a file that vanished is a problem."""
-        current = {}
-        for path in files:
-            name = path.relative_to(self._root).as_posix()
-            try:
-                st = path.stat()
-            except OSError as error:
-                problems.append(LoadProblem(name, f"cannot read: {error.strerror or error}", retry=True))
-                continue
-            current[name] = (path, st.st_size, st.st_mtime_ns)
-        return current
 
     def _unchanged(self, current: dict[str, tuple[Path, int, int]]) -> bool:
         """Whether the index on disk matches the corpus; if so, make it the state (no lock taken)."""
@@ -186,10 +155,10 @@ class Engine:
             return False  # changed underneath, or damaged: the locked path sorts it out
         return True
 
-    def _open_segments(self, manifest: Manifest) -> _State:
+    def _open_segments(self, manifest: Manifest) -> IndexState:
         open_now = dict(zip(self._state.names, self._state.segments, strict=True)) if self._state else {}
         segments = {n: open_now.get(n) or load_segment(self.index_dir / n) for n in manifest.segments}
-        return self._make_state(manifest, segments)
+        return make_state(manifest, segments, self.settings)
 
     def _write_failed(self, error: OSError) -> None:
         """Keep answering from the last good index, and say why it is behind the corpus (once)."""
@@ -217,97 +186,23 @@ class Engine:
         progress: Progress | None,
         rebuild: bool,
     ) -> bool:
-        root: Path = self._root
-        notes: list[str] = []
-        on_disk = read_manifest(self.index_dir)
-        # Leftovers of a failed or killed update (a full disk) go before anything is written;
-        # the segments of the index on disk stay until a new manifest replaces it.
-        sweep(self.index_dir, set(on_disk.segments) if on_disk else set())
-        manifest = None if rebuild else on_disk
-        if manifest is not None and (manifest.fingerprint != self.fingerprint or manifest.corpus != str(self.corpus)):
-            manifest = None
-        segments: dict[str, Segment] = {}
-        # Segments never change once written: those already open are not read again.
-        open_now = dict(zip(self._state.names, self._state.segments, strict=True)) if self._state else {}
-        changed = manifest is None
-        if manifest is None:
-            manifest = Manifest(fingerprint=self.fingerprint, corpus=str(self.corpus))
-        for name in list(manifest.segments):
-            try:
-                if name in self._damaged:
-                    raise CorruptIndexError(f"{self.index_dir / name}: failed a checksum while answering")
-                segments[name] = open_now.get(name) or load_segment(self.index_dir / name)
-            except CorruptIndexError as error:
-                # Only the damaged segment's files are indexed again.
-                notes.append(f"index damaged, its articles indexed again: {error}")
-                log.warning("%s", notes[-1])
-                manifest.segments.remove(name)
-                manifest.deleted.pop(name, None)
-                for file, entry in list(manifest.files.items()):
-                    if entry.segment == name:
-                        del manifest.files[file]
-                changed = True
+        """Update the index on disk (`retrieval.maintain`) and make it the state."""
+        result = refresh_index(
+            self.corpus,
+            self.index_dir,
+            self.analyzer,
+            self.settings,
+            previous=self._state,
+            progress=progress,
+            rebuild=rebuild,
+            scanned=(current, problems),
+            damaged=frozenset(self._damaged),
+        )
         self._damaged.clear()
-
-        # A file or folder that could not be read for a passing reason keeps its articles until it can.
-        unreachable = tuple(p.path for p in problems if p.retry)
-        stale = [
-            name
-            for name, entry in manifest.files.items()
-            if (name not in current or (entry.size, entry.mtime_ns) != current[name][1:])
-            and not any(name == u or name.startswith(u + "/") for u in unreachable)
-        ]
-        for name in stale:
-            entry = manifest.files.pop(name)
-            if entry.segment is not None and entry.articles:
-                manifest.deleted.setdefault(entry.segment, []).extend(entry.articles)
-            changed = True
-        fresh = [name for name in current if name not in manifest.files]
-        if fresh:
-            live_ids = self._live_ids(manifest, segments)
-            articles: list[Article] = []
-            added: list[str] = []
-            for name in sorted(fresh):
-                path, size, mtime = current[name]
-                loaded, found = load_file(path, root=root)
-                problems.extend(found)
-                if any(p.retry for p in found):
-                    continue  # not recorded: tried again on the next update
-                entry = FileEntry(size=size, mtime_ns=mtime, problems=[(p.reason, p.line) for p in found])
-                for article in loaded:
-                    if article.id in live_ids:
-                        problem = LoadProblem(name, f"duplicate article id {article.id!r}, skipped")
-                        problems.append(problem)
-                        entry.problems.append((problem.reason, None))
-                        continue
-                    live_ids.add(article.id)
-                    entry.articles.append(len(articles))
-                    articles.append(article)
-                manifest.files[name] = entry
-                added.append(name)
-                changed = True
-            if articles:
-                seg_name = f"seg-{uuid.uuid4().hex[:12]}"
-                segment = build_segment(articles, self.analyzer, self.settings.passages, progress=progress)
-                save_segment(segment, self.index_dir / seg_name)
-                segments[seg_name] = segment
-                manifest.segments.append(seg_name)
-                for name in added:
-                    if manifest.files[name].articles:
-                        manifest.files[name].segment = seg_name
-        # A segment whose every article is deleted is dropped from the manifest.
-        for name in list(manifest.segments):
-            if len(set(manifest.deleted.get(name, ()))) >= len(segments[name].articles):
-                manifest.segments.remove(name)
-                manifest.deleted.pop(name, None)
-                segments.pop(name)
-        if changed or self._state is None:
-            if changed:
-                write_manifest(self.index_dir, manifest)
-            sweep(self.index_dir, set(manifest.segments))
-            self._state = self._make_state(manifest, segments)
-        self.new_warnings = tuple(notes)
-        return changed
+        problems[:] = result.problems
+        self._state = result.state
+        self.new_warnings = result.warnings
+        return result.changed
 
     def verify(self) -> bool:
         """Check every block of every segment now; return False (and rebuild at the next refresh) on damage."""
@@ -320,37 +215,10 @@ class Engine:
                 self._damaged.add(name)
         return not self._damaged
 
-    @staticmethod
-    def _live_ids(manifest: Manifest, segments: dict[str, Segment]) -> set[str]:
-        ids: set[str] = set()
-        for name in manifest.segments:
-            dead = set(manifest.deleted.get(name, ()))
-            ids.update(a for i, a in enumerate(segments[name].articles.ids) if i not in dead)
-        return ids
-
-    def _make_state(self, manifest: Manifest, segments: dict[str, Segment]) -> _State:
-        names = tuple(manifest.segments)
-        segs = tuple(segments[n] for n in names)
-        live = []
-        by_id: dict[str, tuple[int, int]] = {}
-        for si, (name, seg) in enumerate(zip(names, segs, strict=True)):
-            dead = sorted(set(manifest.deleted.get(name, ())))
-            live.append(None if not dead else ~np.isin(np.asarray(seg.pass_article), dead))
-            dead_set = set(dead)
-            for ai, article_id in enumerate(seg.articles.ids):
-                if ai not in dead_set:
-                    by_id[article_id] = (si, ai)
-        problems = tuple(
-            LoadProblem(name, reason, line)
-            for name, entry in sorted(manifest.files.items())
-            for reason, line in entry.problems
-        )
-        return _State(segs, names, Searcher(segs, live, self.settings.bm25), by_id, problems)
-
     # -- asking ------------------------------------------------------------------------
 
     @property
-    def state(self) -> _State:
+    def state(self) -> IndexState:
         assert self._state is not None, "Engine.open() builds the state"
         return self._state
 
@@ -393,7 +261,7 @@ class Engine:
             reason = "the index is damaged" if isinstance(error, CorruptIndexError) else "the index could not be read"
             return Answer(question, (), known, error=f"{reason} ({error}); it is rebuilt at the next update")
 
-    def _answer(self, state: _State, question: str, limit: int | None) -> Answer:
+    def _answer(self, state: IndexState, question: str, limit: int | None) -> Answer:
         known = len(state.by_id)
         terms = self.question_terms(question)
         limit = self.settings.answers.max_sentences if limit is None else max(1, limit)
