@@ -66,7 +66,3 @@ def tf_bm25l(tf: Floats, doc_len: Floats, avgdl: float, *, k1: float, b: float, 
     c = tf / (1.0 - b + b * doc_len / avgdl)
     return (k1 + 1.0) * (c + delta) / (k1 + c + delta)
 
-
-def tf_bm25plus(tf: Floats, norm: Floats, *, k1: float, delta: float) -> Floats:
-    """BM25+'s term-frequency part: δ + tf × (k1 + 1) / (tf + norm)."""
-    return delta + tf * (k1 + 1.0) / (tf + norm)

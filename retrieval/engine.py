@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,34 +21,30 @@ import numpy as np
 import numpy.typing as npt
 
 from retrieval.analyze import Analyzer
-from retrieval.clean import CLEAN_VERSION
 from retrieval.decide import DecideSettings, Evidence, decide, key_held, key_terms, name_terms
 from retrieval.errors import CorpusError, CorruptIndexError, DamagedSegmentError, IndexWriteError
 from retrieval.index import (
-    SEGMENT_FORMAT,
     Progress,
     Segment,
-    build_segment,
     load_segment,
-    save_segment,
     verify_segment,
 )
-from retrieval.load import load_file, read_mentions, scan_corpus
+from retrieval.load import read_mentions, scan_corpus
+from retrieval.maintain import IndexState, fingerprint, make_state, refresh_index, stat_files
 from retrieval.models import (
     Answer,
     AnswerSentence,
-    Article,
     Context,
     IndexStats,
     LoadProblem,
     Source,
 )
 from retrieval.question import clean_question, is_small_talk
-from retrieval.search import PassageHit, Searcher
+from retrieval.search import PassageHit
 from retrieval.select import question_weights, select_sentences
 from retrieval.settings import Settings
 from retrieval.spelling import Speller
-from retrieval.store import FileEntry, Manifest, index_size, locked, read_manifest, sweep, write_manifest
+from retrieval.store import Manifest, index_size, locked, read_manifest, sweep
 from retrieval.when import TimeWeights, day_number, parse_asked_at, published_day, resolve, weigh
 
 log = logging.getLogger(__name__)
@@ -63,19 +58,13 @@ DECIDE_DEPTH = 3
 
 
 @dataclass(frozen=True, slots=True)
-class _State:
-    """An immutable view of the index: swapped whole when the corpus changes."""
+class _Days:
+    """When the articles of one index state appeared: day numbers, NaN where unknown."""
 
-    segments: tuple[Segment, ...]
-    names: tuple[str, ...]
-    searcher: Searcher
-    by_id: dict[str, tuple[int, int]]
-    problems: tuple[LoadProblem, ...]
-    # Publication day of every article (per segment) and of every passage (global), NaN if unknown.
-    article_days: tuple[npt.NDArray[np.float64], ...]
-    passage_days: npt.NDArray[np.float64]
+    articles: tuple[npt.NDArray[np.float64], ...]  # per segment, by article
+    passages: npt.NDArray[np.float64]  # by global passage id
     # Set when an article's date could not be read from a damaged segment.
-    days_error: CorruptIndexError | None = None
+    error: CorruptIndexError | None = None
 
 
 def _source(meta: dict[str, str]) -> Source:
@@ -105,12 +94,14 @@ class Engine:
         self._warned = ""
         self._damaged: set[str] = set()
         self._lock = threading.Lock()
-        self._state: _State | None = None
+        self._state: IndexState | None = None
         self.time_weights = TimeWeights()
         self.decide_settings = DecideSettings(min_support=settings.answers.min_score)
         self.last_evidence: Evidence | None = None
-        self._speller: tuple[_State, Speller] | None = None
-        self._days: dict[str, npt.NDArray[np.float64]] = {}
+        self._speller: tuple[IndexState, Speller] | None = None
+        self._dated: tuple[IndexState, _Days] | None = None
+        # Segments never change: their articles' days are parsed once, kept by segment name.
+        self._segment_days: dict[str, npt.NDArray[np.float64]] = {}
 
     # -- opening and refreshing --------------------------------------------------------
 
@@ -136,10 +127,7 @@ class Engine:
     @property
     def fingerprint(self) -> str:
         """Changes whenever a setting that shapes the index changes."""
-        p = self.settings.passages
-        return (
-            f"{SEGMENT_FORMAT}|{self.analyzer.fingerprint}|passages={p.size},{p.overlap},{p.title}|clean={CLEAN_VERSION}"
-        )
+        return fingerprint(self.analyzer, self.settings)
 
     @property
     def damaged(self) -> bool:
@@ -155,7 +143,7 @@ class Engine:
         """
         with self._lock:
             files, problems = scan_corpus(self.corpus, follow_links=self.follow_links)
-            current = self._stat(files, problems)
+            current = stat_files(files, self._root, problems)
             if not rebuild and not self._damaged and self._unchanged(current):
                 self.new_problems, self.new_warnings = tuple(problems), ()
                 return False
@@ -174,19 +162,6 @@ class Engine:
                 return False
             self.new_problems, self._warned = tuple(problems), ""
             return changed
-
-    def _stat(self, files: list[Path], problems: list[LoadProblem]) -> dict[str, tuple[Path, int, int]]:
-        """Size and mtime of each corpus file by name; a file that vanished is a problem."""
-        current = {}
-        for path in files:
-            name = path.relative_to(self._root).as_posix()
-            try:
-                st = path.stat()
-            except OSError as error:
-                problems.append(LoadProblem(name, f"cannot read: {error.strerror or error}", retry=True))
-                continue
-            current[name] = (path, st.st_size, st.st_mtime_ns)
-        return current
 
     def _unchanged(self, current: dict[str, tuple[Path, int, int]]) -> bool:
         """Whether the index on disk matches the corpus; if so, make it the state (no lock taken)."""
@@ -207,10 +182,10 @@ class Engine:
             return False  # changed underneath, or damaged: the locked path sorts it out
         return True
 
-    def _open_segments(self, manifest: Manifest) -> _State:
+    def _open_segments(self, manifest: Manifest) -> IndexState:
         open_now = dict(zip(self._state.names, self._state.segments, strict=True)) if self._state else {}
         segments = {n: open_now.get(n) or load_segment(self.index_dir / n) for n in manifest.segments}
-        return self._make_state(manifest, segments)
+        return make_state(manifest, segments, self.settings)
 
     def _write_failed(self, error: OSError) -> None:
         """Keep answering from the last good index, and say why it is behind the corpus (once)."""
@@ -238,97 +213,23 @@ class Engine:
         progress: Progress | None,
         rebuild: bool,
     ) -> bool:
-        root: Path = self._root
-        notes: list[str] = []
-        on_disk = read_manifest(self.index_dir)
-        # Leftovers of a failed or killed update (a full disk) go before anything is written;
-        # the segments of the index on disk stay until a new manifest replaces it.
-        sweep(self.index_dir, set(on_disk.segments) if on_disk else set())
-        manifest = None if rebuild else on_disk
-        if manifest is not None and (manifest.fingerprint != self.fingerprint or manifest.corpus != str(self.corpus)):
-            manifest = None
-        segments: dict[str, Segment] = {}
-        # Segments never change once written: those already open are not read again.
-        open_now = dict(zip(self._state.names, self._state.segments, strict=True)) if self._state else {}
-        changed = manifest is None
-        if manifest is None:
-            manifest = Manifest(fingerprint=self.fingerprint, corpus=str(self.corpus))
-        for name in list(manifest.segments):
-            try:
-                if name in self._damaged:
-                    raise CorruptIndexError(f"{self.index_dir / name}: failed a checksum while answering")
-                segments[name] = open_now.get(name) or load_segment(self.index_dir / name)
-            except CorruptIndexError as error:
-                # Only the damaged segment's files are indexed again.
-                notes.append(f"index damaged, its articles indexed again: {error}")
-                log.warning("%s", notes[-1])
-                manifest.segments.remove(name)
-                manifest.deleted.pop(name, None)
-                for file, entry in list(manifest.files.items()):
-                    if entry.segment == name:
-                        del manifest.files[file]
-                changed = True
+        """Update the index on disk (`retrieval.maintain`) and make it the state."""
+        result = refresh_index(
+            self.corpus,
+            self.index_dir,
+            self.analyzer,
+            self.settings,
+            previous=self._state,
+            progress=progress,
+            rebuild=rebuild,
+            scanned=(current, problems),
+            damaged=frozenset(self._damaged),
+        )
         self._damaged.clear()
-
-        # A file or folder that could not be read for a passing reason keeps its articles until it can.
-        unreachable = tuple(p.path for p in problems if p.retry)
-        stale = [
-            name
-            for name, entry in manifest.files.items()
-            if (name not in current or (entry.size, entry.mtime_ns) != current[name][1:])
-            and not any(name == u or name.startswith(u + "/") for u in unreachable)
-        ]
-        for name in stale:
-            entry = manifest.files.pop(name)
-            if entry.segment is not None and entry.articles:
-                manifest.deleted.setdefault(entry.segment, []).extend(entry.articles)
-            changed = True
-        fresh = [name for name in current if name not in manifest.files]
-        if fresh:
-            live_ids = self._live_ids(manifest, segments)
-            articles: list[Article] = []
-            added: list[str] = []
-            for name in sorted(fresh):
-                path, size, mtime = current[name]
-                loaded, found = load_file(path, root=root)
-                problems.extend(found)
-                if any(p.retry for p in found):
-                    continue  # not recorded: tried again on the next update
-                entry = FileEntry(size=size, mtime_ns=mtime, problems=[(p.reason, p.line) for p in found])
-                for article in loaded:
-                    if article.id in live_ids:
-                        problem = LoadProblem(name, f"duplicate article id {article.id!r}, skipped")
-                        problems.append(problem)
-                        entry.problems.append((problem.reason, None))
-                        continue
-                    live_ids.add(article.id)
-                    entry.articles.append(len(articles))
-                    articles.append(article)
-                manifest.files[name] = entry
-                added.append(name)
-                changed = True
-            if articles:
-                seg_name = f"seg-{uuid.uuid4().hex[:12]}"
-                segment = build_segment(articles, self.analyzer, self.settings.passages, progress=progress)
-                save_segment(segment, self.index_dir / seg_name)
-                segments[seg_name] = segment
-                manifest.segments.append(seg_name)
-                for name in added:
-                    if manifest.files[name].articles:
-                        manifest.files[name].segment = seg_name
-        # A segment whose every article is deleted is dropped from the manifest.
-        for name in list(manifest.segments):
-            if len(set(manifest.deleted.get(name, ()))) >= len(segments[name].articles):
-                manifest.segments.remove(name)
-                manifest.deleted.pop(name, None)
-                segments.pop(name)
-        if changed or self._state is None:
-            if changed:
-                write_manifest(self.index_dir, manifest)
-            sweep(self.index_dir, set(manifest.segments))
-            self._state = self._make_state(manifest, segments)
-        self.new_warnings = tuple(notes)
-        return changed
+        problems[:] = result.problems
+        self._state = result.state
+        self.new_warnings = result.warnings
+        return result.changed
 
     def verify(self) -> bool:
         """Check every block of every segment now; return False (and rebuild at the next refresh) on damage."""
@@ -341,60 +242,10 @@ class Engine:
                 self._damaged.add(name)
         return not self._damaged
 
-    @staticmethod
-    def _live_ids(manifest: Manifest, segments: dict[str, Segment]) -> set[str]:
-        ids: set[str] = set()
-        for name in manifest.segments:
-            dead = set(manifest.deleted.get(name, ()))
-            ids.update(a for i, a in enumerate(segments[name].articles.ids) if i not in dead)
-        return ids
-
-    def _make_state(self, manifest: Manifest, segments: dict[str, Segment]) -> _State:
-        names = tuple(manifest.segments)
-        segs = tuple(segments[n] for n in names)
-        live = []
-        by_id: dict[str, tuple[int, int]] = {}
-        for si, (name, seg) in enumerate(zip(names, segs, strict=True)):
-            dead = sorted(set(manifest.deleted.get(name, ())))
-            live.append(None if not dead else ~np.isin(np.asarray(seg.pass_article), dead))
-            dead_set = set(dead)
-            for ai, article_id in enumerate(seg.articles.ids):
-                if ai not in dead_set:
-                    by_id[article_id] = (si, ai)
-        problems = tuple(
-            LoadProblem(name, reason, line)
-            for name, entry in sorted(manifest.files.items())
-            for reason, line in entry.problems
-        )
-        # Segments never change: their articles' days are parsed once.
-        days: dict[str, npt.NDArray[np.float64]] = {}
-        days_error: CorruptIndexError | None = None
-        for name, seg in zip(names, segs, strict=True):
-            try:
-                days[name] = self._days[name] if name in self._days else self._article_days(seg)
-            except CorruptIndexError as error:
-                # Damaged metadata: answering says so (and the next refresh rebuilds the
-                # segment) rather than answer without knowing when its articles appeared.
-                days[name] = np.full(len(seg.articles), np.nan)
-                days_error = days_error or error
-        self._days = {n: d for n, d in days.items() if days_error is None or n in self._days}
-        article_days = tuple(days[n] for n in names)
-        passage_days = (
-            np.concatenate([d[np.asarray(s.pass_article)] for d, s in zip(article_days, segs, strict=True)])
-            if segs
-            else np.zeros(0)
-        )
-        searcher = Searcher(segs, live, self.settings.bm25)
-        return _State(segs, names, searcher, by_id, problems, article_days, passage_days, days_error)
-
-    @staticmethod
-    def _article_days(segment: Segment) -> npt.NDArray[np.float64]:
-        return np.array([published_day(meta.get("published", "")) for meta in segment.articles], dtype=np.float64)
-
     # -- asking ------------------------------------------------------------------------
 
     @property
-    def state(self) -> _State:
+    def state(self) -> IndexState:
         assert self._state is not None, "Engine.open() builds the state"
         return self._state
 
@@ -450,9 +301,10 @@ class Engine:
                 question, (), known, error=f"{reason} ({error}); it is rebuilt at the next update", asked_at=stamp
             )
 
-    def _answer(self, state: _State, question: str, limit: int | None, moment: datetime) -> Answer:
-        if state.days_error is not None:
-            raise state.days_error
+    def _answer(self, state: IndexState, question: str, limit: int | None, moment: datetime) -> Answer:
+        dated = self._days(state)
+        if dated.error is not None:
+            raise dated.error
         known = len(state.by_id)
         stamp = moment.isoformat()
         if is_small_talk(question[:MAX_QUESTION_CHARS]):
@@ -466,7 +318,7 @@ class Engine:
             terms = [fixes.get(t, t) for t in terms]
             found = state.searcher.lookup(terms)
         frame = resolve(asked, moment)
-        days, weights = state.passage_days, self.time_weights
+        days, weights = dated.passages, self.time_weights
 
         def prior(cand: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
             return weigh(days[cand], frame, weights)
@@ -485,7 +337,7 @@ class Engine:
             article = int(seg.sent_article[c.sentence])
             meta = seg.articles[article]
             matched = tuple((s, e) for term, s, e in self.analyzer.spans(c.text) if term in wanted)
-            day = float(state.article_days[c.segment][article])
+            day = float(dated.articles[c.segment][article])
             sentences.append(
                 AnswerSentence(
                     text=c.text,
@@ -523,7 +375,33 @@ class Engine:
             )
         return Answer(question, tuple(sentences), known, unique, asked_at=stamp, corrected=corrected)
 
-    def _respell(self, state: _State, missing: Sequence[str]) -> dict[str, str]:
+    def _days(self, state: IndexState) -> _Days:
+        """The publication days of `state`'s articles and passages (computed once per state)."""
+        dated = self._dated
+        if dated is not None and dated[0] is state:
+            return dated[1]
+        days: dict[str, npt.NDArray[np.float64]] = {}
+        error: CorruptIndexError | None = None
+        for name, seg in zip(state.names, state.segments, strict=True):
+            try:
+                days[name] = self._segment_days[name] if name in self._segment_days else _article_days(seg)
+            except CorruptIndexError as damage:
+                # Damaged metadata: answering says so (and the next refresh rebuilds the
+                # segment) rather than answer without knowing when its articles appeared.
+                days[name] = np.full(len(seg.articles), np.nan)
+                error = error or damage
+        self._segment_days = {n: d for n, d in days.items() if error is None or n in self._segment_days}
+        articles = tuple(days[n] for n in state.names)
+        passages = (
+            np.concatenate([d[np.asarray(s.pass_article)] for d, s in zip(articles, state.segments, strict=True)])
+            if state.segments
+            else np.zeros(0)
+        )
+        result = _Days(articles, passages, error)
+        self._dated = (state, result)
+        return result
+
+    def _respell(self, state: IndexState, missing: Sequence[str]) -> dict[str, str]:
         """Match each question term that no passage holds to the nearest spelling in the index."""
         if not missing:
             return {}
@@ -607,3 +485,8 @@ class Engine:
         segment = self.state.segments[seg]
         ids = segment.passage_term_ids(passage - int(searcher.bases[seg]))
         return [w.decode("utf-8") for w in np.asarray(segment.vocab)[ids]]
+
+
+def _article_days(segment: Segment) -> npt.NDArray[np.float64]:
+    """The publication day of each article of a segment (NaN where unknown)."""
+    return np.array([published_day(meta.get("published", "")) for meta in segment.articles], dtype=np.float64)

@@ -36,7 +36,7 @@ from retrieval.settings import PassageSettings
 from retrieval.split import split_sentences
 from retrieval.store import replace_synced, sync_folder, write_synced
 
-SEGMENT_FORMAT = "newsbot-segment/6"
+SEGMENT_FORMAT = "newsbot-segment/7"
 
 Ints = npt.NDArray[np.int64]
 Int32s = npt.NDArray[np.int32]
@@ -51,6 +51,8 @@ _ARRAYS: dict[str, str] = {
     "post_offsets": "int64",
     "post_docs": "int32",
     "post_tf": "uint16",
+    "term_max_tf": "uint16",
+    "term_min_len": "int32",
     "doc_len": "int32",
     "pass_start": "int32",
     "pass_end": "int32",
@@ -134,6 +136,10 @@ class Segment:
     post_offsets: Ints
     post_docs: Int32s
     post_tf: npt.NDArray[np.uint16]
+    # Per term, the highest frequency and the shortest passage among its postings: what
+    # bounds the term's BM25 part from above, for dynamic pruning (`retrieval.search`).
+    term_max_tf: npt.NDArray[np.uint16]
+    term_min_len: Int32s
     doc_len: Int32s
     pass_start: Int32s
     pass_end: Int32s
@@ -429,14 +435,20 @@ def build_segment(
     text_offsets = np.zeros(c.text_len.size + 1, dtype=np.int64)
     np.cumsum(c.text_len, out=text_offsets[1:])
     text_blob = np.frombuffer(c.text_blob, dtype=np.uint8)
+    post_docs = (pairs % n_pass).astype(np.int32)
+    # A passage holds a word 65,535 times at most in the index (no real one comes near).
+    post_tf = np.minimum(tf, np.iinfo(np.uint16).max).astype(np.uint16)
+    doc_len32 = doc_len.astype(np.int32)
+    max_tf, min_len = _term_bounds(post_offsets, post_docs, post_tf, doc_len32)
     return Segment(
         articles=ArticleTable.from_records(c.meta),
         vocab=vocab_arr,
         post_offsets=post_offsets,
-        post_docs=(pairs % n_pass).astype(np.int32),
-        # A passage holds a word 65,535 times at most in the index (no real one comes near).
-        post_tf=np.minimum(tf, np.iinfo(np.uint16).max).astype(np.uint16),
-        doc_len=doc_len.astype(np.int32),
+        post_docs=post_docs,
+        post_tf=post_tf,
+        term_max_tf=max_tf,
+        term_min_len=min_len,
+        doc_len=doc_len32,
         pass_start=p_start,
         pass_end=p_end,
         pass_article=c.pass_article,
@@ -452,6 +464,20 @@ def build_segment(
         title_terms=title_terms,
         titled=passages.title,
     )
+
+
+def _term_bounds(
+    offsets: Ints, docs: Int32s, tf: npt.NDArray[np.uint16], doc_len: Int32s
+) -> tuple[npt.NDArray[np.uint16], Int32s]:
+    """Each term's highest frequency and shortest passage over its postings (0 without any)."""
+    n_terms = offsets.size - 1
+    max_tf, min_len = np.zeros(n_terms, np.uint16), np.zeros(n_terms, np.int32)
+    held = np.flatnonzero(np.diff(offsets) > 0)
+    if held.size:
+        starts = offsets[held]
+        max_tf[held] = np.maximum.reduceat(tf, starts)
+        min_len[held] = np.minimum.reduceat(doc_len[docs], starts)
+    return max_tf, min_len
 
 
 def _npy(array: np.ndarray) -> list[integrity.Buffer]:
@@ -576,7 +602,8 @@ def load_segment(directory: Path, *, verify: bool = False) -> Segment:
             array = _load_array(directory, name, meta)
             if (kind == "S" and array.dtype.kind != "S") or (kind != "S" and array.dtype != np.dtype(kind)):
                 raise CorruptIndexError(f"{directory / name}.npy: unexpected dtype {array.dtype}")
-            arrays[name] = array
+            # A plain ndarray view of the map: np.memmap's slicing costs microseconds a call.
+            arrays[name] = np.asarray(array)
         table = {n: _load_array(directory, n, meta) for n in _TABLE}
         raw = (directory / "article_ids.json").read_bytes()
         if len(raw) != meta["ids_size"]:
@@ -637,6 +664,7 @@ def _check_shapes(segment: Segment, meta: dict[str, int], directory: Path) -> No
         and len(segment.articles) == meta.get("articles")
         and segment.post_offsets.shape == (n_terms + 1,)
         and segment.post_docs.shape == segment.post_tf.shape
+        and segment.term_max_tf.shape == segment.term_min_len.shape == (n_terms,)
         and int(segment.post_offsets[-1]) == segment.post_docs.size
         and segment.pass_start.shape == segment.pass_end.shape == segment.pass_article.shape == (n_pass,)
         and segment.sent_offsets.shape == segment.text_offsets.shape == (n_sent + 1,)

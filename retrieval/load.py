@@ -30,13 +30,16 @@ import datetime as dt
 import email.utils
 import errno
 import json
+import mmap
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import xxhash
 import yaml
 
 from retrieval.clean import clean_body
@@ -44,6 +47,9 @@ from retrieval.errors import CorpusError
 from retrieval.models import Article, Corpus, LoadProblem, Mention
 
 __all__ = [
+    "FileRead",
+    "drop_duplicates",
+    "read_file",
     "MAX_ARTICLE_BYTES",
     "SUFFIXES",
     "corpus_files",
@@ -63,6 +69,7 @@ MAX_ARTICLE_BYTES = 4 << 20
 
 # Articles with the line they came from (known for .jsonl only), and one parse's outcome.
 _Found = list[tuple[Article, int | None]]
+_Keyed = list[tuple[str, Article, int | None]]
 _Parsed = tuple[Article | None, LoadProblem | None]
 
 # Whole lines that scraped pages leave behind; each must match the entire stripped line.
@@ -126,11 +133,46 @@ def scan_corpus(path: str | Path, *, follow_links: bool = False) -> tuple[list[P
     return _find_files(Path(path), follow_links=follow_links)
 
 
+@dataclass(frozen=True, slots=True)
+class FileRead:
+    """One corpus file read against the articles an index already holds from it.
+
+    Every article has a content key: a hash of its `.jsonl` line (with the line number when
+    the line has no id, since the id then derives from it) or of its whole `.txt`/`.md` file.
+    An article whose key is `known` is not parsed again: its key is listed in `unchanged`.
+    When the file only grew (`grown`), only the lines after its old end were read: every
+    article it held before is unchanged and `unchanged` is empty.
+    """
+
+    articles: tuple[tuple[str, Article, int | None], ...]
+    unchanged: tuple[str, ...]
+    problems: tuple[LoadProblem, ...]
+    digest: str = ""
+    size: int = 0
+    grown: bool = False
+    breaks: int = 0  # line breaks in the file as read (a .jsonl file's lines are numbered by them)
+
+
+def read_file(
+    path: Path, *, root: Path, known: Container[str] = (), before: tuple[int, str, int] | None = None
+) -> FileRead:
+    """Read one corpus file, parsing only the articles whose content key is not `known`.
+
+    `before` is the (size, digest, line breaks) of the file when last read: a `.jsonl` file
+    that still starts with exactly those bytes is read from there on only.
+    """
+    if before is not None and path.suffix.lower() == ".jsonl":
+        grown = _read_grown(path, _relative(path, root), known, before)
+        if grown is not None:
+            return grown
+    return _read_file(path, root=root, known=known)
+
+
 def load_file(path: Path, *, root: Path) -> tuple[list[Article], list[LoadProblem]]:
     """Load the articles of one corpus file; ids of .txt/.md articles derive from the path relative to root."""  # noqa: E501
-    found, problems = _read_file(path, root=root)
-    articles, duplicates = _drop_duplicates(found, {})
-    return articles, problems + duplicates
+    read = _read_file(path, root=root, known=())
+    articles, duplicates = drop_duplicates([(a, line) for _, a, line in read.articles], {})
+    return articles, [*read.problems, *duplicates]
 
 
 def load_corpus(path: str | Path, *, follow_links: bool = False) -> Corpus:
@@ -141,10 +183,10 @@ def load_corpus(path: str | Path, *, follow_links: bool = False) -> Corpus:
     articles: list[Article] = []
     seen: dict[str, str] = {}
     for file in files:
-        found, file_problems = _read_file(file, root=root)
-        kept, duplicates = _drop_duplicates(found, seen)
+        read = _read_file(file, root=root, known=())
+        kept, duplicates = drop_duplicates([(a, line) for _, a, line in read.articles], seen)
         articles.extend(kept)
-        problems.extend(file_problems)
+        problems.extend(read.problems)
         problems.extend(duplicates)
     return Corpus(articles=tuple(articles), problems=tuple(problems))
 
@@ -237,7 +279,13 @@ def _utf8(name: str) -> bool:
     return True
 
 
-def _drop_duplicates(found: _Found, seen: dict[str, str]) -> tuple[list[Article], list[LoadProblem]]:
+def drop_duplicates(found: _Found, seen: dict[str, str]) -> tuple[list[Article], list[LoadProblem]]:
+    """Keep the first article of each id; `seen` maps the ids kept so far to their file.
+
+    The one rule for duplicate ids, whether a corpus is loaded whole or an index is updated:
+    an id already kept (earlier in the corpus, or already in the index) keeps its article,
+    and a later one with that id is reported and skipped.
+    """
     kept: list[Article] = []
     problems: list[LoadProblem] = []
     for article, line in found:
@@ -251,32 +299,76 @@ def _drop_duplicates(found: _Found, seen: dict[str, str]) -> tuple[list[Article]
     return kept, problems
 
 
-def _read_file(path: Path, *, root: Path) -> tuple[_Found, list[LoadProblem]]:
+def _key(data: bytes | memoryview) -> str:
+    return xxhash.xxh3_128_hexdigest(data)
+
+
+def _relative(path: Path, root: Path) -> str:
     try:
-        relative = path.relative_to(root).as_posix()
+        return path.relative_to(root).as_posix()
     except ValueError:
-        relative = path.as_posix()
+        return path.as_posix()
+
+
+def _read_grown(path: Path, relative: str, known: Container[str], before: tuple[int, str, int]) -> FileRead | None:
+    """Read only what was appended to a `.jsonl` file since `before`, or None if it did not only grow.
+
+    The old part is hashed where it lies (memory-mapped), never copied or parsed.
+    """
+    size, digest, breaks = before
+    hasher = xxhash.xxh3_128()
+    try:
+        with open(path, "rb") as fh:
+            total = os.fstat(fh.fileno()).st_size
+            if not 0 < size < total:
+                return None
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                if mapped[size - 1 : size] != b"\n":
+                    return None
+                view = memoryview(mapped)
+                try:
+                    hasher.update(view[:size])
+                finally:
+                    view.release()
+                tail = mapped[size:]
+    except (OSError, ValueError):
+        return None
+    if hasher.hexdigest() != digest or b"\x00" in tail:
+        return None
+    hasher.update(tail)
+    # Only the appended lines are new; they are numbered on from the old last line.
+    found, problems, more = _read_jsonl(tail, relative, known, [], first=breaks + 1, offset=size)
+    return FileRead(tuple(found), (), tuple(problems), hasher.hexdigest(), size + len(tail), True, breaks + more)
+
+
+def _read_file(path: Path, *, root: Path, known: Container[str]) -> FileRead:
+    relative = _relative(path, root)
     try:
         data = _read_bytes(path, limit=None if path.suffix.lower() == ".jsonl" else MAX_ARTICLE_BYTES)
         if isinstance(data, int):
             reason = f"too large for one article ({data / 2**20:.1f} MiB; at most {MAX_ARTICLE_BYTES >> 20} MiB)"
-            return [], [LoadProblem(relative, reason)]
+            return FileRead((), (), (LoadProblem(relative, reason),))
     except OSError as error:
         retry = error.errno in _TRANSIENT
-        return [], [LoadProblem(relative, f"cannot read: {error.strerror or error}", retry=retry)]
+        return FileRead((), (), (LoadProblem(relative, f"cannot read: {error.strerror or error}", retry=retry),))
+    digest, size = _key(data), len(data)
     if b"\x00" in data:
-        return [], [LoadProblem(relative, "binary file (contains NUL bytes)")]
-    if not data.strip():
-        return [], [LoadProblem(relative, "empty file")]
+        return FileRead((), (), (LoadProblem(relative, "binary file (contains NUL bytes)"),), digest, size)
+    if not data or data.isspace():  # not data.strip(): no copy of a big file
+        return FileRead((), (), (LoadProblem(relative, "empty file"),), digest, size)
 
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        return _read_jsonl(data, relative)
+        unchanged: list[str] = []
+        found, problems, breaks = _read_jsonl(data, relative, known, unchanged)
+        return FileRead(tuple(found), tuple(unchanged), tuple(problems), digest, size, breaks=breaks)
+    if digest in known:
+        return FileRead((), (digest,), (), digest, size)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
-        return [], [LoadProblem(relative, f"not valid UTF-8 at byte {error.start}", line)]
+        return FileRead((), (), (LoadProblem(relative, f"not valid UTF-8 at byte {error.start}", line),), digest, size)
     text = _normalize(text)
     # NFC so that a file named on macOS (NFD) and on Linux gets the same id.
     article_id = unicodedata.normalize("NFC", relative[: -len(suffix)])
@@ -284,7 +376,8 @@ def _read_file(path: Path, *, root: Path) -> tuple[_Found, list[LoadProblem]]:
         article, problem = _parse_md(text, article_id=article_id, relative=relative)
     else:
         article, problem = _parse_txt(text, article_id=article_id, relative=relative)
-    return ([(article, None)] if article else []), ([problem] if problem else [])
+    parsed: tuple[tuple[str, Article, int | None], ...] = ((digest, article, None),) if article else ()
+    return FileRead(parsed, (), (problem,) if problem else (), digest, size)
 
 
 def _read_bytes(path: Path, *, limit: int | None) -> bytes | int:
@@ -574,12 +667,29 @@ def _article(meta: dict[str, str], body: str, *, article_id: str, relative: str,
     )
 
 
-def _read_jsonl(data: bytes, relative: str) -> tuple[_Found, list[LoadProblem]]:
-    found: _Found = []
+def _read_jsonl(
+    data: bytes, relative: str, known: Container[str], unchanged: list[str], *, first: int = 1, offset: int = 0
+) -> tuple[_Keyed, list[LoadProblem], int]:
+    """Parse the lines of `data` (line `first`, byte `offset` of its file) whose keys are not `known`.
+
+    Returns the articles with their content keys, the problems and the line breaks in `data`.
+    """
+    found: _Keyed = []
+    met: set[str] = set()
     problems: list[LoadProblem] = []
     stem = relative.removesuffix(Path(relative).suffix)
-    for number, line in enumerate(_jsonl_lines(data, relative, problems), start=1):
+    lines = _jsonl_lines(data, relative, problems, first=first, offset=offset)
+    for number, line in enumerate(lines, start=first):
         if line is None or not line.strip():
+            continue
+        key = _key(line.encode("utf-8", "surrogatepass"))
+        # A known line met twice is parsed the second time, to be reported as a duplicate.
+        if key in known and key not in met:
+            unchanged.append(key)
+            met.add(key)
+            continue
+        if f"{key}@{number}" in known:
+            unchanged.append(f"{key}@{number}")
             continue
         if len(line) > MAX_ARTICLE_BYTES:
             reason = f"line too long for one article ({len(line) / 2**20:.1f} MiB), skipped"
@@ -607,8 +717,8 @@ def _read_jsonl(data: bytes, relative: str) -> tuple[_Found, list[LoadProblem]]:
             continue
         meta: dict[str, str] = {}
         bad = None
-        for key in _META_KEYS:
-            meta[key], bad = _scalar(record.get(key), key)
+        for field in _META_KEYS:
+            meta[field], bad = _scalar(record.get(field), field)
             if bad:
                 break
         raw_id, bad_id = _scalar(record.get("id"), "id")
@@ -620,29 +730,35 @@ def _read_jsonl(data: bytes, relative: str) -> tuple[_Found, list[LoadProblem]]:
             reason = f"field {broken!r}: holds an escape such as \\ud800 that is not a character"
             problems.append(LoadProblem(relative, reason, number))
             continue
-        article_id = raw_id.strip() or f"{stem}:{number}"
-        meta = {key: _normalize(value) for key, value in meta.items()}
+        article_id = raw_id.strip()
+        if not article_id:
+            # The id derives from the line number, so the line's place is part of its content.
+            article_id, key = f"{stem}:{number}", f"{key}@{number}"
+        meta = {name: _normalize(value) for name, value in meta.items()}
         if record.get(_MENTIONS):
             meta[_MENTIONS] = json.dumps(record[_MENTIONS], ensure_ascii=False)
         article, problem = _article(
             meta, _tidy(_normalize(text)), article_id=article_id, relative=relative, line=number
         )
         if article:
-            found.append((article, number))
+            found.append((key, article, number))
         if problem:
             problems.append(problem)
-    return found, problems
+    return found, problems, len(lines) - 1
 
 
-def _jsonl_lines(data: bytes, relative: str, problems: list[LoadProblem]) -> list[str | None]:
-    """Split into lines; a line of invalid UTF-8 is reported and becomes None, the rest load."""
+def _jsonl_lines(
+    data: bytes, relative: str, problems: list[LoadProblem], *, first: int = 1, offset: int = 0
+) -> list[str | None]:
+    """Split into lines (numbered from `first`); a line of invalid UTF-8 is reported and becomes None."""
+    bom = "\ufeff" if first == 1 else ""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         pass
     else:
         # A raw CR cannot occur inside a JSON string, so every CR is a line ending.
-        return list(_normalize_newlines(text.removeprefix("\ufeff")).split("\n"))
+        return list(_normalize_newlines(text.removeprefix(bom)).split("\n"))
 
     lines: list[str | None] = []
     start = 0
@@ -651,12 +767,12 @@ def _jsonl_lines(data: bytes, relative: str, problems: list[LoadProblem]) -> lis
         try:
             lines.append(data[start:end].decode("utf-8"))
         except UnicodeDecodeError as error:
-            at = start + error.start
-            problems.append(LoadProblem(relative, f"not valid UTF-8 at byte {at}", len(lines) + 1))
+            at = offset + start + error.start
+            problems.append(LoadProblem(relative, f"not valid UTF-8 at byte {at}", len(lines) + first))
             lines.append(None)
         start = separator.end() if separator else start
     if lines and lines[0] is not None:
-        lines[0] = lines[0].removeprefix("\ufeff")
+        lines[0] = lines[0].removeprefix(bom)
     return lines
 
 

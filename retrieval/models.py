@@ -75,15 +75,6 @@ class Corpus:
 
 
 @dataclass(frozen=True, slots=True)
-class Passage:
-    """A window of consecutive sentences of one article: sentences [start, end) of it."""
-
-    article: int
-    start: int
-    end: int
-
-
-@dataclass(frozen=True, slots=True)
 class Source:
     """Where a quoted sentence comes from."""
 

@@ -4,7 +4,16 @@ BM25 over the live passages of every segment, with corpus statistics (N, average
 document frequencies) taken over all of them, so an index made of several segments scores
 exactly as one rebuilt from scratch. A query touches only its own terms' postings: scores
 are accumulated into a per-thread buffer at those passages only, and the top k are picked
-with `argpartition`, never by sorting every score.
+with `partition`, never by sorting every score.
+
+Pruning is exact (MaxScore): each term's score is bounded from above by its highest
+frequency and shortest passage (kept per term in the segment); once k passages are known to
+reach a score, the commonest terms whose bounds together fall short of it are not scanned
+but looked up, by binary search, at the few passages that can still make the top k. Every
+path adds the terms' parts in one order, so pruned and full scores agree to the last bit
+(`tests/test_search.py` compares them on random queries for every variant). A prior (a
+multiplier in [0, 1] per passage, such as the age of its article) only lowers scores, so the
+bounds still hold once the threshold is learnt from scores with the prior applied.
 """
 
 from __future__ import annotations
@@ -22,8 +31,13 @@ from retrieval.index import Segment
 from retrieval.settings import BM25Settings
 
 Bools = npt.NDArray[np.bool_]
-# Given candidate passages (global ids), a multiplier for each: 0 hides a passage.
+# Given candidate passages (global ids), a multiplier in [0, 1] for each: 0 hides a passage.
 Prior = Callable[[npt.NDArray[np.int64]], npt.NDArray[np.float64]]
+
+
+# The passages scored to learn the pruning threshold stay under this share of the query's.
+SEED_SHARE = 0.05
+SEED_MAX = 2048
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,17 +52,29 @@ class PassageHit:
 
 @dataclass(frozen=True, slots=True)
 class TermPostings:
-    """Where one query term occurs among the live passages, per segment."""
+    """One query term among the live passages: its document frequency and id in each segment."""
 
     term: str
     df: int
     local_ids: tuple[int, ...]
-    docs: tuple[npt.NDArray[np.int64], ...]
-    tfs: tuple[npt.NDArray[np.float64], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Term:
+    """A query term ready to score: its weight, its postings per segment, its score bound."""
+
+    scale: float
+    slices: tuple[tuple[int, int, int], ...]  # (segment, first posting, end)
+    size: int
+    bound: float
+    df: int
 
 
 class Searcher:
     """Score passages of a list of segments (with their live-passage masks) by BM25."""
+
+    # Below this many postings a query is scanned whole: pruning would cost more than it saves.
+    prune_min_postings = 20_000
 
     def __init__(
         self,
@@ -75,6 +101,7 @@ class Searcher:
             else np.zeros(0, bool)
         )
         self.n_live = int(mask.sum())
+        self._mask = None if self.n_live == self.n_total else mask
         self.avgdl = float(dl[mask].sum() / self.n_live) if self.n_live else 1.0
         if self.avgdl <= 0:
             self.avgdl = 1.0
@@ -89,23 +116,18 @@ class Searcher:
     # -- statistics ---------------------------------------------------------------------
 
     def postings(self, term: str) -> TermPostings:
-        """Return the live postings of `term` in every segment."""
-        ids, docs, tfs = [], [], []
+        """Return where `term` is in every segment, and how many live passages hold it."""
+        ids = []
         df = 0
         for i, seg in enumerate(self.segments):
             tid = seg.term_id(term)
             ids.append(tid)
             if tid < 0:
                 continue
-            d, tf = seg.postings(tid)
+            lo, hi = int(seg.post_offsets[tid]), int(seg.post_offsets[tid + 1])
             mask = self.live[i]
-            if mask is not None:
-                keep = mask[d]
-                d, tf = d[keep], tf[keep]
-            df += d.size
-            docs.append(d.astype(np.int64) + self.bases[i])
-            tfs.append(tf.astype(np.float64))
-        return TermPostings(term, df, tuple(ids), tuple(docs), tuple(tfs))
+            df += hi - lo if mask is None else int(np.count_nonzero(mask[seg.post_docs[lo:hi]]))
+        return TermPostings(term, df, tuple(ids))
 
     def lookup(self, terms: Sequence[str]) -> dict[str, TermPostings]:
         """Return the live postings of each distinct query term, to share between stages."""
@@ -162,6 +184,18 @@ class Searcher:
             return part - (s.k1 + 1.0) * s.delta / (s.k1 + s.delta)
         return bm25.tf_saturated(tf, self._norm[docs], k1=s.k1)
 
+    def _bound(self, max_tf: float, min_len: float) -> float:
+        """The largest `_weights` of any posting with tf <= max_tf in a passage >= min_len long.
+
+        Every variant's part grows with tf and shrinks with passage length.
+        """
+        s = self.settings
+        tf, dl = np.array([max_tf]), np.array([min_len])
+        if s.variant == "bm25l":
+            part = bm25.tf_bm25l(tf, dl, self.avgdl, k1=s.k1, b=s.b, delta=s.delta)
+            return float(part[0]) - (s.k1 + 1.0) * s.delta / (s.k1 + s.delta)
+        return float(bm25.tf_saturated(tf, bm25.length_norm(dl, self.avgdl, k1=s.k1, b=s.b), k1=s.k1)[0])
+
     def _baseline(self, idf: float) -> float:
         """What the variant gives every passage for a query term, even one without it."""
         s = self.settings
@@ -171,12 +205,10 @@ class Searcher:
             return idf * (s.k1 + 1.0) * s.delta / (s.k1 + s.delta)
         return 0.0
 
-    def _contributions(
-        self, terms: Sequence[str], found: Mapping[str, TermPostings] | None
-    ) -> tuple[list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]], float]:
-        """Each query term's (passages, score parts), and what every passage gets regardless."""
+    def _query(self, terms: Sequence[str], found: Mapping[str, TermPostings] | None) -> tuple[list[_Term], float]:
+        """Each distinct query term with its postings and bound, and what every passage gets regardless."""
         found = self.lookup(terms) if found is None else found
-        parts = []
+        query = []
         constant = 0.0
         for term, count in Counter(terms).items():
             post = found[term]
@@ -184,9 +216,82 @@ class Searcher:
                 continue
             idf = self.idf(post.df)
             constant += count * self._baseline(idf)
-            for docs, tf in zip(post.docs, post.tfs, strict=True):
-                parts.append((docs, (count * idf) * self._weights(docs, tf)))
-        return parts, constant
+            scale = count * idf
+            slices, size, bound = [], 0, 0.0
+            for si, tid in enumerate(post.local_ids):
+                if tid < 0:
+                    continue
+                seg = self.segments[si]
+                lo, hi = int(seg.post_offsets[tid]), int(seg.post_offsets[tid + 1])
+                slices.append((si, lo, hi))
+                size += hi - lo
+                if scale > 0:
+                    bound = max(bound, scale * self._bound(float(seg.term_max_tf[tid]), float(seg.term_min_len[tid])))
+            query.append(_Term(scale, tuple(slices), size, bound, post.df))
+        # One order for every way of scoring (rarest term first), so sums agree to the last bit.
+        query.sort(key=lambda t: t.df)
+        return query, constant
+
+    def _docs(self, term: _Term) -> list[npt.NDArray[np.int64]]:
+        """The passages (global ids, ascending) that hold a term, one array per segment."""
+        return [self.segments[si].post_docs[lo:hi].astype(np.int64) + self.bases[si] for si, lo, hi in term.slices]
+
+    def _add_all(self, buf: npt.NDArray[np.float64], term: _Term, docs: list[npt.NDArray[np.int64]]) -> None:
+        """Add a term's part to every passage that holds it (`docs`, from `_docs`)."""
+        for (si, lo, hi), d in zip(term.slices, docs, strict=True):
+            buf[d] += term.scale * self._weights(d, self.segments[si].post_tf[lo:hi].astype(np.float64))
+
+    def _add_at(self, buf: npt.NDArray[np.float64], term: _Term, cand: npt.NDArray[np.int64]) -> None:
+        """Add a term's part to the passages of `cand` (sorted, distinct) that hold it."""
+        for si, lo, hi in term.slices:
+            seg = self.segments[si]
+            base = int(self.bases[si])
+            a, z = np.searchsorted(cand, [base, base + seg.n_passages])
+            if a == z:
+                continue
+            local = cand[a:z] - base
+            docs = seg.post_docs[lo:hi]
+            at = np.searchsorted(docs, local)
+            at[at == docs.size] = 0
+            held = docs[at] == local
+            if not held.any():
+                continue
+            where, at = cand[a:z][held], at[held]
+            buf[where] += term.scale * self._weights(where, seg.post_tf[lo:hi][at].astype(np.float64))
+
+    def _threshold(self, query: list[_Term], k: int, constant: float, prior: Prior | None) -> float:
+        """A score that k live passages reach for sure: the k-th best among the rarest terms' passages.
+
+        Only a few terms' passages are scored for it; -inf when they are fewer than k.
+        """
+        seed: list[npt.NDArray[np.int64]] = []
+        have = terms = 0
+        budget = max(4 * k, min(SEED_MAX, int(SEED_SHARE * sum(t.size for t in query))))
+        for term in sorted(query, key=lambda t: t.size):
+            if have >= 4 * k:
+                break
+            # Any passages scored exactly give a valid threshold: a big term is sampled evenly.
+            step = -(-term.size // (budget - have)) if term.size > budget - have else 1
+            terms += 1
+            for si, lo, hi in term.slices:
+                seed.append(self.segments[si].post_docs[lo:hi:step].astype(np.int64) + self.bases[si])
+            have += sum(d.size for d in seed[-len(term.slices) :])
+        if have < k:
+            return -np.inf
+        # One term's passages (in ascending segments) are distinct and ascending already.
+        cand = np.unique(np.concatenate(seed)) if terms > 1 else np.concatenate(seed)
+        if self._mask is not None:
+            cand = cand[self._mask[cand]]
+        if cand.size < k:
+            return -np.inf
+        buf = self._buffer()
+        for term in query:
+            self._add_at(buf, term, cand)
+        scores = buf[cand]
+        buf[cand] = 0.0
+        if prior is not None:
+            scores = _weigh(scores, prior(cand), constant)
+        return float(np.partition(scores, cand.size - k)[cand.size - k])
 
     def search(
         self,
@@ -194,45 +299,130 @@ class Searcher:
         k: int = 10,
         *,
         found: Mapping[str, TermPostings] | None = None,
+        prune: bool = True,
         prior: Prior | None = None,
     ) -> list[PassageHit]:
-        """Return the k best live passages for the query terms, best first.
+        """Return the k best live passages for the query terms, best first (ties: lower id first).
 
-        `found` is `lookup(terms)` when the caller has it already; `prior` multiplies each
-        candidate's score (0 hides it), e.g. by the age of its article.
+        `found` is `lookup(terms)` when the caller has it already. With `prune` (MaxScore,
+        Turtle and Flood 1995), a score `theta` that k passages reach for sure is learnt first
+        from the rarest terms' passages; the commonest terms whose score bounds add up to less
+        than theta are not scanned, and a passage the scanned terms bring is looked up in
+        them only if its partial score plus those bounds can still reach theta. The result is
+        the same as without, to the last bit. `prior` multiplies each candidate's score
+        (clipped to [0, 1]; 0 hides the passage), e.g. by the age of its article.
         """
         if not terms or k <= 0 or not self.n_live:
             return []
-        parts, constant = self._contributions(terms, found)
-        if not parts:
+        query, constant = self._query(terms, found)
+        if not query:
             return []
+        theta, scanned = self._plan(query, k, constant, prior) if prune else (-np.inf, len(query))
         buf = self._buffer()
-        for docs, weights in parts:
-            buf[docs] += weights
-        cand = np.concatenate([docs for docs, _ in parts]) if len(parts) > 1 else parts[0][0]
+        held: list[npt.NDArray[np.int64]] = []
+        for term in query[:scanned]:
+            docs = self._docs(term)
+            self._add_all(buf, term, docs)
+            held.extend(docs)
+        cand = np.concatenate(held) if len(held) > 1 else held[0]
         scores = buf[cand]
         buf[cand] = 0.0
+        copies = scanned
+        if theta > -np.inf:
+            rest = sum(t.bound for t in query[scanned:])
+            reach = scores + rest >= theta - _margin(theta)
+            if scanned == 1:  # one term's passages: distinct and ascending already
+                cand, scores = cand[reach], scores[reach]
+            else:
+                cand, first = np.unique(cand[reach], return_index=True)
+                scores = scores[reach][first]
+            copies = 1
+            if scanned < len(query):
+                # The terms not scanned come last in the scoring order: adding them now to
+                # the sums of the others gives the very sums a full scan gives.
+                buf[cand] = scores
+                for term in query[scanned:]:
+                    self._add_at(buf, term, cand)
+                scores = buf[cand]
+                buf[cand] = 0.0
+        if self._mask is not None:
+            keep = self._mask[cand]
+            cand, scores = cand[keep], scores[keep]
         if prior is not None:
-            mult = prior(cand)
-            scores = np.where(mult > 0, (scores + constant) * mult - constant, -np.inf)
-        # A passage appears once per term it holds, so k × terms entries hold k distinct ones.
-        want = min(cand.size, k * len(parts))
-        top = np.argpartition(-scores, want - 1)[:want] if want < cand.size else np.arange(cand.size)
-        best: dict[int, float] = {}
-        for i in top.tolist():
-            if scores[i] > -np.inf:
-                best[int(cand[i])] = float(scores[i])
-        ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))[:k]
-        return [self._hit(p, s + constant) for p, s in ranked]
+            scores = _weigh(scores, prior(cand), constant)
+            keep = scores > -np.inf
+            cand, scores = cand[keep], scores[keep]
+        best = _top(cand, scores, k, copies)
+        passages = np.array([p for p, _ in best], dtype=np.int64)
+        segs = (np.searchsorted(self.bases, passages, side="right") - 1).tolist()
+        return [
+            PassageHit(p, sc + constant, si, p - int(self.bases[si])) for (p, sc), si in zip(best, segs, strict=True)
+        ]
+
+    def _plan(self, query: list[_Term], k: int, constant: float, prior: Prior | None) -> tuple[float, int]:
+        """The pruning threshold (-inf for none) and how many of the query's first terms to scan."""
+        if len(query) < 2 or sum(t.size for t in query) <= self.prune_min_postings:
+            return -np.inf, len(query)
+        theta = self._threshold(query, k, constant, prior)
+        scanned = len(query)
+        if theta == -np.inf:
+            return theta, scanned
+        # The commonest terms, last in the order, are left out of the scan while their bounds
+        # add up to less than theta: a passage holding only those cannot reach the top k.
+        reach = 0.0
+        while scanned > 1:
+            reach += query[scanned - 1].bound
+            if reach >= theta - _margin(theta):
+                break
+            scanned -= 1
+        return theta, scanned
+
+    def pruned_terms(self, terms: Sequence[str], k: int) -> int:
+        """How many of the query's distinct terms a pruned search of the top k skips scanning."""
+        query, _ = self._query(terms, None)
+        return len(query) - self._plan(query, k, 0.0, None)[1] if query and k > 0 else 0
 
     def _hit(self, passage: int, score: float) -> PassageHit:
+        """The hit of a global passage id."""
         seg = int(np.searchsorted(self.bases, passage, side="right")) - 1
         return PassageHit(passage, score, seg, passage - int(self.bases[seg]))
 
     def scores(self, terms: Sequence[str]) -> npt.NDArray[np.float64]:
         """Return the score of every passage (deleted ones too), for tests and references."""
         out = np.zeros(self.n_total, dtype=np.float64)
-        parts, constant = self._contributions(terms, None)
-        for docs, weights in parts:
-            out[docs] += weights
+        query, constant = self._query(terms, None)
+        for term in query:
+            self._add_all(out, term, self._docs(term))
         return out + constant
+
+
+def _weigh(scores: npt.NDArray[np.float64], mult: npt.NDArray[np.float64], constant: float) -> npt.NDArray[np.float64]:
+    """Scores (without `constant`) with a prior applied to the whole score; -inf where it hides."""
+    mult = np.clip(mult, 0.0, 1.0)
+    return np.where(mult > 0, (scores + constant) * mult - constant, -np.inf)
+
+
+def _margin(theta: float) -> float:
+    """Room for rounding: partial sums taken in another order may differ in the last bits."""
+    return 1e-9 * max(1.0, abs(theta))
+
+
+def _top(cand: npt.NDArray[np.int64], scores: npt.NDArray[np.float64], k: int, copies: int) -> list[tuple[int, float]]:
+    """The k best distinct passages of `cand` (each there `copies` times at most), best first, ties by id."""
+    want = min(cand.size, k * copies)
+    if want < cand.size:
+        # Every entry scoring at least the want-th best one, ties included: k distinct
+        # passages among them at least, and so the k best of all.
+        floor = np.partition(scores, cand.size - want)[cand.size - want]
+        keep = scores >= floor
+        cand, scores = cand[keep], scores[keep]
+    out: list[tuple[int, float]] = []
+    seen: set[int] = set()
+    for i in np.lexsort((cand, -scores)).tolist():
+        passage = int(cand[i])
+        if passage not in seen:
+            seen.add(passage)
+            out.append((passage, float(scores[i])))
+            if len(out) == k:
+                break
+    return out

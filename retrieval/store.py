@@ -2,7 +2,8 @@
 
     index_dir/
       manifest.json          the commit point: settings fingerprint, live segments,
-                             every corpus file seen (size, mtime, its articles) and deletions
+                             every corpus file seen (size, mtime, digest, its articles:
+                             segment, place there and content key) and deletions
       seg-<id>/              one immutable segment (see `retrieval.index`)
 
 A change is made by writing new segments first and then replacing the manifest atomically
@@ -14,12 +15,13 @@ another format or another corpus is ignored and the index rebuilt.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -32,18 +34,24 @@ except ImportError:  # pragma: no cover - not on POSIX: one process at a time is
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"
-MANIFEST_FORMAT = "newsbot-index/2"
+MANIFEST_FORMAT = "newsbot-index/3"
+
+
+# One indexed article: its segment, its place in that segment, and its content key
+# (`retrieval.load.FileRead`), by which an unchanged article is known without parsing it.
+ArticleRef = tuple[str, int, str]
 
 
 @dataclass(slots=True)
 class FileEntry:
-    """One corpus file as last indexed: its stat, its segment and its articles there."""
+    """One corpus file as last indexed: its stat and digest, its articles and the problems it had."""
 
     size: int
     mtime_ns: int
-    segment: str | None = None
-    articles: list[int] = field(default_factory=list)
+    articles: list[ArticleRef] = field(default_factory=list)
     problems: list[tuple[str, int | None]] = field(default_factory=list)
+    digest: str = ""
+    breaks: int = 0
 
 
 @dataclass(slots=True)
@@ -67,9 +75,10 @@ def read_manifest(index_dir: Path) -> Manifest | None:
             name: FileEntry(
                 size=int(e["size"]),
                 mtime_ns=int(e["mtime_ns"]),
-                segment=e["segment"],
-                articles=[int(a) for a in e["articles"]],
+                articles=_articles(e["articles"]),
                 problems=[(str(r), None if n is None else int(n)) for r, n in e["problems"]],
+                digest=str(e["digest"]),
+                breaks=int(e["breaks"]),
             )
             for name, e in data["files"].items()
         }
@@ -114,9 +123,42 @@ def replace_synced(written: Path, target: Path) -> None:
     sync_folder(target.parent)
 
 
+def _articles(columns: Any) -> list[ArticleRef]:
+    segments = [str(name) for name, count in columns["segments"] for _ in range(int(count))]
+    places, keys = columns["places"], columns["keys"]
+    if not len(segments) == len(places) == len(keys):
+        raise ValueError("article columns of different lengths")
+    return list(zip(segments, map(int, places), map(str, keys), strict=True))
+
+
+def _columns(articles: list[ArticleRef]) -> dict[str, Any]:
+    """A file's articles as columns: one .jsonl file may hold a hundred thousand of them."""
+    runs = [[name, len(list(group))] for name, group in itertools.groupby(a[0] for a in articles)]
+    return {"segments": runs, "places": [a[1] for a in articles], "keys": [a[2] for a in articles]}
+
+
 def write_manifest(index_dir: Path, manifest: Manifest) -> None:
     """Replace the manifest atomically: the index is either all old or all new."""
-    data = integrity.seal({"format": MANIFEST_FORMAT, **asdict(manifest)})
+    files = {
+        name: {
+            "size": e.size,
+            "mtime_ns": e.mtime_ns,
+            "digest": e.digest,
+            "breaks": e.breaks,
+            "articles": _columns(e.articles),
+            "problems": e.problems,
+        }
+        for name, e in manifest.files.items()
+    }
+    record = {
+        "format": MANIFEST_FORMAT,
+        "fingerprint": manifest.fingerprint,
+        "corpus": manifest.corpus,
+        "segments": manifest.segments,
+        "files": files,
+        "deleted": manifest.deleted,
+    }
+    data = integrity.seal(record)
     raw = json.dumps(data, ensure_ascii=False).encode("utf-8")
     tmp = index_dir / (MANIFEST + ".tmp")
     try:

@@ -86,6 +86,8 @@ def test_the_benchmark_writes_every_measure_for_every_engine(tmp_path: Path) -> 
     assert refresh["change"]["quotes_new_version"] and not refresh["change"]["quotes_old_version"]
     assert refresh["remove"]["answers"] == [[], []] and refresh["remove"]["segments"] == 1
     assert refresh["remove"]["passages"] == newsbot["passages"]
+    assert refresh["jsonl_append"]["quotes_new_article"] and refresh["jsonl_append"]["segments"] == 2
+    assert refresh["jsonl_restore"]["ok"] and refresh["jsonl_restore"]["segments"] == 1
     assert refresh["ok"] is True
     assert not (tmp_path / "work" / "seed7-n300" / "corpus" / "updates").exists()
     for name in engines[1:]:

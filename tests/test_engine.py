@@ -148,18 +148,18 @@ def test_a_file_vanishing_after_listing_is_skipped_not_fatal(
 def test_a_file_vanishing_before_it_is_read_is_skipped_not_fatal(
     engine: Engine, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import retrieval.engine as engine_module
+    import retrieval.maintain as maintain_module
 
     (corpus_dir / "volcano.txt").write_text(VOLCANO)
     (corpus_dir / "gone.txt").write_text("Gone\n\nThis file is deleted while the corpus is read.\n")
-    real_load = engine_module.load_file
+    real_read = maintain_module.read_file
 
-    def delete_then_load(path: Path, *, root: Path):  # type: ignore[no-untyped-def]
+    def delete_then_read(path: Path, **kwargs):  # type: ignore[no-untyped-def]
         if path.name == "gone.txt":
             path.unlink()
-        return real_load(path, root=root)
+        return real_read(path, **kwargs)
 
-    monkeypatch.setattr(engine_module, "load_file", delete_then_load)
+    monkeypatch.setattr(maintain_module, "read_file", delete_then_read)
     assert engine.refresh()
     assert [str(p) for p in engine.new_problems] == ["gone.txt: cannot read: No such file or directory"]
     assert engine.answer("where did the volcano erupt").answered

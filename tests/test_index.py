@@ -187,7 +187,7 @@ def test_a_damaged_index_is_rebuilt_not_trusted(corpus_dir: Path, tmp_path: Path
 CRASHER = """
 import os, sys
 from pathlib import Path
-import retrieval.engine as engine_module
+import retrieval.maintain as engine_module
 from retrieval.engine import Engine
 
 stage = sys.argv[3]

@@ -1,0 +1,221 @@
+"""Index maintenance: only the articles that changed are indexed again, by id and content."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from retrieval.analyze import Analyzer
+from retrieval.maintain import refresh_index
+from retrieval.models import LoadProblem
+from retrieval.settings import Settings
+from retrieval.store import read_manifest
+
+STORIES = [
+    ("lake", "Lake frozen", "The lake froze solid on Tuesday for the first time in forty years."),
+    ("mill", "Mill reopens", "The old paper mill reopened with two hundred workers on Monday."),
+    ("choir", "Choir wins", "The village choir won the national contest with a folk song."),
+]
+
+
+def line(article_id: str, title: str, text: str) -> str:
+    return json.dumps({"id": article_id, "title": title, "source": "Valley Post", "text": text}) + "\n"
+
+
+def write(path: Path, text: str) -> None:
+    """Write `text` and move the mtime on, so a rewrite within one clock tick is still seen."""
+    path.write_text(text, encoding="utf-8")
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 1_000_000))
+
+
+def refresh(corpus: Path, index: Path, previous=None):  # type: ignore[no-untyped-def]
+    return refresh_index(corpus, index, Analyzer(Settings().analysis), Settings(), previous=previous)
+
+
+def indexed(index: Path) -> dict[str, list[tuple[str, int, str]]]:
+    """Each file's articles as the manifest records them: (segment, place, content key)."""
+    manifest = read_manifest(index)
+    assert manifest is not None
+    return {name: entry.articles for name, entry in manifest.files.items()}
+
+
+def texts(state) -> list[str]:  # type: ignore[no-untyped-def]
+    return sorted(
+        seg.sentence_text(s)
+        for si, seg in enumerate(state.segments)
+        for ai in {a for i, a in state.by_id.values() if i == si}
+        for s in range(int(seg.article_first[ai]), int(seg.article_first[ai + 1]))
+    )
+
+
+@pytest.fixture
+def feed(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    write(folder / "feed.jsonl", "".join(line(*story) for story in STORIES))
+    return folder
+
+
+def test_an_appended_line_is_the_only_article_indexed_again(feed: Path, tmp_path: Path) -> None:
+    first = refresh(feed, tmp_path / "index")
+    before = indexed(tmp_path / "index")["feed.jsonl"]
+    with open(feed / "feed.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(line("bridge", "Bridge opens", "A new footbridge opened over the river on Friday."))
+    os.utime(feed / "feed.jsonl", ns=(time.time_ns(), time.time_ns() + 2_000_000))
+    second = refresh(feed, tmp_path / "index", first.state)
+    after = indexed(tmp_path / "index")["feed.jsonl"]
+    assert second.changed is True
+    assert after[:3] == before
+    assert len(second.state.segments) == 2
+    assert second.state.segments[0] is first.state.segments[0]
+    assert [len(s.articles) for s in second.state.segments] == [3, 1]
+    assert second.state.segments[1].articles.ids == ["bridge"]
+    assert sorted(second.state.by_id) == ["bridge", "choir", "lake", "mill"]
+
+
+def test_an_edited_line_replaces_its_article_and_a_removed_line_drops_it(feed: Path, tmp_path: Path) -> None:
+    first = refresh(feed, tmp_path / "index")
+    edited = [line(*STORIES[0]), line("mill", "Mill reopens", "The old paper mill reopened with ninety workers.")]
+    write(feed / "feed.jsonl", "".join(edited))
+    second = refresh(feed, tmp_path / "index", first.state)
+    assert [s.articles.ids for s in second.state.segments] == [["lake", "mill", "choir"], ["mill"]]
+    assert sorted(second.state.by_id) == ["lake", "mill"]
+    assert texts(second.state) == [
+        "The lake froze solid on Tuesday for the first time in forty years.",
+        "The old paper mill reopened with ninety workers.",
+    ]
+    assert second.state.searcher.n_live == 2
+
+
+def test_a_file_touched_but_unchanged_is_not_indexed_again(feed: Path, tmp_path: Path) -> None:
+    first = refresh(feed, tmp_path / "index")
+    write(feed / "feed.jsonl", (feed / "feed.jsonl").read_text(encoding="utf-8"))
+    second = refresh(feed, tmp_path / "index", first.state)
+    assert second.state.names == first.state.names
+    assert sorted(second.state.by_id) == ["choir", "lake", "mill"]
+
+
+def test_ids_taken_from_line_numbers_follow_the_lines(tmp_path: Path) -> None:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    plain = [json.dumps({"title": title, "text": text}) + "\n" for _, title, text in STORIES]
+    write(folder / "feed.jsonl", plain[1] + plain[2])
+    first = refresh(folder, tmp_path / "index")
+    assert sorted(first.state.by_id) == ["feed:1", "feed:2"]
+    write(folder / "feed.jsonl", plain[0] + plain[1] + plain[2])
+    second = refresh(folder, tmp_path / "index", first.state)
+    assert sorted(second.state.by_id) == ["feed:1", "feed:2", "feed:3"]
+    segment, place = second.state.by_id["feed:1"]
+    assert second.state.segments[segment].articles[place]["title"] == "Lake frozen"
+    segment, place = second.state.by_id["feed:3"]
+    assert second.state.segments[segment].articles[place]["title"] == "Choir wins"
+
+
+def test_an_id_already_indexed_keeps_its_article(feed: Path, tmp_path: Path) -> None:
+    first = refresh(feed, tmp_path / "index")
+    write(feed / "later.jsonl", line("lake", "Lake thaws", "The lake thawed in March."))
+    second = refresh(feed, tmp_path / "index", first.state)
+    reason = "duplicate id 'lake' (first in feed.jsonl), skipped"
+    assert second.problems == (LoadProblem("later.jsonl", reason, 1),)
+    assert second.state.problems == second.problems
+    assert "The lake thawed in March." not in texts(second.state)
+    # Within one file the first wins too, whether the file is new or grew.
+    with open(feed / "feed.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(line("mill", "Mill closes", "The mill closed again."))
+    os.utime(feed / "feed.jsonl", ns=(time.time_ns(), time.time_ns() + 2_000_000))
+    third = refresh(feed, tmp_path / "index", second.state)
+    assert third.problems == (LoadProblem("feed.jsonl", "duplicate id 'mill' (first in feed.jsonl), skipped", 4),)
+    assert "The mill closed again." not in texts(third.state)
+
+
+def test_refresh_returns_the_problems_it_met_once(feed: Path, tmp_path: Path) -> None:
+    first = refresh(feed, tmp_path / "index")
+    with open(feed / "feed.jsonl", "a", encoding="utf-8") as fh:
+        fh.write("{not json\n")
+    os.utime(feed / "feed.jsonl", ns=(time.time_ns(), time.time_ns() + 2_000_000))
+    second = refresh(feed, tmp_path / "index", first.state)
+    reason = "not valid JSON: Expecting property name enclosed in double quotes (column 2)"
+    problem = LoadProblem("feed.jsonl", reason, 4)
+    assert second.problems == (problem,)
+    third = refresh(feed, tmp_path / "index", second.state)
+    assert (third.changed, third.problems, third.state.problems) == (False, (), (problem,))
+
+
+def test_a_removed_file_takes_its_articles_and_empty_segments_go(feed: Path, tmp_path: Path) -> None:
+    first = refresh(feed, tmp_path / "index")
+    write(feed / "other.jsonl", line("bridge", "Bridge opens", "A new footbridge opened over the river."))
+    second = refresh(feed, tmp_path / "index", first.state)
+    (feed / "feed.jsonl").unlink()
+    third = refresh(feed, tmp_path / "index", second.state)
+    assert sorted(third.state.by_id) == ["bridge"]
+    assert third.state.names == second.state.names[1:]
+    assert sorted(p.name for p in (tmp_path / "index").glob("seg-*")) == list(third.state.names)
+
+
+def test_a_feed_updated_line_by_line_answers_as_one_built_from_scratch(feed: Path, tmp_path: Path) -> None:
+    from retrieval.engine import Engine
+
+    live = Engine.open(feed, tmp_path / "live")
+    edited = [
+        line("mill", "Mill reopens", "The old paper mill reopened with ninety workers on Monday."),
+        line(*STORIES[2]),
+        line("bridge", "Bridge opens", "A new footbridge opened over the river on Monday."),
+    ]
+    write(feed / "feed.jsonl", "".join(edited))
+    live.refresh()
+    fresh = Engine.open(feed, tmp_path / "fresh")
+    assert (len(live.state.segments), len(fresh.state.segments)) == (2, 1)
+    for question in ("what opened on Monday", "who won the contest", "the lake froze"):
+        assert live.answer(question) == fresh.answer(question)
+
+
+def append(path: Path, text: str) -> None:
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(text)
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 3_000_000))
+
+
+def test_lines_appended_after_a_bad_line_keep_its_problem_on_record(feed: Path, tmp_path: Path) -> None:
+    first = refresh(feed, tmp_path / "index")
+    append(feed / "feed.jsonl", "[1, 2]\n")
+    second = refresh(feed, tmp_path / "index", first.state)
+    append(feed / "feed.jsonl", line("bridge", "Bridge opens", "A new footbridge opened over the river."))
+    third = refresh(feed, tmp_path / "index", second.state)
+    problem = LoadProblem("feed.jsonl", "not a JSON object (list)", 4)
+    assert (second.problems, third.problems, third.state.problems) == ((problem,), (), (problem,))
+    assert sorted(third.state.by_id) == ["bridge", "choir", "lake", "mill"]
+
+
+def test_a_file_edited_and_grown_at_once_is_compared_line_by_line(feed: Path, tmp_path: Path) -> None:
+    first = refresh(feed, tmp_path / "index")
+    edited = [line(*STORIES[0]), line("mill", "Mill shuts", "The mill shut."), line(*STORIES[2])]
+    write(feed / "feed.jsonl", "".join([*edited, line("bridge", "Bridge opens", "A footbridge opened.")]))
+    second = refresh(feed, tmp_path / "index", first.state)
+    assert second.state.segments[1].articles.ids == ["mill", "bridge"]
+    assert "The old paper mill reopened with two hundred workers on Monday." not in texts(second.state)
+    assert sorted(second.state.by_id) == ["bridge", "choir", "lake", "mill"]
+
+
+@pytest.mark.parametrize(
+    ("before", "added"),
+    [
+        ("", "\n"),  # the old last line had no line break: the file is compared line by line
+        ("\r\n", "\r\n"),  # Windows line breaks
+    ],
+    ids=["no-final-break", "crlf"],
+)
+def test_lines_appended_to_any_file_are_the_only_ones_indexed(tmp_path: Path, before: str, added: str) -> None:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    body = [line(*story).rstrip("\n") for story in STORIES]
+    write(folder / "feed.jsonl", "\r\n".join(body) + before if "\r" in before else "\n".join(body) + before)
+    first = refresh(folder, tmp_path / "index")
+    new = line("bridge", "Bridge opens", "A new footbridge opened over the river.").rstrip("\n")
+    append(folder / "feed.jsonl", (added if not before else "") + new + added)
+    second = refresh(folder, tmp_path / "index", first.state)
+    assert [s.articles.ids for s in second.state.segments] == [["lake", "mill", "choir"], ["bridge"]]
+    assert (second.problems, sorted(second.state.by_id)) == ((), ["bridge", "choir", "lake", "mill"])
