@@ -25,6 +25,7 @@ from retrieval.settings import (
     AnalysisSettings,
     AnswerSettings,
     BM25Settings,
+    DecliningSettings,
     PassageSettings,
     Settings,
     is_int,
@@ -188,6 +189,7 @@ _SECTIONS: dict[str, type] = {
     "passages": PassageSettings,
     "bm25": BM25Settings,
     "answers": AnswerSettings,
+    "declining": DecliningSettings,
 }
 
 

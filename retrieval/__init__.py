@@ -22,6 +22,7 @@ from retrieval.settings import (
     AnalysisSettings,
     AnswerSettings,
     BM25Settings,
+    DecliningSettings,
     PassageSettings,
     Settings,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "Corpus",
     "CorpusError",
     "CorruptIndexError",
+    "DecliningSettings",
     "Engine",
     "IndexStats",
     "LoadProblem",

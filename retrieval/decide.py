@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class DecideSettings:
-    """Thresholds of the decision; see the module docstring. The engine takes `min_support`
-    from `answers.min_score`."""
+    """Thresholds of the decision; see the module docstring. The engine builds them from
+    `answers.min_score` and the `declining` settings; `max_age_days` 0 means no age limit."""
 
     min_support: float = 0.2
     min_key_held: float = 0.3
@@ -97,6 +97,7 @@ def decide(evidence: Evidence, settings: DecideSettings) -> str:
         return "not covered"
     if evidence.key_held < settings.min_key_held and evidence.support < settings.key_support:
         return "not covered"
-    if evidence.age_days is not None and evidence.age_days > settings.max_age_days:
+    age = evidence.age_days
+    if settings.max_age_days > 0 and age is not None and age > settings.max_age_days:
         return "too old"
     return ""

@@ -96,7 +96,14 @@ class Engine:
         self._lock = threading.Lock()
         self._state: IndexState | None = None
         self.time_weights = TimeWeights()
-        self.decide_settings = DecideSettings(min_support=settings.answers.min_score)
+        declining = settings.declining
+        self.decide_settings = DecideSettings(
+            min_support=settings.answers.min_score,
+            min_key_held=declining.key_share,
+            key_support=declining.key_below,
+            max_age_days=declining.max_age_days,
+            enabled=declining.enabled,
+        )
         self.last_evidence: Evidence | None = None
         self._speller: tuple[IndexState, Speller] | None = None
         self._dated: tuple[IndexState, _Days] | None = None

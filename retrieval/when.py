@@ -45,6 +45,21 @@ _RELATIVE = (
     (re.compile(r"\blast week(end)?\b", re.I), 15.0),
     (re.compile(r"\b(this|past) month\b|\bin recent weeks\b", re.I), 31.0),
 )
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WEEKDAY = re.compile(rf"\b(on|last|this past|past)\s+({'|'.join(_WEEKDAYS)})\b", re.I)
+_COUNTS = {w: i for i, w in enumerate("a one two three four five six seven eight nine ten eleven twelve".split())}
+_COUNTS["a"] = 1
+_AGO = re.compile(rf"\b(\d{{1,3}}|{'|'.join(_COUNTS)})\s+(day|week|month|year)s?\s+ago\b", re.I)
+# Half a unit either side of "N units ago": "three weeks ago" is the week around that day.
+_AGO_UNIT = {"day": (1.0, 0.0), "week": (7.0, 3.5), "month": (30.4, 15.0), "year": (365.25, 182.0)}
+_ISO_DAY = re.compile(r"\b((?:19|20)\d\d)-(\d\d)-(\d\d)\b")
+_MONTH_DAY = re.compile(
+    rf"\b({_MONTH_WORDS}|may)\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s*((?:19|20)\d\d)\b)?"
+    rf"|\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH_WORDS}|may)\b\.?(?:,?\s*((?:19|20)\d\d)\b)?",
+    re.I,
+)
+# "early", "mid" and "late" in a month: its first, middle and last ten days or so.
+_PART = {"early": (1, 10), "mid": (11, 20), "mid-": (11, 20), "late": (21, 31)}
 _LAST_MONTH = re.compile(r"\blast month\b", re.I)
 _THIS_YEAR = re.compile(r"\b(this|so far this|past) year\b|\bthis season\b", re.I)
 _LAST_YEAR = re.compile(r"\blast year\b", re.I)
@@ -139,6 +154,40 @@ def _month_range(year: int, month: int) -> tuple[float, float]:
     return _day(date(year, month, 1)), _day(date(year, month, last)) + 1.0
 
 
+def _one_day(d: date, until: float, latest: bool) -> TimeFrame:
+    start = _day(d)
+    return TimeFrame(until, start, min(start + 1.0, until), latest=latest)
+
+
+def _past_day(today: date, month: int, day: int, year: int | None) -> date | None:
+    """The date named by a month and day: in `year`, else the latest one not after today."""
+    try:
+        if year is not None:
+            return date(year, month, day)
+        named = date(today.year, month, day)
+        return named if named <= today else date(today.year - 1, month, day)
+    except ValueError:
+        return None
+
+
+def _named_day(question: str, today: date) -> date | None:
+    """A calendar day the question names: 2023-04-28, March 3, 12 April 2023."""
+    iso = _ISO_DAY.search(question)
+    if iso:
+        try:
+            return date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3)))
+        except ValueError:
+            return None
+    found = _MONTH_DAY.search(question)
+    if not found:
+        return None
+    name = (found.group(1) or found.group(5)).lower()
+    month = 5 if name == "may" else _MONTHS[name]
+    day = int(found.group(2) or found.group(4))
+    year_text = found.group(3) or found.group(6)
+    return _past_day(today, month, day, int(year_text) if year_text else None)
+
+
 def resolve(question: str, asked_at: datetime) -> TimeFrame:
     """Resolve the time words of `question` against `asked_at` into a TimeFrame."""
     until = day_number(asked_at)
@@ -147,6 +196,22 @@ def resolve(question: str, asked_at: datetime) -> TimeFrame:
     for pattern, days in _RELATIVE:
         if pattern.search(question):
             return TimeFrame(until, until - days, until, latest=True)
+    ago = _AGO.search(question)
+    if ago:
+        count = ago.group(1).lower()
+        n = int(count) if count.isdigit() else _COUNTS[count]
+        step, half = _AGO_UNIT[ago.group(2).lower()]
+        middle = _day(today) - n * step
+        return TimeFrame(until, middle - half, min(middle + half + 1.0, until), latest=latest)
+    named = _named_day(question, today)
+    if named is not None and named <= today:
+        return _one_day(named, until, latest)
+    weekday = _WEEKDAY.search(question)
+    if weekday:
+        back = (today.weekday() - _WEEKDAYS.index(weekday.group(2).lower())) % 7
+        if back == 0 and weekday.group(1).lower() != "on":
+            back = 7
+        return _one_day(today - timedelta(days=back), until, latest)
     if _LAST_MONTH.search(question):
         first = today.replace(day=1) - timedelta(days=1)
         start, end = _month_range(first.year, first.month)
@@ -160,6 +225,9 @@ def resolve(question: str, asked_at: datetime) -> TimeFrame:
         if found.group(0).lower().startswith("last ") and not year_text and month == today.month:
             year -= 1
         start, end = _month_range(year, month)
+        part = _PART.get(found.group(0).split()[0].lower()) if found.group(1) else None
+        if part is not None:
+            start, end = start + part[0] - 1, min(end, start + part[1])
         return TimeFrame(until, start, min(end, until), latest=latest)
     # A year still to come ("will move to streaming in 2029") names a plan, not when it was reported.
     years = [int(m.group(1)) for m in _YEAR.finditer(question) if int(m.group(1)) <= today.year]
