@@ -47,8 +47,8 @@ _RELATIVE = (
 )
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _WEEKDAY = re.compile(rf"\b(on|last|this past|past)\s+({'|'.join(_WEEKDAYS)})\b", re.I)
-_COUNTS = {w: i for i, w in enumerate("a one two three four five six seven eight nine ten eleven twelve".split())}
-_COUNTS["a"] = 1
+_NUMBERS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+_COUNTS = {"a": 1} | {w: i for i, w in enumerate(_NUMBERS, 1)}
 _AGO = re.compile(rf"\b(\d{{1,3}}|{'|'.join(_COUNTS)})\s+(day|week|month|year)s?\s+ago\b", re.I)
 # Half a unit either side of "N units ago": "three weeks ago" is the week around that day.
 _AGO_UNIT = {"day": (1.0, 0.0), "week": (7.0, 3.5), "month": (30.4, 15.0), "year": (365.25, 182.0)}

@@ -17,7 +17,7 @@ from bot.config import (
     parse_config,
 )
 from bot.errors import ConfigError
-from retrieval.settings import AnswerSettings, BM25Settings, PassageSettings, Settings
+from retrieval.settings import AnswerSettings, BM25Settings, DecliningSettings, PassageSettings, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,6 +46,7 @@ def test_every_section_is_read() -> None:
             "passages": {"size": 4, "overlap": 2, "title": False},
             "bm25": {"variant": "bm25+", "k1": 1, "b": 0.5},
             "answers": {"max_sentences": 5, "min_score": 0},
+            "declining": {"max_age_days": 0, "key_share": 0.5},
             "telegram": {
                 "mode": "webhook",
                 "webhook": {"url": "https://bot.example.org", "port": 8080, "secret_token": "s3cret_-x"},
@@ -61,6 +62,7 @@ def test_every_section_is_read() -> None:
     assert config.settings.passages == PassageSettings(size=4, overlap=2, title=False)
     assert config.settings.bm25 == BM25Settings(variant="bm25+", k1=1.0, b=0.5)
     assert config.settings.answers == AnswerSettings(max_sentences=5, min_score=0.0)
+    assert config.settings.declining == DecliningSettings(max_age_days=0.0, key_share=0.5)
     assert config.telegram == TelegramConfig(
         mode="webhook",
         webhook=WebhookConfig(url="https://bot.example.org", port=8080, secret_token="s3cret_-x"),
@@ -77,6 +79,12 @@ def test_every_section_is_read() -> None:
         ({"answers": {"max_sentences": -3}}, "answers.max_sentences: expected an integer from 1 to 50, got -3"),
         ({"answers": {"min_score": "high"}}, "answers.min_score: expected a number >= 0, got 'high'"),
         ({"bm25": {"k1": True}}, "bm25.k1: expected a number from 0 to 10, got True"),
+        (
+            {"declining": {"max_age_days": -1}},
+            "declining.max_age_days: expected a number of days from 0 to 100000 (0 means no age limit), got -1",
+        ),
+        ({"declining": {"key_share": 2}}, "declining.key_share: expected a number from 0 to 1, got 2.0"),
+        ({"declining": {"enabled": "no"}}, "declining.enabled: expected true or false, got 'no'"),
         ({"bm25": {"b": 1.5}}, "bm25.b: expected a number from 0 to 1, got 1.5"),
         ({"analysis": {"language": "en glish"}}, "analysis.language: expected a Snowball language name"),
         ({"analysis": {"stemming": "yes"}}, "analysis.stemming: expected true or false, got 'yes'"),

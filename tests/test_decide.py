@@ -10,6 +10,7 @@ import pytest
 from retrieval.decide import DecideSettings, Evidence, decide, key_held, key_terms, name_terms
 from retrieval.engine import Engine
 from retrieval.models import DECLINED
+from retrieval.settings import DecliningSettings, Settings
 
 
 def test_key_terms_are_the_rare_names_of_a_long_question() -> None:
@@ -50,6 +51,32 @@ def test_key_held_is_the_best_sentences_share_of_the_key_idf() -> None:
 def test_the_decision_reads_support_key_words_and_age(evidence: Evidence, reason: str) -> None:
     assert decide(evidence, DecideSettings()) == reason
     assert reason == "" or reason in DECLINED
+
+
+def test_an_age_limit_of_zero_days_lets_old_news_answer() -> None:
+    old = Evidence(support=0.8, key_held=1.0, age_days=4000)
+    assert decide(old, DecideSettings(max_age_days=0)) == ""
+    assert decide(old, DecideSettings(max_age_days=5000)) == ""
+    assert decide(old, DecideSettings(max_age_days=3000)) == "too old"
+
+
+def test_the_age_limit_is_a_setting_for_an_old_archive(tmp_path: Path) -> None:
+    article = {
+        "id": "bridge",
+        "title": "Harbour bridge reopens",
+        "source": "Example Gazette",
+        "url": "https://example.org/bridge",
+        "published": "2019-03-02",
+        "text": "The Larkspur harbour bridge reopened after two years of repairs.",
+    }
+    corpus = tmp_path / "old.jsonl"
+    corpus.write_text(json.dumps(article) + "\n", encoding="utf-8")
+    question = "Who reopened the Larkspur harbour bridge?"
+    fresh = Engine.open(corpus, tmp_path / "a")
+    assert fresh.answer(question, asked_at="2023-05-17").declined == "too old"
+    patient = Engine.open(corpus, tmp_path / "b", Settings(declining=DecliningSettings(max_age_days=0)))
+    assert patient.decide_settings == DecideSettings(max_age_days=0)
+    assert patient.answer(question, asked_at="2023-05-17").answered
 
 
 @pytest.mark.parametrize("message", ["hi", "thanks!", "how are you?", "who are you?"])

@@ -30,6 +30,18 @@ def day(text: str) -> float:
         ("Who led the league last year?", "2022-01-01", "2023-01-01"),
         ("What did the court rule yesterday?", "2023-05-15T00:00:00+00:00", "2023-05-17T12:00:00+00:00"),
         ("Which company announced layoffs this week?", "2023-05-09T12:00:00+00:00", "2023-05-17T12:00:00+00:00"),
+        ("What did the chancellor announce on Monday?", "2023-05-15", "2023-05-16"),
+        ("Who resigned last Wednesday?", "2023-05-10", "2023-05-11"),
+        ("What did the court rule on Wednesday?", "2023-05-17", "2023-05-17T12:00:00+00:00"),
+        ("What happened at the summit on March 3?", "2023-03-03", "2023-03-04"),
+        ("What opened on the 4th of May?", "2023-05-04", "2023-05-05"),
+        ("Which company went public on 12 April 2022?", "2022-04-12", "2022-04-13"),
+        ("What did the retailer report on 2023-04-28?", "2023-04-28", "2023-04-29"),
+        ("Which festival began on December 1?", "2022-12-01", "2022-12-02"),  # not yet this year
+        ("What was decided two days ago?", "2023-05-15", "2023-05-16"),
+        ("Who was arrested 3 weeks ago?", "2023-04-22T12:00:00+00:00", "2023-04-30T12:00:00+00:00"),
+        ("What flooded in late April?", "2023-04-21", "2023-05-01"),
+        ("What was announced in early February?", "2023-02-01", "2023-02-11"),
     ],
 )
 def test_time_words_resolve_to_a_window_before_the_moment_asked(question: str, start: str, end: str) -> None:
