@@ -8,8 +8,9 @@ Prints, for the chosen split:
 - hit@1 / hit@3 / answered on realtimeqa and wikiqa, each question asked as of its
   `question_date` when it has one, and on rtqa-archive-dev (dev only: a 13,872-article archive);
 - declining: the share of small talk and general-knowledge messages (benchmarks/data/offtopic.txt)
-  declined against the realtimeqa articles; and (dev only: the archive's questions are dev ones),
-  inside the archive cut at a date D (only the articles published before D indexed), the share
+  declined against the realtimeqa articles, asked now and as of the newest article (where age
+  cannot do the declining); and (dev only: the archive's questions are dev ones), for each of
+  several dates D, inside the archive cut at D (only the articles published before D indexed), the share
   of questions dated at least `--gap` days after D whose answer is in none of those articles
   that are declined, beside the share of questions dated before D that are still answered;
 - typos: hit@3 with one typo (seeded) in each question's rarest word, beside hit@3 without.
@@ -42,7 +43,8 @@ OFFTOPIC = ROOT / "benchmarks" / "data" / "offtopic.txt"
 
 def open_engine(corpus: Path, work: Path) -> Engine:
     """Open (building once) an index of `corpus` under `work`."""
-    return Engine.open(corpus, work / f"index-{corpus.stem}", Settings())
+    # By folder and name: realtimeqa/articles.jsonl and wikiqa/articles.jsonl need their own.
+    return Engine.open(corpus, work / f"index-{corpus.parent.name}-{corpus.stem}", Settings())
 
 
 def archive_file(bench: Path, work: Path) -> Path:
@@ -61,10 +63,10 @@ def summary(engine: Engine, questions: Sequence[Question]) -> dict[str, float]:
     return {"questions": s["questions"], "hit@1": s["hit@1"], "hit@3": s["hit@3"], "answered": s["answered"]}
 
 
-def declined_share(engine: Engine, messages: Iterable[str]) -> tuple[float, int]:
-    """The share of `messages` that get no answer, and how many there were."""
+def declined_share(engine: Engine, messages: Iterable[str], *, asked_at: str | None = None) -> tuple[float, int]:
+    """The share of `messages` that get no answer (asked as of `asked_at`, else now), and how many."""
     asked = list(messages)
-    declined = sum(not engine.answer(m).answered for m in asked)
+    declined = sum(not engine.answer(m, asked_at=asked_at).answered for m in asked)
     return declined / max(len(asked), 1), len(asked)
 
 
@@ -159,7 +161,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--bench", type=Path, default=ROOT.parent / "shared" / "bench")
     parser.add_argument("--work", type=Path, default=Path("/tmp/newsbot-trust"))
     parser.add_argument("--split", default="dev", choices=("dev", "test"))
-    parser.add_argument("--cutoff", default="2024-07-01", help="archive date D for the after-the-corpus set")
+    parser.add_argument(
+        "--cutoffs",
+        nargs="+",
+        default=["2023-01-01", "2023-07-01", "2024-07-01", "2025-07-01"],
+        help="archive dates D for the after-the-corpus sets (one index each)",
+    )
     parser.add_argument("--gap", type=int, default=30, help="days after D a question must be asked")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--only", nargs="*", default=["hits", "declining", "typos"])
@@ -182,14 +189,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(_row("rtqa-archive-dev, as of date", summary(archive, archive_q)))
     if "declining" in args.only:
         share, n = declined_share(rtqa, offtopic_messages())
-        print(f"declined: small talk and general knowledge  {share:.3f} of {n} (against realtimeqa articles)")
+        print(f"declined: small talk and general knowledge  {share:.3f} of {n} (against realtimeqa articles, now)")
+        newest = rtqa.stats.latest
+        share, n = declined_share(rtqa, offtopic_messages(), asked_at=newest)
+        print(f"declined: small talk and general knowledge  {share:.3f} of {n} (as of the newest article, {newest})")
     if "declining" in args.only and args.split == "dev":
-        late, early = after_corpus(bench, args.work, cutoff=args.cutoff, gap=args.gap)
+        declined = total = answered = before = 0.0
+        for cutoff in args.cutoffs:
+            late, early = after_corpus(bench, args.work, cutoff=cutoff, gap=args.gap)
+            print(
+                f"declined: news after the corpus ends        {late['declined']:.3f} of {late['questions']} "
+                f"(archive before {cutoff}, asked {args.gap}+ days later, answer in no indexed article)"
+            )
+            print(_row(f"archive before {cutoff}, earlier qs", early))
+            declined += late["declined"] * late["questions"]
+            total += late["questions"]
+            answered += early["answered"] * early["questions"]
+            before += early["questions"]
         print(
-            f"declined: news after the corpus ends        {late['declined']:.3f} of {late['questions']} "
-            f"(archive before {args.cutoff}, asked {args.gap}+ days later, answer in no indexed article)"
+            f"declined: news after the corpus ends, all   {declined / max(total, 1):.3f} of {total:.0f}; "
+            f"earlier questions answered {answered / max(before, 1):.3f} of {before:.0f}"
         )
-        print(_row(f"archive before {args.cutoff}, earlier qs", early))
     if "typos" in args.only:
         clean = summary(rtqa, rtqa_q)
         typo = summary(rtqa, with_typos(rtqa, rtqa_q, seed=args.seed))
