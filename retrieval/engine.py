@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from retrieval.analyze import Analyzer
+from retrieval.candidates import gather
 from retrieval.decide import DecideSettings, Evidence, decide, key_held, key_terms, name_terms
 from retrieval.errors import CorpusError, CorruptIndexError, DamagedSegmentError, IndexWriteError
 from retrieval.index import (
@@ -319,39 +320,35 @@ class Engine:
         asked = clean_question(question[:MAX_QUESTION_CHARS])
         terms = self.question_terms(asked)
         limit = self.settings.answers.max_sentences if limit is None else max(1, limit)
-        found = state.searcher.lookup(terms)
-        fixes = self._respell(state, [t for t in found if found[t].df == 0])
+        searcher = state.searcher
+        fixes = self._respell(state, [t for t in dict.fromkeys(terms) if searcher.postings(t).df == 0])
         if fixes:
             terms = [fixes.get(t, t) for t in terms]
-            found = state.searcher.lookup(terms)
         frame = resolve(asked, moment)
         days, weights = dated.passages, self.time_weights
 
         def prior(cand: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
             return weigh(days[cand], frame, weights)
 
-        hits = state.searcher.search(terms, self.settings.answers.candidate_passages, found=found, prior=prior)
+        hits = searcher.search(terms, self.settings.answers.candidate_passages, prior=prior)
+        pool = gather(searcher, terms, hits)
         names = name_terms(asked, list(self.analyzer.spans(asked)))
         names = frozenset(fixes.get(t, t) for t in names)
-        chosen = select_sentences(
-            state.searcher, asked, terms, hits, self.settings.answers, limit=limit, found=found, names=names
-        )
+        chosen = select_sentences(asked, terms, pool, self.settings.answers, limit=limit, names=names)
         wanted = set(terms)
         now = day_number(moment)
         sentences = []
         for c in chosen:
-            seg = state.segments[c.segment]
-            article = int(seg.sent_article[c.sentence])
-            meta = seg.articles[article]
+            meta = state.segments[c.segment].articles[c.article]
             matched = tuple((s, e) for term, s, e in self.analyzer.spans(c.text) if term in wanted)
-            day = float(dated.articles[c.segment][article])
+            day = float(dated.articles[c.segment][c.article])
             sentences.append(
                 AnswerSentence(
                     text=c.text,
                     source=_source(meta),
                     score=round(c.score, 6),
                     matched=matched,
-                    sentence=int(seg.sent_pos[c.sentence]),
+                    sentence=c.position,
                     age_days=None if np.isnan(day) else int(np.floor(now - day)),
                 )
             )
@@ -359,7 +356,7 @@ class Engine:
         unique = tuple(dict.fromkeys(terms))
         if not chosen:
             return Answer(question, (), known, unique, asked_at=stamp, declined="nothing", corrected=corrected)
-        idf = question_weights(state.searcher, list(found), found, names)
+        idf = question_weights(list(pool.doc_freqs), pool.doc_freqs, pool.passages, names)
         keys = key_terms(terms, names, idf)
         best_day = now - sentences[0].age_days if sentences[0].age_days is not None else None
         evidence = Evidence(

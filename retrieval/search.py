@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +38,8 @@ Prior = Callable[[npt.NDArray[np.int64]], npt.NDArray[np.float64]]
 # The passages scored to learn the pruning threshold stay under this share of the query's.
 SEED_SHARE = 0.05
 SEED_MAX = 2048
+# How many terms' postings a searcher keeps looked up (a few hundred bytes each).
+POSTINGS_KEPT = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,7 @@ class Searcher:
         self._norm = bm25.length_norm(dl, self.avgdl, k1=settings.k1, b=settings.b)
         self._local = threading.local()
         self._okapi_floor: float | None = None
+        self._postings: dict[str, TermPostings] = {}
         sent_total = sum(int(s.sent_terms.size) for s in self.segments)
         sent_count = sum(s.n_sentences for s in self.segments)
         self.avg_sentence_len = sent_total / sent_count if sent_total else 1.0
@@ -116,7 +119,14 @@ class Searcher:
     # -- statistics ---------------------------------------------------------------------
 
     def postings(self, term: str) -> TermPostings:
-        """Return where `term` is in every segment, and how many live passages hold it."""
+        """Return where `term` is in every segment, and how many live passages hold it.
+
+        Kept per term (the segments never change), so the stages of one answer, and the
+        questions after it, look each term up once.
+        """
+        known = self._postings.get(term)
+        if known is not None:
+            return known
         ids = []
         df = 0
         for i, seg in enumerate(self.segments):
@@ -127,11 +137,10 @@ class Searcher:
             lo, hi = int(seg.post_offsets[tid]), int(seg.post_offsets[tid + 1])
             mask = self.live[i]
             df += hi - lo if mask is None else int(np.count_nonzero(mask[seg.post_docs[lo:hi]]))
-        return TermPostings(term, df, tuple(ids))
-
-    def lookup(self, terms: Sequence[str]) -> dict[str, TermPostings]:
-        """Return the live postings of each distinct query term, to share between stages."""
-        return {term: self.postings(term) for term in dict.fromkeys(terms)}
+        if len(self._postings) >= POSTINGS_KEPT:
+            self._postings.clear()
+        found = self._postings[term] = TermPostings(term, df, tuple(ids))
+        return found
 
     def idf(self, df: int) -> float:
         """The idf of a term with document frequency `df` under the configured variant."""
@@ -205,13 +214,12 @@ class Searcher:
             return idf * (s.k1 + 1.0) * s.delta / (s.k1 + s.delta)
         return 0.0
 
-    def _query(self, terms: Sequence[str], found: Mapping[str, TermPostings] | None) -> tuple[list[_Term], float]:
+    def _query(self, terms: Sequence[str]) -> tuple[list[_Term], float]:
         """Each distinct query term with its postings and bound, and what every passage gets regardless."""
-        found = self.lookup(terms) if found is None else found
         query = []
         constant = 0.0
         for term, count in Counter(terms).items():
-            post = found[term]
+            post = self.postings(term)
             if post.df == 0:
                 continue
             idf = self.idf(post.df)
@@ -298,13 +306,12 @@ class Searcher:
         terms: Sequence[str],
         k: int = 10,
         *,
-        found: Mapping[str, TermPostings] | None = None,
         prune: bool = True,
         prior: Prior | None = None,
     ) -> list[PassageHit]:
         """Return the k best live passages for the query terms, best first (ties: lower id first).
 
-        `found` is `lookup(terms)` when the caller has it already. With `prune` (MaxScore,
+        With `prune` (MaxScore,
         Turtle and Flood 1995), a score `theta` that k passages reach for sure is learnt first
         from the rarest terms' passages; the commonest terms whose score bounds add up to less
         than theta are not scanned, and a passage the scanned terms bring is looked up in
@@ -314,7 +321,7 @@ class Searcher:
         """
         if not terms or k <= 0 or not self.n_live:
             return []
-        query, constant = self._query(terms, found)
+        query, constant = self._query(terms)
         if not query:
             return []
         theta, scanned = self._plan(query, k, constant, prior) if prune else (-np.inf, len(query))
@@ -379,7 +386,7 @@ class Searcher:
 
     def pruned_terms(self, terms: Sequence[str], k: int) -> int:
         """How many of the query's distinct terms a pruned search of the top k skips scanning."""
-        query, _ = self._query(terms, None)
+        query, _ = self._query(terms)
         return len(query) - self._plan(query, k, 0.0, None)[1] if query and k > 0 else 0
 
     def _hit(self, passage: int, score: float) -> PassageHit:
@@ -390,7 +397,7 @@ class Searcher:
     def scores(self, terms: Sequence[str]) -> npt.NDArray[np.float64]:
         """Return the score of every passage (deleted ones too), for tests and references."""
         out = np.zeros(self.n_total, dtype=np.float64)
-        query, constant = self._query(terms, None)
+        query, constant = self._query(terms)
         for term in query:
             self._add_all(out, term, self._docs(term))
         return out + constant

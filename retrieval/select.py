@@ -1,7 +1,8 @@
 """Stage 6 of load → split → analyze → index → search → select → answer: the best sentences.
 
-The sentences of the best passages are scored one by one with corpus-level statistics (the
-passage index's document frequencies, never a fresh mini-index over a few sentences):
+The candidate sentences of the best passages (`retrieval.candidates`) are scored one by one
+with corpus-level statistics (the passage index's document frequencies, never a fresh
+mini-index over a few sentences):
 
     score = coverage + passage_weight × passage + article_weight × article
             + title_weight × title + position_prior / √(1 + position) + answer_type_boost × cue
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval import bm25
-from retrieval.search import PassageHit, Searcher, TermPostings
+from retrieval.candidates import Candidates
 from retrieval.settings import AnswerSettings
 
 _NUMBER_Q = re.compile(
@@ -64,6 +65,8 @@ class Chosen:
     support: float
     # The question terms the sentence holds, itself or in its headline.
     held: frozenset[str] = frozenset()
+    article: int = 0  # in its segment
+    position: int = 0  # the sentence's place in its article
 
 
 def _cue(question: str) -> str:
@@ -116,12 +119,12 @@ def _is_question(text: str) -> bool:
 
 
 def question_weights(
-    searcher: Searcher,
     terms: Sequence[str],
-    found: Mapping[str, TermPostings],
+    doc_freqs: Mapping[str, int],
+    passages: int,
     names: frozenset[str] = frozenset(),
 ) -> dict[str, float]:
-    """Each distinct question term's idf times its count in the question.
+    """Each distinct question term's idf (over `passages` live passages) times its count in the question.
 
     A name found in no passage counts in full: a question about France is not answered by a
     sentence that matches only its other words. Another word found in no passage (most often
@@ -129,97 +132,86 @@ def question_weights(
     the idf of a word never seen, which would outweigh the whole question.
     """
     counts = Counter(terms)
-    idf = bm25.idf_lucene(max(searcher.n_live, 1), np.array([float(found[t].df) for t in counts]))
+    idf = bm25.idf_lucene(max(passages, 1), np.array([float(doc_freqs[t]) for t in counts]))
     weights = {t: counts[t] * float(w) for t, w in zip(counts, idf, strict=True)}
-    known = [w / counts[t] for t, w in weights.items() if found[t].df > 0]
+    known = [w / counts[t] for t, w in weights.items() if doc_freqs[t] > 0]
     if known:
         cap = max(known)
         weights = {
-            t: w if found[t].df > 0 or t in names else counts[t] * min(w / counts[t], cap) for t, w in weights.items()
+            t: w if doc_freqs[t] > 0 or t in names else counts[t] * min(w / counts[t], cap) for t, w in weights.items()
         }
     return weights
 
 
 def select_sentences(
-    searcher: Searcher,
     question: str,
     terms: Sequence[str],
-    hits: Sequence[PassageHit],
+    pool: Candidates,
     settings: AnswerSettings,
     *,
     limit: int,
-    found: Mapping[str, TermPostings],
     names: frozenset[str] = frozenset(),
 ) -> list[Chosen]:
-    """Return up to `limit` distinct sentences of `hits` that answer the question, best first.
+    """Return up to `limit` distinct sentences of `pool` that answer the question, best first.
 
-    `found` is the searcher's `lookup(terms)`, the postings the hits were ranked with;
-    `names` are the terms of the question's names (see `question_weights`).
+    `pool` is `candidates.gather` of the question's terms and hits; `names` are the terms
+    of the question's names (see `question_weights`).
     """
-    if not hits or not terms:
+    if not pool.sentences or not terms:
         return []
-    weights = question_weights(searcher, terms, found, names)
+    weights = question_weights(terms, pool.doc_freqs, pool.passages, names)
     total = sum(weights.values())
-    weights = {t: w for t, w in weights.items() if found[t].df > 0}
+    weights = {t: w for t, w in weights.items() if pool.doc_freqs[t] > 0}
     if total <= 0 or not weights:
         return []
     k1, b = settings.sentence_k1, settings.sentence_b
-    top_score = hits[0].score if hits[0].score > 0 else 1.0
-    best_passage: dict[tuple[int, int], float] = {}
-    best_article: dict[tuple[int, int], float] = {}
-    for hit in hits:
-        seg = searcher.segments[hit.segment]
-        akey = (hit.segment, int(seg.pass_article[hit.local]))
-        best_article[akey] = max(best_article.get(akey, 0.0), hit.score / top_score)
-        for s in range(int(seg.pass_start[hit.local]), int(seg.pass_end[hit.local])):
-            key = (hit.segment, s)
-            best_passage[key] = max(best_passage.get(key, 0.0), hit.score / top_score)
-
+    top_score = pool.top_score if pool.top_score > 0 else 1.0
     cue = _cue(question)
     question_words = {w.lower() for w in re.findall(r"[\w’'-]+", question)}
-    title_cover: dict[tuple[int, int], float] = {}
-    title_sets: dict[tuple[int, int], set[int]] = {}
-    quiz: dict[tuple[int, int], bool] = {}
     chosen: list[Chosen] = []
-    for (si, s), passage in best_passage.items():
-        seg = searcher.segments[si]
-        akey = (si, int(seg.sent_article[s]))
-        if akey not in title_cover:
-            quiz[akey] = bool(_QUIZ.search(seg.articles[akey[1]].get("title", "")))
-            title_sets[akey] = set(seg.title_term_ids(akey[1]).tolist())
-            title_cover[akey] = sum(w for t, w in weights.items() if found[t].local_ids[si] in title_sets[akey]) / total
-        ids = np.asarray(seg.sentence_term_ids(s))
-        norm = k1 * (1.0 - b + b * ids.size / searcher.avg_sentence_len)
+    for cand in pool.sentences:
+        norm = k1 * (1.0 - b + b * cand.length / pool.avg_sentence_len)
         matched = held = 0.0
         holds: list[str] = []
         for term, weight in weights.items():
-            tid = found[term].local_ids[si]
-            tf = int(np.count_nonzero(ids == tid)) if tid >= 0 else 0
+            tf = cand.counts.get(term, 0)
             if tf:
                 matched += weight * tf * (k1 + 1.0) / (tf + norm)
                 held += weight
                 holds.append(term)
-            elif tid in title_sets[akey]:
+            elif term in cand.headline_terms:
                 held += weight
                 holds.append(term)
         if matched <= 0:
             continue
         coverage, support = matched / total, held / total
-        if support < settings.min_score / 2 or quiz[akey]:
+        if support < settings.min_score / 2 or _QUIZ.search(cand.headline):
             continue
-        text = seg.sentence_text(s)
-        if _is_question(text):
+        if _is_question(cand.text):
             continue
+        title_cover = sum(w for t, w in weights.items() if t in cand.headline_terms) / total
         score = (
             coverage
-            + settings.passage_weight * passage
-            + settings.article_weight * best_article[akey]
-            + settings.title_weight * title_cover[akey]
-            + settings.position_prior / math.sqrt(1.0 + int(seg.sent_pos[s]))
+            + settings.passage_weight * max(0.0, cand.passage_score / top_score)
+            + settings.article_weight * max(0.0, cand.article_score / top_score)
+            + settings.title_weight * title_cover
+            + settings.position_prior / math.sqrt(1.0 + cand.position)
         )
-        if cue and settings.answer_type_boost and _has_cue(cue, text, question_words):
+        if cue and settings.answer_type_boost and _has_cue(cue, cand.text, question_words):
             score += settings.answer_type_boost
-        chosen.append(Chosen(si, s, text, score, coverage, support, frozenset(holds)))
+        chosen.append(
+            Chosen(
+                cand.segment,
+                cand.sentence,
+                cand.text,
+                score,
+                coverage,
+                support,
+                frozenset(holds),
+                article=cand.article,
+                position=cand.position,
+            )
+        )
     chosen.sort(key=lambda c: (-c.score, c.segment, c.sentence))
     seen: set[str] = set()
     kept_words: list[frozenset[str]] = []
