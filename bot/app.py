@@ -43,6 +43,7 @@ from bot.config import Config, TelegramConfig
 from bot.delivery import SEND_TIMEOUT, PollingRequest
 from bot.examples import example_questions
 from bot.logs import redact_logs
+from bot.messages import AddressedToBot
 from bot.ratelimit import FloodControl
 from bot.state import CONTEXT_TYPES, AnswerEngine, BotData, BotState, NewsContext, Pages, QuestionLimiter
 
@@ -223,7 +224,7 @@ def build_application(
                 handlers.typed_command,
             ),
             MessageHandler(private & said & ~filters.COMMAND, handlers.private_question),
-            MessageHandler(groups & said & ~filters.COMMAND & handlers.AddressedToBot(), handlers.group_question),
+            MessageHandler(groups & said & ~filters.COMMAND & AddressedToBot(), handlers.group_question),
             MessageHandler(filters.StatusUpdate.NEW_CHAT_MEMBERS, handlers.added_to_group),
             MessageHandler(private & filters.COMMAND, handlers.unknown_command),
             MessageHandler(

@@ -1,8 +1,8 @@
 """Answers as Telegram HTML: the last step of the flow, answer → message text.
 
-Every function here is pure: records in, strings out, no Telegram calls. Whatever comes from
-outside (corpus text, titles, outlets, URLs) is escaped before it goes into HTML, and every
-message returned fits Telegram's limit. A message is cut only between blocks (a sentence with
+Every function here is pure: records in, strings (or inline results) out, no Telegram calls.
+Whatever comes from outside (corpus text, titles, outlets, URLs) is escaped before it goes
+into HTML, and every message returned fits Telegram's limit. A message is cut only between blocks (a sentence with
 its source, a line of a list), never inside a tag; a single sentence too long for a message on
 its own is shortened at a word boundary and marked with "…".
 
@@ -21,7 +21,8 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from urllib.parse import quote
 
-from telegram.constants import MessageLimit
+from telegram import InlineQueryResultArticle, InputTextMessageContent, LinkPreviewOptions
+from telegram.constants import InlineQueryLimit, MessageLimit, ParseMode
 
 from bot.outlets import outlet_name
 from retrieval.models import Answer, AnswerSentence, Context, IndexStats, Source
@@ -41,7 +42,9 @@ __all__ = [
     "format_source_plain",
     "format_sources",
     "format_start",
+    "format_too_fast",
     "html_to_plain",
+    "inline_results",
     "preview",
     "telegram_length",
 ]
@@ -454,3 +457,25 @@ def format_about(stats: IndexStats) -> str:
         f"I know {stats.articles} {_plural(stats.articles, 'article')} "
         f"({stats.passages} {_plural(stats.passages, 'passage')}){_range(stats)}."
     )
+
+
+def inline_results(answer: Answer) -> list[InlineQueryResultArticle]:
+    """The sentences of an answer as inline-mode results, each sending its quote and source."""
+    return [
+        InlineQueryResultArticle(
+            id=str(position),
+            title=preview(sentence.text, 120) or "…",
+            description=preview(format_source_plain(sentence.source), 120),
+            input_message_content=InputTextMessageContent(
+                format_sentence(sentence),
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            ),
+        )
+        for position, sentence in enumerate(answer.sentences[: InlineQueryLimit.RESULTS])
+    ]
+
+
+def format_too_fast(wait: float) -> str:
+    """Tell an asker over the question limit how long to wait."""
+    return f"You are asking faster than I can keep up with. Please wait {max(1, round(wait))} seconds and ask again."

@@ -1,6 +1,7 @@
 """Telegram handlers: who is asking, what they asked, and the reply.
 
-A handler reads the update, asks the engine off the event loop, formats the answer with
+The last step of the flow for the bot (question → `Engine.answer` → reply): a handler reads the
+update (`bot.messages`), asks the engine off the event loop, formats the answer with
 `bot.format` and replies with `bot.sending`. What the handlers share is `context.state`
 (`bot.state.BotState`); `bot.app.build_application` registers them in this order: `admit`
 (a replayed update is dropped; the update is tracked so that stopping the bot can end it),
@@ -13,28 +14,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram import (
-    InlineKeyboardMarkup,
-    InlineQueryResultArticle,
-    InputTextMessageContent,
-    LinkPreviewOptions,
-    Message,
-    MessageEntity,
-    Update,
-)
-from telegram.constants import ChatType, InlineQueryLimit, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.ext import ApplicationHandlerStop, filters
+from telegram import InlineQueryResultArticle, Update
+from telegram.constants import ChatType
+from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.ext import ApplicationHandlerStop
 
 from bot import format as fmt
-from bot.delivery import SEND_TIMEOUT, deliver, retry_after
-from bot.errors import ShuttingDown
-from bot.sending import QUICK, acknowledge, answer_keyboard, edit_reply, reply, send_html, set_keyboard, show_typing
+from bot import messages
+from bot.delivery import deliver
+from bot.logs import log_fault
+from bot.sending import (
+    QUICK,
+    acknowledge,
+    answer_keyboard,
+    forget_buttons,
+    respond,
+    say_sorry,
+    send_below,
+    send_html,
+    set_keyboard,
+    while_typing,
+)
 from bot.state import NewsContext, Page
 
 _LOGGER = logging.getLogger(__name__)
@@ -44,8 +48,6 @@ PAGES_FETCHED = 4
 # Inline results shown for one query; Telegram allows InlineQueryLimit.RESULTS.
 INLINE_RESULTS = 10
 INLINE_CACHE_SECONDS = 60
-# How long the reply waits for the "typing…" action before it goes anyway.
-TYPING_WAIT = 2.0
 
 ASK_AGAIN = "That answer is no longer around (I may have restarted). Please ask again."
 SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
@@ -58,34 +60,6 @@ ALREADY_SHOWN = "Already shown below."
 Handler = Callable[[Update, NewsContext], Coroutine[Any, Any, None]]
 
 
-def _text(message: Message) -> str:
-    """What a message says: its text, or a photo's (or any media's) caption."""
-    return message.text or message.caption or ""
-
-
-def _is_group(message: Message) -> bool:
-    return message.chat.type != ChatType.PRIVATE
-
-
-# -- replying, or editing the earlier reply -----------------------------------------------
-
-
-async def respond(
-    update: Update, context: NewsContext, texts: list[str], markup: InlineKeyboardMarkup | None = None
-) -> None:
-    """Reply to the update's message; to an edited message, edit the reply it got before."""
-    message = update.effective_message
-    assert message is not None
-    state = context.state
-    key = (message.chat.id, message.message_id)
-    earlier = state.replies.get(key) if update.edited_message is not None else None
-    if earlier is not None:
-        await edit_reply(message.chat.id, earlier, texts, state, markup, context.bot)
-        return
-    sent = await reply(message, texts, state, quote=_is_group(message), markup=markup)
-    state.replies.put(key, sent[0].message_id)
-
-
 # -- questions ---------------------------------------------------------------------------
 
 
@@ -94,104 +68,65 @@ async def answer_question(update: Update, context: NewsContext, question: str) -
     message = update.effective_message
     assert message is not None
     state = context.state
-    question = question.strip()
-    if not question:
+    if not question.strip():
         await respond(update, context, [HOW_TO_ASK])
         return
-    user = update.effective_user
-    if user is not None and user.id not in state.settings.admins:
-        wait = state.limiter.wait(user.id)
-        if wait:
-            if state.limiter.tell(user.id):
-                note = (
-                    "You are asking faster than I can keep up with. "
-                    f"Please wait {max(1, round(wait))} seconds and ask again."
-                )
-                await send_html(message.reply_text, note, state, do_quote=_is_group(message))
-            return
-    typing = asyncio.create_task(show_typing(message))
-    count = state.settings.sentences_per_reply
-    started = time.perf_counter()
-    try:
-        answer = await asyncio.to_thread(state.engine.answer, question, limit=count * PAGES_FETCHED)
-    finally:
-        # The action should reach the chat before the reply, but never hold it up for long.
-        await asyncio.wait({typing}, timeout=TYPING_WAIT)
-        typing.cancel()
-    _LOGGER.info(
-        "chat %s: %d sentences in %.0f ms",
-        message.chat.id,
-        len(answer.sentences),
-        (time.perf_counter() - started) * 1000,
-    )
+    if await _over_limit(update, context):
+        return
+    count, started = state.settings.sentences_per_reply, time.perf_counter()
+    work = asyncio.to_thread(state.engine.answer, question.strip(), limit=count * PAGES_FETCHED)
+    answer = await while_typing(message, work)
+    took = (time.perf_counter() - started) * 1000
+    _LOGGER.info("chat %s: %d sentences in %.0f ms", message.chat.id, len(answer.sentences), took)
     if answer.error:  # the index failed a check; it is rebuilt at the next refresh
         await respond(update, context, [SORRY])
-        return
-    if not answer.answered:
+    elif not answer.answered:
         await respond(update, context, [fmt.format_no_answer(state.stats, answer)])
-        return
-    page = Page(answer, 0)
-    await respond(update, context, fmt.format_answer(answer, start=0, count=count), answer_keyboard(state, page))
+    else:
+        texts = fmt.format_answer(answer, start=0, count=count)
+        await respond(update, context, texts, answer_keyboard(state, Page(answer, 0)))
+
+
+async def _over_limit(update: Update, context: NewsContext) -> bool:
+    """Whether the asker (never an admin) asks too fast; they are told once, with how long to wait."""
+    user, state = update.effective_user, context.state
+    if user is None or user.id in state.settings.admins:
+        return False
+    wait = state.limiter.wait(user.id)
+    if wait and state.limiter.tell(user.id):
+        assert update.effective_message is not None
+        message = update.effective_message
+        await send_html(message.reply_text, fmt.format_too_fast(wait), state, do_quote=messages.is_group(message))
+    return bool(wait)
 
 
 async def private_question(update: Update, context: NewsContext) -> None:
     """In a private chat every text message, or caption, is a question."""
     assert update.effective_message is not None
-    await answer_question(update, context, _text(update.effective_message))
-
-
-def _mention(username: str) -> re.Pattern[str]:
-    return re.compile(rf"(?<![\w@])@{re.escape(username)}(?!\w)", re.IGNORECASE)
-
-
-def _without_mentions(text: str, username: str) -> str:
-    return _mention(username).sub(" ", text)
+    await answer_question(update, context, messages.text_of(update.effective_message))
 
 
 async def group_question(update: Update, context: NewsContext) -> None:
     """In a group, a message that mentions the bot or replies to it is a question."""
     message = update.effective_message
     assert message is not None
-    await answer_question(update, context, _without_mentions(_text(message), context.bot.username))
+    await answer_question(update, context, messages.without_mentions(messages.text_of(message), context.bot.username))
 
 
 async def ask(update: Update, context: NewsContext) -> None:
     """/ask question; a bare /ask in reply to a message asks that message's text."""
-    message = update.effective_message
-    assert message is not None
-    parts = _text(message).split(None, 1)
-    question = parts[1] if len(parts) > 1 else ""
-    replied = message.reply_to_message
-    if not question.strip() and replied is not None and _text(replied):
-        question = _text(replied)
-    await answer_question(update, context, _without_mentions(question, context.bot.username))
-
-
-class AddressedToBot(filters.MessageFilter):
-    """Group messages meant for the bot: a mention of it, or a reply to one of its messages."""
-
-    def filter(self, message: Message) -> bool:
-        bot = message.get_bot()
-        replied = message.reply_to_message
-        if replied is not None and replied.from_user is not None and replied.from_user.id == bot.id:
-            return True
-        entities = message.parse_entities([MessageEntity.TEXT_MENTION]) or message.parse_caption_entities(
-            [MessageEntity.TEXT_MENTION]
-        )
-        if any(entity.user is not None and entity.user.id == bot.id for entity in entities):
-            return True
-        # Read the text rather than the mention entities, which a bridge or client may omit.
-        return bool(_mention(bot.username).search(_text(message)))
+    assert update.effective_message is not None
+    await answer_question(update, context, messages.asked_by_command(update.effective_message, context.bot.username))
 
 
 async def typed_command(update: Update, context: NewsContext) -> None:
     """A command without its bot_command entity (some bridges drop them), or in a caption."""
     message = update.effective_message
     assert message is not None
-    name, _, target = _text(message).split(None, 1)[0][1:].partition("@")
-    if target and target.casefold() != context.bot.username.casefold():
-        return  # /ask@SomeOtherBot is for some other bot
-    handler = COMMANDS.get(name.casefold())
+    name = messages.typed_command(message, context.bot.username)
+    if name is None:
+        return
+    handler = COMMANDS.get(name)
     if handler is not None and (update.edited_message is None or handler is ask):
         await handler(update, context)
     elif handler is None and message.chat.type == ChatType.PRIVATE:
@@ -221,7 +156,7 @@ async def start(update: Update, context: NewsContext) -> None:
         state.examples,
         articles=state.stats.articles,
         username=context.bot.username,
-        group=_is_group(update.effective_message),
+        group=messages.is_group(update.effective_message),
     )
     await respond(update, context, [text])
 
@@ -229,7 +164,7 @@ async def start(update: Update, context: NewsContext) -> None:
 async def help_command(update: Update, context: NewsContext) -> None:
     """/help: how to ask here, and elsewhere."""
     assert update.effective_message is not None
-    text = fmt.format_help(username=context.bot.username, group=_is_group(update.effective_message))
+    text = fmt.format_help(username=context.bot.username, group=messages.is_group(update.effective_message))
     await respond(update, context, [text])
 
 
@@ -264,75 +199,37 @@ COMMANDS: dict[str, Handler] = {
 # -- buttons -----------------------------------------------------------------------------
 
 
-def _pressed(update: Update, context: NewsContext) -> tuple[Page, str] | None:
-    query = update.callback_query
-    assert query is not None
-    _, _, key = (query.data or "").partition(":")
-    page = context.state.pages.get(key) if query.message is not None else None
-    return (page, key) if page is not None else None
-
-
-async def _send_below(
-    update: Update, context: NewsContext, texts: list[str], markup: InlineKeyboardMarkup | None
-) -> None:
-    """Send texts to the chat of the message whose button was pressed."""
-    query = update.callback_query
-    assert query is not None and query.message is not None
-    state = context.state
-    if isinstance(query.message, Message):
-        await reply(query.message, texts, state, markup=markup)
-        return
-    # A message too old to be read (InaccessibleMessage) still names its chat.
-    for position, text in enumerate(texts):
-        last = position == len(texts) - 1
-        await send_html(
-            context.bot.send_message, text, state, chat_id=query.message.chat.id, reply_markup=markup if last else None
-        )
-
-
-async def _forget_buttons(update: Update) -> None:
-    """Take the buttons off a message whose answer is gone."""
-    query = update.callback_query
-    assert query is not None
-    if query.message is not None and isinstance(query.message, Message) and query.message.reply_markup:
-        await set_keyboard(query.message, None)
-
-
 async def more(update: Update, context: NewsContext) -> None:
     """The More button: the next sentences of the answer, in a new message; More then goes."""
-    found = _pressed(update, context)
-    if found is None:
-        await acknowledge(update, ASK_AGAIN)
-        await _forget_buttons(update)
+    query, state = update.callback_query, context.state
+    assert query is not None
+    found = state.pages.pressed(query.data) if query.message is not None else None
+    if found is None or query.message is None:
+        await stale_button(update, context)
         return
-    page, key = found
-    state = context.state
-    count = state.settings.sentences_per_reply
-    start_at = page.start + count
-    if page.more_sent or start_at >= len(page.answer.sentences):
+    (page, key), count = found, state.settings.sentences_per_reply
+    if page.more_sent or page.start + count >= len(page.answer.sentences):
         await acknowledge(update, ALREADY_SHOWN if page.more_sent else "That is all I found.")
         return
     page.more_sent = True
     await acknowledge(update)
-    query = update.callback_query
-    assert query is not None and query.message is not None
     await set_keyboard(query.message, answer_keyboard(state, page, key))
-    texts = fmt.format_answer(page.answer, start=start_at, count=count)
-    await _send_below(update, context, texts, answer_keyboard(state, Page(page.answer, start_at)))
+    texts = fmt.format_answer(page.answer, start=page.start + count, count=count)
+    await send_below(update, context, texts, answer_keyboard(state, Page(page.answer, page.start + count)))
 
 
 async def show_context(update: Update, context: NewsContext) -> None:
     """The Context button: the passage around the first sentence the message quoted, once."""
-    found = _pressed(update, context)
-    if found is None:
-        await acknowledge(update, ASK_AGAIN)
-        await _forget_buttons(update)
+    query, state = update.callback_query, context.state
+    assert query is not None
+    found = state.pages.pressed(query.data) if query.message is not None else None
+    if found is None or query.message is None:
+        await stale_button(update, context)
         return
     page, key = found
     if page.context_sent:
         await acknowledge(update, ALREADY_SHOWN)
         return
-    state = context.state
     quoted = page.answer.sentences[page.start]
     passage = await asyncio.to_thread(state.engine.context, quoted.source.article_id, quoted.sentence)
     if passage is None:
@@ -340,16 +237,14 @@ async def show_context(update: Update, context: NewsContext) -> None:
         return
     page.context_sent = True
     await acknowledge(update)
-    query = update.callback_query
-    assert query is not None and query.message is not None
     await set_keyboard(query.message, answer_keyboard(state, page, key))
-    await _send_below(update, context, fmt.format_context(passage), None)
+    await send_below(update, context, fmt.format_context(passage), None)
 
 
 async def stale_button(update: Update, context: NewsContext) -> None:
-    """Any other button press (from an older version of the bot, or forged): ask again."""
+    """Any other button press (from an older version of the bot, forged, or whose answer is gone)."""
     await acknowledge(update, ASK_AGAIN)
-    await _forget_buttons(update)
+    await forget_buttons(update)
 
 
 # -- inline mode -------------------------------------------------------------------------
@@ -359,24 +254,11 @@ async def inline_query(update: Update, context: NewsContext) -> None:
     """@bot question in any chat: the answer sentences as results, each with its source."""
     query = update.inline_query
     assert query is not None
-    state = context.state
     question = query.query.strip()
     results: list[InlineQueryResultArticle] = []
     if question:
-        answer = await asyncio.to_thread(state.engine.answer, question, limit=INLINE_RESULTS)
-        for position, sentence in enumerate(answer.sentences[: InlineQueryLimit.RESULTS]):
-            results.append(
-                InlineQueryResultArticle(
-                    id=str(position),
-                    title=fmt.preview(sentence.text, 120) or "…",
-                    description=fmt.preview(fmt.format_source_plain(sentence.source), 120),
-                    input_message_content=InputTextMessageContent(
-                        fmt.format_sentence(sentence),
-                        parse_mode=ParseMode.HTML,
-                        link_preview_options=LinkPreviewOptions(is_disabled=True),
-                    ),
-                )
-            )
+        answer = await asyncio.to_thread(context.state.engine.answer, question, limit=INLINE_RESULTS)
+        results = fmt.inline_results(answer)
     try:
         await deliver(
             lambda: query.answer(results, cache_time=INLINE_CACHE_SECONDS), policy=QUICK, what="inline answer"
@@ -425,44 +307,11 @@ async def gate(update: Update, context: NewsContext) -> None:
 
 
 async def error_handler(update: object, context: NewsContext) -> None:
-    """Log a fault in one line at the level it deserves; a bug with its traceback, and say sorry.
-
-    Handled faults (flood control, Telegram or the network failing) are WARNINGs; ERROR is kept
-    for a reply that was lost and for bugs.
-    """
-    error = context.error
-    if not isinstance(update, Update):
-        if isinstance(error, NetworkError):
-            _LOGGER.warning("Telegram could not be reached: %s", error)
-        else:
-            _LOGGER.error("Error outside of an update", exc_info=error)
-        return
-    where = _where(update)
-    if isinstance(error, ShuttingDown):
-        _LOGGER.warning("Stopping: %s was not answered", where)
-    elif isinstance(error, RetryAfter):
-        _LOGGER.error("Dropped the reply to %s: Telegram asked to wait %.0f s", where, retry_after(error))
-    elif isinstance(error, Forbidden):
-        _LOGGER.warning("Could not reply to %s: %s", where, error)
-    elif isinstance(error, TimedOut):
-        _LOGGER.error(
-            "The reply to %s may be lost: no answer from Telegram in %.0f s, and it is not sent again "
-            "in case it did arrive",
-            where,
-            SEND_TIMEOUT,
-        )
-    elif isinstance(error, NetworkError) and not isinstance(error, BadRequest):
-        _LOGGER.error("The reply to %s is lost: Telegram failed every try (%s)", where, error)
+    """Log a fault in one line at the level it deserves (`bot.logs.log_fault`); after a bug, say sorry."""
+    if isinstance(update, Update):
+        if log_fault(_where(update), context.error):
+            await say_sorry(update, SORRY)
+    elif isinstance(context.error, NetworkError):
+        _LOGGER.warning("Telegram could not be reached: %s", context.error)
     else:
-        _LOGGER.error("%s failed", where.capitalize(), exc_info=error)
-        await _say_sorry(update)
-
-
-async def _say_sorry(update: Update) -> None:
-    try:
-        if update.callback_query is not None:
-            await update.callback_query.answer(SORRY)
-        elif update.effective_message is not None and update.inline_query is None:
-            await update.effective_message.reply_text(SORRY)
-    except TelegramError as failure:
-        _LOGGER.warning("Could not tell the asker about the error: %s", failure)
+        _LOGGER.error("Error outside of an update", exc_info=context.error)

@@ -4,6 +4,7 @@
 the libraries under it (httpx logs request URLs, and the URL holds the token), passes two
 filters on the way out: `HandledFaults` turns python-telegram-bot's ERROR records of faults it
 handled itself into one WARNING line, and `RedactingFilter` replaces the token with a placeholder.
+The bot's error handler logs each fault of an update through `log_fault`.
 """
 
 from __future__ import annotations
@@ -11,9 +12,15 @@ from __future__ import annotations
 import logging
 import warnings
 
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.warnings import PTBDeprecationWarning
 
-__all__ = ["HandledFaults", "RedactingFilter", "redact_logs"]
+from bot.delivery import SEND_TIMEOUT, retry_after
+from bot.errors import ShuttingDown
+
+__all__ = ["HandledFaults", "RedactingFilter", "log_fault", "redact_logs"]
+
+_LOGGER = logging.getLogger(__name__)
 
 
 class RedactingFilter(logging.Filter):
@@ -74,3 +81,30 @@ def redact_logs(token: str) -> RedactingFilter:
         handler.addFilter(HandledFaults())
         handler.addFilter(redactor)
     return redactor
+
+
+def log_fault(where: str, error: BaseException | None) -> bool:
+    """Log the fault of an update (`where`) in one line at the level it deserves; True for a bug.
+
+    Handled faults (flood control, Telegram or the network failing) are WARNINGs; ERROR is kept
+    for a reply that was lost and for bugs, which are logged with their traceback.
+    """
+    if isinstance(error, ShuttingDown):
+        _LOGGER.warning("Stopping: %s was not answered", where)
+    elif isinstance(error, RetryAfter):
+        _LOGGER.error("Dropped the reply to %s: Telegram asked to wait %.0f s", where, retry_after(error))
+    elif isinstance(error, Forbidden):
+        _LOGGER.warning("Could not reply to %s: %s", where, error)
+    elif isinstance(error, TimedOut):
+        _LOGGER.error(
+            "The reply to %s may be lost: no answer from Telegram in %.0f s, and it is not sent again "
+            "in case it did arrive",
+            where,
+            SEND_TIMEOUT,
+        )
+    elif isinstance(error, NetworkError) and not isinstance(error, BadRequest):
+        _LOGGER.error("The reply to %s is lost: Telegram failed every try (%s)", where, error)
+    else:
+        _LOGGER.error("%s failed", where.capitalize(), exc_info=error)
+        return True
+    return False

@@ -8,9 +8,10 @@ their buttons are used: a pressed More or Context disappears, an article link st
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, MaybeInaccessibleMessage, Message, Update
 from telegram.constants import ChatAction, InlineKeyboardButtonLimit
@@ -18,7 +19,8 @@ from telegram.error import BadRequest, TelegramError
 
 from bot import format as fmt
 from bot.delivery import RetryPolicy, deliver
-from bot.state import BotState, Page
+from bot.messages import is_group
+from bot.state import BotState, NewsContext, Page
 from retrieval.models import Answer
 
 __all__ = [
@@ -26,13 +28,22 @@ __all__ = [
     "acknowledge",
     "answer_keyboard",
     "edit_reply",
+    "forget_buttons",
     "reply",
+    "respond",
+    "say_sorry",
+    "send_below",
     "send_html",
     "set_keyboard",
     "show_typing",
+    "while_typing",
 ]
 
 _LOGGER = logging.getLogger(__name__)
+
+# How long a reply waits for the "typing…" action before it goes anyway.
+TYPING_WAIT = 2.0
+T = TypeVar("T")
 
 # Button presses and inline queries expire within seconds: retry them briefly, if at all.
 QUICK = RetryPolicy(tries=3, first_delay=0.2, max_delay=1.0, max_retry_after=5.0)
@@ -96,6 +107,17 @@ async def edit_reply(
         await send_html(bot.send_message, text, state, chat_id=chat_id, reply_markup=markup if last else None)
 
 
+async def while_typing(message: Message, work: Awaitable[T]) -> T:
+    """Show "typing…" in the message's chat while `work` runs, and return its result."""
+    typing = asyncio.create_task(show_typing(message))
+    try:
+        return await work
+    finally:
+        # The action should reach the chat before the reply, but never hold it up for long.
+        await asyncio.wait({typing}, timeout=TYPING_WAIT)
+        typing.cancel()
+
+
 async def show_typing(message: Message) -> None:
     """Show "typing…"; best effort, as a failure here must not stop the reply."""
     try:
@@ -150,3 +172,56 @@ async def acknowledge(update: Update, text: str | None = None) -> None:
         await deliver(lambda: query.answer(text), policy=QUICK, what="button answer")
     except TelegramError as error:
         _LOGGER.info("could not answer a button press: %s", error)
+
+
+async def respond(
+    update: Update, context: NewsContext, texts: list[str], markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Reply to the update's message; to an edited message, edit the reply it got before."""
+    message = update.effective_message
+    assert message is not None
+    state = context.state
+    key = (message.chat.id, message.message_id)
+    earlier = state.replies.get(key) if update.edited_message is not None else None
+    if earlier is not None:
+        await edit_reply(message.chat.id, earlier, texts, state, markup, context.bot)
+        return
+    sent = await reply(message, texts, state, quote=is_group(message), markup=markup)
+    state.replies.put(key, sent[0].message_id)
+
+
+async def send_below(
+    update: Update, context: NewsContext, texts: list[str], markup: InlineKeyboardMarkup | None
+) -> None:
+    """Send texts to the chat of the message whose button was pressed."""
+    query = update.callback_query
+    assert query is not None and query.message is not None
+    state = context.state
+    if isinstance(query.message, Message):
+        await reply(query.message, texts, state, markup=markup)
+        return
+    # A message too old to be read (InaccessibleMessage) still names its chat.
+    for position, text in enumerate(texts):
+        last = position == len(texts) - 1
+        await send_html(
+            context.bot.send_message, text, state, chat_id=query.message.chat.id, reply_markup=markup if last else None
+        )
+
+
+async def forget_buttons(update: Update) -> None:
+    """Take the buttons off a message whose answer is gone."""
+    query = update.callback_query
+    assert query is not None
+    if query.message is not None and isinstance(query.message, Message) and query.message.reply_markup:
+        await set_keyboard(query.message, None)
+
+
+async def say_sorry(update: Update, text: str) -> None:
+    """Tell the asker something failed (a button press gets it as its answer); best effort."""
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text)
+        elif update.effective_message is not None and update.inline_query is None:
+            await update.effective_message.reply_text(text)
+    except TelegramError as failure:
+        _LOGGER.warning("Could not tell the asker about the error: %s", failure)

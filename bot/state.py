@@ -115,6 +115,12 @@ class Pages:
         """Return the page with id `key`, or None when unknown or expired."""
         return self._pages.get(key)
 
+    def pressed(self, data: str | None) -> tuple[Page, str] | None:
+        """The page a button's data (`more:<key>`, `ctx:<key>`) names, with its key; None when gone."""
+        _, _, key = (data or "").partition(":")
+        page = self.get(key)
+        return (page, key) if page is not None else None
+
 
 class QuestionLimiter:
     """At most `per_minute` questions from a user in any 60 seconds; 0 means no limit."""
