@@ -10,6 +10,7 @@ Select then needs nothing of the index beyond `Candidates`.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -63,19 +64,19 @@ def gather(searcher: Searcher, terms: Sequence[str], hits: Sequence[PassageHit])
         {t: p.local_ids[si] for t, p in postings.items() if p.df > 0 and p.local_ids[si] >= 0}
         for si in range(len(searcher.segments))
     ]
+    counts = _counts(searcher, list(best_passage), wanted)
     headlines: dict[tuple[int, int], tuple[str, frozenset[str]]] = {}
     out = []
     for (si, s), score in best_passage.items():
-        seg = searcher.segments[si]
-        ids = np.asarray(seg.sentence_term_ids(s))
-        counts = {t: n for t, tid in wanted[si].items() if (n := int(np.count_nonzero(ids == tid)))}
-        if not counts:
+        held = counts.get((si, s))
+        if not held:
             continue
+        seg = searcher.segments[si]
         akey = (si, int(seg.sent_article[s]))
         if akey not in headlines:
-            held = set(seg.title_term_ids(akey[1]).tolist())
+            in_title = set(seg.title_term_ids(akey[1]).tolist())
             title = seg.articles[akey[1]].get("title", "")
-            headlines[akey] = (title, frozenset(t for t, tid in wanted[si].items() if tid in held))
+            headlines[akey] = (title, frozenset(t for t, tid in wanted[si].items() if tid in in_title))
         title, title_terms = headlines[akey]
         out.append(
             Candidate(
@@ -84,8 +85,8 @@ def gather(searcher: Searcher, terms: Sequence[str], hits: Sequence[PassageHit])
                 article=akey[1],
                 position=int(seg.sent_pos[s]),
                 text=seg.sentence_text(s),
-                length=int(ids.size),
-                counts=counts,
+                length=int(seg.sent_offsets[s + 1] - seg.sent_offsets[s]),
+                counts=held,
                 headline=title,
                 headline_terms=title_terms,
                 passage_score=score,
@@ -99,3 +100,29 @@ def gather(searcher: Searcher, terms: Sequence[str], hits: Sequence[PassageHit])
         passages=searcher.n_live,
         avg_sentence_len=searcher.avg_sentence_len,
     )
+
+
+def _counts(
+    searcher: Searcher, sentences: Sequence[tuple[int, int]], wanted: Sequence[Mapping[str, int]]
+) -> dict[tuple[int, int], dict[str, int]]:
+    """How often each sentence ((segment, sentence)) holds each wanted term; only sentences holding one."""
+    out: dict[tuple[int, int], dict[str, int]] = {}
+    by_segment: dict[int, list[int]] = {}
+    for si, s in sentences:
+        by_segment.setdefault(si, []).append(s)
+    for si, members in by_segment.items():
+        if not wanted[si]:
+            continue
+        seg = searcher.segments[si]
+        sents = np.asarray(members, dtype=np.int64)
+        starts = np.asarray(seg.sent_offsets[sents], dtype=np.int64)
+        lengths = np.asarray(seg.sent_offsets[sents + 1], dtype=np.int64) - starts
+        # Every term position of the sentences, and which sentence each belongs to.
+        where = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+        ids = np.asarray(seg.sent_terms[where])
+        owner = np.repeat(sents, lengths)
+        term_of = {tid: t for t, tid in wanted[si].items()}
+        held = np.isin(ids, np.fromiter(term_of, dtype=np.int64))
+        for (s, tid), n in Counter(zip(owner[held].tolist(), ids[held].tolist(), strict=True)).items():
+            out.setdefault((si, s), {})[term_of[tid]] = n
+    return out
