@@ -1,4 +1,4 @@
-"""The BM25 formulas, one small function each; used by `retrieval.index` at search time.
+"""The BM25 formulas, one small function each; used by `retrieval.search` and `retrieval.select`.
 
 Variants follow Kamphuis, de Vries, Boytsov and Lin, "Which BM25 Do You Mean? A Large-Scale
 Reproducibility Study of Scoring Variants" (ECIR 2020):

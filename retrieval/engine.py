@@ -1,9 +1,13 @@
 """Stage 7 of load → split → analyze → index → search → select → answer: the answer engine.
 
-`Engine.open` brings the index on disk up to date with the corpus (building it, loading it,
-or indexing only the files that changed into a new segment) and `Engine.answer` turns a
-question into the sentences that answer it. `answer` is pure, thread-safe and never raises
-for any question; "no answer" is an `Answer` without sentences.
+`Engine.open` brings the index on disk up to date with the corpus (`retrieval.maintain`:
+building it, loading it, or indexing only the files that changed into a new segment) and
+`Engine.answer` turns a question into the sentences that answer it, in this order:
+`question` (small talk, the words that ask) → `analyze` (terms) → `spelling` (a word the
+index lacks) → `when` (the moment asked, a prior by article age) → `search` (top passages)
+→ `candidates` (their sentences as records) → `select` (the best sentences) → `decide`
+(answer or decline) → `Answer`. `answer` is pure, thread-safe and never raises for any
+question; "no answer" is an `Answer` without sentences.
 """
 
 from __future__ import annotations

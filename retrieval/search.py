@@ -389,11 +389,6 @@ class Searcher:
         query, _ = self._query(terms)
         return len(query) - self._plan(query, k, 0.0, None)[1] if query and k > 0 else 0
 
-    def _hit(self, passage: int, score: float) -> PassageHit:
-        """The hit of a global passage id."""
-        seg = int(np.searchsorted(self.bases, passage, side="right")) - 1
-        return PassageHit(passage, score, seg, passage - int(self.bases[seg]))
-
     def scores(self, terms: Sequence[str]) -> npt.NDArray[np.float64]:
         """Return the score of every passage (deleted ones too), for tests and references."""
         out = np.zeros(self.n_total, dtype=np.float64)
