@@ -57,9 +57,9 @@ def _capture(engine: Engine, question: Question) -> tuple[list[list[float]], lis
     seen: dict[str, Any] = {}
     original = select.select_sentences
 
-    def spy(searcher: Any, asked: str, terms: Any, hits: Any, settings: Any, **kw: Any) -> Any:
-        seen.update(searcher=searcher, asked=asked, terms=terms, hits=hits, found=kw["found"], names=kw["names"])
-        return original(searcher, asked, terms, hits, settings, **{**kw, "limit": 1000})
+    def spy(asked: str, terms: Any, pool: Any, settings: Any, **kw: Any) -> Any:
+        seen.update(asked=asked, terms=terms, pool=pool, names=kw["names"])
+        return original(asked, terms, pool, settings, **{**kw, "limit": 1000})
 
     engine_module.select_sentences = spy  # type: ignore[assignment]
     try:
@@ -69,21 +69,14 @@ def _capture(engine: Engine, question: Question) -> tuple[list[list[float]], lis
     rows: list[list[float]] = []
     labels: list[bool] = []
     hand: list[float] = []
-    if not seen or not seen["hits"]:
+    if not seen or not seen["pool"].sentences:
         return rows, labels, hand
-    searcher, hits, found = seen["searcher"], seen["hits"], seen["found"]
-    weights = select.question_weights(searcher, seen["terms"], found, seen["names"])
+    pool = seen["pool"]
+    weights = select.question_weights(seen["terms"], pool.doc_freqs, pool.passages, seen["names"])
     total = sum(weights.values()) or 1.0
-    rarest = max(weights, key=lambda t: weights[t] if found[t].df > 0 else -1.0)
-    top = hits[0].score if hits[0].score > 0 else 1.0
-    passage: dict[tuple[int, int], float] = {}
-    article: dict[tuple[int, int], float] = {}
-    for hit in hits:
-        seg = searcher.segments[hit.segment]
-        akey = (hit.segment, int(seg.pass_article[hit.local]))
-        article[akey] = max(article.get(akey, 0.0), hit.score / top)
-        for s in range(int(seg.pass_start[hit.local]), int(seg.pass_end[hit.local])):
-            passage[(hit.segment, s)] = max(passage.get((hit.segment, s), 0.0), hit.score / top)
+    rarest = max(weights, key=lambda t: weights[t] if pool.doc_freqs[t] > 0 else -1.0)
+    top = pool.top_score if pool.top_score > 0 else 1.0
+    by_place = {(c.segment, c.article, c.position): c for c in pool.sentences}
     cue = select._cue(seen["asked"])
     words = {w.lower() for w in re.findall(r"[\w’'-]+", seen["asked"])}
     now = day_number(parse_asked_at(question.asked_at or None))
@@ -92,15 +85,12 @@ def _capture(engine: Engine, question: Question) -> tuple[list[list[float]], lis
     for sent in answer.sentences:
         # The answer's sentences are the candidates, in hand-score order, deduplicated.
         where = engine.state.by_id[sent.source.article_id]
-        seg = engine.state.segments[where[0]]
-        first = int(seg.article_first[where[1]])
-        sid = first + sent.sentence
-        titles = set(seg.title_term_ids(where[1]).tolist())
-        title = sum(w for t, w in weights.items() if found[t].local_ids[where[0]] in titles) / total
+        cand = by_place[(where[0], where[1], sent.sentence)]
+        title = sum(w for t, w in weights.items() if t in cand.headline_terms) / total
         spans = [(t, a) for t, a, _ in engine.analyzer.spans(sent.text) if t in wanted]
         held = {t for t, _ in spans}
         coverage = sum(weights[t] for t in held) / total
-        support = sum(weights[t] for t in weights if t in held or found[t].local_ids[where[0]] in titles) / total
+        support = sum(weights[t] for t in weights if t in held or t in cand.headline_terms) / total
         positions = [a for _, a in spans]
         proximity = len(held) / (1.0 + (max(positions) - min(positions)) / 40.0) if len(held) > 1 else 0.0
         day = float(days.articles[where[0]][where[1]])
@@ -108,8 +98,8 @@ def _capture(engine: Engine, question: Question) -> tuple[list[list[float]], lis
         rows.append(
             [
                 coverage,
-                passage.get((where[0], sid), 0.0),
-                article.get((where[0], int(seg.sent_article[sid])), 0.0),
+                max(0.0, cand.passage_score / top),
+                max(0.0, cand.article_score / top),
                 title,
                 support,
                 float(rarest in held),
