@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             integrity.file_digest(path)
         for segment in engine.state.segments:
             integrity.block_sums(segment.text_blob)
-            integrity.block_sums(segment.articles.arrays()[0])
+            integrity.block_sums(segment.articles.records.blob)
         hash_s = time.perf_counter() - began
         stats = engine.stats
         print(f"{stats.articles:,} articles, {stats.passages:,} passages, index {size / 2**20:.0f} MiB")

@@ -26,6 +26,7 @@ from retrieval.settings import (
     AnswerSettings,
     BM25Settings,
     DecliningSettings,
+    IndexSettings,
     PassageSettings,
     Settings,
     is_int,
@@ -190,6 +191,7 @@ _SECTIONS: dict[str, type] = {
     "bm25": BM25Settings,
     "answers": AnswerSettings,
     "declining": DecliningSettings,
+    "index": IndexSettings,
 }
 
 

@@ -23,6 +23,7 @@ from retrieval.settings import (
     AnswerSettings,
     BM25Settings,
     DecliningSettings,
+    IndexSettings,
     PassageSettings,
     Settings,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "Answer",
     "AnswerSentence",
     "AnswerSettings",
+    "IndexSettings",
     "Article",
     "BM25Settings",
     "Context",

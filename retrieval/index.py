@@ -7,7 +7,9 @@ and memory-mapped on load, so reloading costs no per-passage Python objects. Eve
 saved with its checksum and checked before use (`retrieval.integrity`).
 
 Terms are stored sorted (a fixed-width byte array), so a question's word is found with one
-binary search and the vocabulary need not be rebuilt into a dict at load.
+binary search and the vocabulary need not be rebuilt into a dict at load. Sentence text and
+article metadata, read only for the few sentences an answer quotes, are stored zstd-compressed
+in small checked blocks (`retrieval.blocks`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -28,6 +30,7 @@ import numpy.typing as npt
 
 from retrieval import integrity
 from retrieval.analyze import Analyzer
+from retrieval.blocks import Blocks
 from retrieval.errors import CorruptIndexError
 from retrieval.load import mentions_json
 from retrieval.models import Article
@@ -36,7 +39,7 @@ from retrieval.settings import PassageSettings
 from retrieval.split import split_sentences
 from retrieval.store import replace_synced, sync_folder, write_synced
 
-SEGMENT_FORMAT = "newsbot-segment/7"
+SEGMENT_FORMAT = "newsbot-segment/8"
 
 Ints = npt.NDArray[np.int64]
 Int32s = npt.NDArray[np.int32]
@@ -50,7 +53,7 @@ _ARRAYS: dict[str, str] = {
     "vocab": "S",
     "post_offsets": "int64",
     "post_docs": "int32",
-    "post_tf": "uint16",
+    "post_tf": "uint8|uint16",
     "term_max_tf": "uint16",
     "term_min_len": "int32",
     "doc_len": "int32",
@@ -62,12 +65,18 @@ _ARRAYS: dict[str, str] = {
     "sent_article": "int32",
     "sent_pos": "int32",
     "text_offsets": "int64",
+    "text_blocks": "int64",
     "text_blob": "uint8",
+    "text_dict": "uint8",
     "text_sums": "uint64",
     "article_first": "int32",
     "title_offsets": "int64",
     "title_terms": "int32",
 }
+
+# Records a compressed block holds: sentences, and articles' metadata.
+TEXT_BLOCK = 8
+ARTICLE_BLOCK = 16
 
 
 class ArticleTable:
@@ -78,22 +87,10 @@ class ArticleTable:
     are looked up by every button and refresh.
     """
 
-    __slots__ = ("_blob", "_checked", "_offsets", "_sums", "_where", "ids")
+    __slots__ = ("ids", "records")
 
-    def __init__(
-        self,
-        blob: npt.NDArray[np.uint8],
-        offsets: Ints,
-        ids: list[str],
-        *,
-        sums: npt.NDArray[np.uint64] | None = None,
-        checked: npt.NDArray[np.bool_] | None = None,
-        where: str = "",
-    ) -> None:
-        self._blob, self._offsets, self.ids = blob, offsets, ids
-        self._sums = integrity.block_sums(blob) if sums is None else sums
-        # None: built in this process, nothing to verify; else which blocks passed their check.
-        self._checked, self._where = checked, where
+    def __init__(self, records: Blocks, ids: list[str]) -> None:
+        self.records, self.ids = records, ids
 
     @classmethod
     def from_records(cls, records: Sequence[dict[str, str]]) -> ArticleTable:
@@ -101,30 +98,17 @@ class ArticleTable:
         encoded = [json.dumps(r, ensure_ascii=False).encode("utf-8") for r in records]
         offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
         np.cumsum([len(e) for e in encoded], out=offsets[1:])
-        blob = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-        return cls(blob, offsets, [r["id"] for r in records])
+        return cls(Blocks.pack(b"".join(encoded), offsets, per_block=ARTICLE_BLOCK), [r["id"] for r in records])
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def __getitem__(self, i: int) -> dict[str, str]:
-        raw = integrity.read_checked(
-            self._blob, self._sums, self._checked, int(self._offsets[i]), int(self._offsets[i + 1]), where=self._where
-        )
-        record: dict[str, str] = json.loads(raw)
+        record: dict[str, str] = json.loads(self.records[i])
         return record
 
     def __iter__(self) -> Iterator[dict[str, str]]:
         return (self[i] for i in range(len(self)))
-
-    def arrays(self) -> tuple[npt.NDArray[np.uint8], Ints]:
-        """The packed form, for saving."""
-        return self._blob, self._offsets
-
-    @property
-    def sums(self) -> npt.NDArray[np.uint64]:
-        """The blob's block checksums."""
-        return self._sums
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +119,7 @@ class Segment:
     vocab: np.ndarray
     post_offsets: Ints
     post_docs: Int32s
-    post_tf: npt.NDArray[np.uint16]
+    post_tf: npt.NDArray[np.uint8] | npt.NDArray[np.uint16]  # uint8 when every count fits
     # Per term, the highest frequency and the shortest passage among its postings: what
     # bounds the term's BM25 part from above, for dynamic pruning (`retrieval.search`).
     term_max_tf: npt.NDArray[np.uint16]
@@ -149,7 +133,9 @@ class Segment:
     sent_article: Int32s
     sent_pos: Int32s
     text_offsets: Ints
+    text_blocks: Ints
     text_blob: npt.NDArray[np.uint8]
+    text_dict: npt.NDArray[np.uint8]
     article_first: Int32s
     title_offsets: Ints
     title_terms: Int32s
@@ -161,6 +147,20 @@ class Segment:
     # and the file they came from.
     text_checked: npt.NDArray[np.bool_] | None = None
     origin: str = ""
+    texts: Blocks = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        texts = Blocks(
+            self.text_blob,
+            self.text_blocks,
+            self.text_offsets,
+            per_block=TEXT_BLOCK,
+            dictionary=self.text_dict,
+            sums=self.text_sums,
+            checked=self.text_checked,
+            where=f"{self.origin}/text_blob.npy",
+        )
+        object.__setattr__(self, "texts", texts)
 
     @property
     def n_passages(self) -> int:
@@ -180,16 +180,14 @@ class Segment:
             return i
         return -1
 
-    def postings(self, term_id: int) -> tuple[Int32s, npt.NDArray[np.uint16]]:
+    def postings(self, term_id: int) -> tuple[Int32s, npt.NDArray[np.uint8] | npt.NDArray[np.uint16]]:
         """Return (passage ids, term frequencies) of one term."""
         lo, hi = int(self.post_offsets[term_id]), int(self.post_offsets[term_id + 1])
         return self.post_docs[lo:hi], self.post_tf[lo:hi]
 
     def sentence_text(self, sentence: int) -> str:
         """Return one sentence verbatim."""
-        lo, hi = int(self.text_offsets[sentence]), int(self.text_offsets[sentence + 1])
-        where = f"{self.origin}/text_blob.npy"
-        return integrity.read_checked(self.text_blob, self.text_sums, self.text_checked, lo, hi, where=where).decode()
+        return self.texts[sentence].decode()
 
     def sentence_term_ids(self, sentence: int) -> Int32s:
         """Return the term ids of one sentence, in order."""
@@ -434,12 +432,14 @@ def build_segment(
 
     text_offsets = np.zeros(c.text_len.size + 1, dtype=np.int64)
     np.cumsum(c.text_len, out=text_offsets[1:])
-    text_blob = np.frombuffer(c.text_blob, dtype=np.uint8)
+    texts = Blocks.pack(c.text_blob, text_offsets, per_block=TEXT_BLOCK, train=True)
     post_docs = (pairs % n_pass).astype(np.int32)
-    # A passage holds a word 65,535 times at most in the index (no real one comes near).
-    post_tf = np.minimum(tf, np.iinfo(np.uint16).max).astype(np.uint16)
+    # A passage holds a word 65,535 times at most in the index (no real one comes near); the
+    # counts take one byte each when every one fits.
+    post_tf16 = np.minimum(tf, np.iinfo(np.uint16).max).astype(np.uint16)
+    post_tf = post_tf16.astype(np.uint8) if not post_tf16.size or post_tf16.max() <= 255 else post_tf16
     doc_len32 = doc_len.astype(np.int32)
-    max_tf, min_len = _term_bounds(post_offsets, post_docs, post_tf, doc_len32)
+    max_tf, min_len = _term_bounds(post_offsets, post_docs, post_tf16, doc_len32)
     return Segment(
         articles=ArticleTable.from_records(c.meta),
         vocab=vocab_arr,
@@ -457,8 +457,10 @@ def build_segment(
         sent_article=c.sent_article,
         sent_pos=c.sent_pos,
         text_offsets=text_offsets,
-        text_blob=text_blob,
-        text_sums=integrity.block_sums(text_blob),
+        text_blocks=texts.blocks,
+        text_blob=texts.blob,
+        text_dict=texts.dictionary,
+        text_sums=texts.sums,
         article_first=c.article_first,
         title_offsets=title_offsets,
         title_terms=title_terms,
@@ -526,12 +528,13 @@ def save_segment(segment: Segment, directory: Path) -> int:
 
 def _save(segment: Segment, directory: Path, tmp: Path) -> int:
     tmp.mkdir(parents=True)
-    blob, offsets = segment.articles.arrays()
+    records = segment.articles.records
     arrays = {
         **{name: getattr(segment, name) for name in _ARRAYS},
-        "article_blob": blob,
-        "article_offsets": offsets,
-        "article_sums": segment.articles.sums,
+        "article_blob": records.blob,
+        "article_blocks": records.blocks,
+        "article_offsets": records.offsets,
+        "article_sums": records.sums,
     }
     sizes: dict[str, int] = {}
     digests: dict[str, str] = {}
@@ -561,7 +564,7 @@ def _save(segment: Segment, directory: Path, tmp: Path) -> int:
     return sum(sizes.values()) + len(ids)
 
 
-_TABLE = ("article_blob", "article_offsets", "article_sums")
+_TABLE = ("article_blob", "article_blocks", "article_offsets", "article_sums")
 
 
 def _load_array(directory: Path, name: str, meta: dict) -> np.ndarray:
@@ -600,7 +603,7 @@ def load_segment(directory: Path, *, verify: bool = False) -> Segment:
         arrays: dict[str, np.ndarray] = {}
         for name, kind in _ARRAYS.items():
             array = _load_array(directory, name, meta)
-            if (kind == "S" and array.dtype.kind != "S") or (kind != "S" and array.dtype != np.dtype(kind)):
+            if (kind == "S" and array.dtype.kind != "S") or (kind != "S" and array.dtype.name not in kind.split("|")):
                 raise CorruptIndexError(f"{directory / name}.npy: unexpected dtype {array.dtype}")
             # A plain ndarray view of the map: np.memmap's slicing costs microseconds a call.
             arrays[name] = np.asarray(array)
@@ -613,6 +616,7 @@ def load_segment(directory: Path, *, verify: bool = False) -> Segment:
             raise CorruptIndexError(f"{directory}/article_ids.json: not a list of ids")
         if (
             table["article_blob"].dtype != np.uint8
+            or table["article_blocks"].dtype != np.int64
             or table["article_offsets"].dtype != np.int64
             or table["article_sums"].dtype != np.uint64
         ):
@@ -620,14 +624,16 @@ def load_segment(directory: Path, *, verify: bool = False) -> Segment:
         for blob, sums in ((arrays["text_blob"], arrays["text_sums"]), (table["article_blob"], table["article_sums"])):
             if sums.size != -(-blob.size // integrity.BLOCK):
                 raise CorruptIndexError(f"{directory}: block checksums do not cover their blob")
-        articles = ArticleTable(
+        records = Blocks(
             table["article_blob"],
+            table["article_blocks"],
             table["article_offsets"],
-            ids,
+            per_block=ARTICLE_BLOCK,
             sums=table["article_sums"],
             checked=np.full(table["article_sums"].size, not lazy),
             where=str(directory / "article_blob.npy"),
         )
+        articles = ArticleTable(records, ids)
     except CorruptIndexError:
         raise
     except Exception as error:  # whatever a damaged file makes a parser raise: never trusted
@@ -647,11 +653,8 @@ def load_segment(directory: Path, *, verify: bool = False) -> Segment:
 
 def verify_segment(segment: Segment) -> None:
     """Check every block of a segment's text and article blobs now (those not yet checked)."""
-    for blob, sums, where in (
-        (segment.text_blob, segment.text_sums, f"{segment.origin}/text_blob.npy"),
-        (segment.articles.arrays()[0], segment.articles.sums, f"{segment.origin}/article_blob.npy"),
-    ):
-        integrity.check_blocks(blob, sums, where=where)
+    segment.texts.verify()
+    segment.articles.records.verify()
 
 
 def _check_shapes(segment: Segment, meta: dict[str, int], directory: Path) -> None:
@@ -669,10 +672,10 @@ def _check_shapes(segment: Segment, meta: dict[str, int], directory: Path) -> No
         and segment.pass_start.shape == segment.pass_end.shape == segment.pass_article.shape == (n_pass,)
         and segment.sent_offsets.shape == segment.text_offsets.shape == (n_sent + 1,)
         and int(segment.sent_offsets[-1]) == segment.sent_terms.size
-        and int(segment.text_offsets[-1]) == segment.text_blob.size
+        and segment.texts.sound()
+        and segment.articles.records.sound()
         and segment.article_first.shape == segment.title_offsets.shape == (len(segment.articles) + 1,)
-        and segment.articles.arrays()[1].shape == (len(segment.articles) + 1,)
-        and int(segment.articles.arrays()[1][-1]) == segment.articles.arrays()[0].size
+        and segment.articles.records.offsets.shape == (len(segment.articles) + 1,)
         and int(segment.title_offsets[-1]) == segment.title_terms.size
     )
     if not ok:
@@ -713,10 +716,8 @@ def _check_ranges(segment: Segment, directory: Path) -> None:
             for a in (
                 segment.post_offsets,
                 segment.sent_offsets,
-                segment.text_offsets,
                 segment.title_offsets,
                 segment.article_first,
-                segment.articles.arrays()[1],
             )
         )
     )

@@ -168,6 +168,24 @@ class DecliningSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class IndexSettings:
+    """How much memory building the index may take (new articles are indexed in batches that fit).
+
+    Each batch becomes a segment of its own; search over several segments is exact.
+    """
+
+    memory_mb: int = 1024
+
+    def __post_init__(self) -> None:
+        _require(
+            is_int(self.memory_mb) and 16 <= self.memory_mb <= 1_048_576,
+            "index.memory_mb",
+            self.memory_mb,
+            "an integer from 16 to 1048576",
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the retrieval pipeline needs to know."""
 
@@ -176,3 +194,4 @@ class Settings:
     bm25: BM25Settings = field(default_factory=BM25Settings)
     answers: AnswerSettings = field(default_factory=AnswerSettings)
     declining: DecliningSettings = field(default_factory=DecliningSettings)
+    index: IndexSettings = field(default_factory=IndexSettings)

@@ -14,7 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from retrieval.analyze import Analyzer
 from retrieval.engine import Engine
+from retrieval.index import build_segment, load_segment, save_segment
+from retrieval.models import Article
 from retrieval.settings import AnalysisSettings, PassageSettings, Settings
 from retrieval.store import LOCK, MANIFEST
 
@@ -330,3 +333,19 @@ def test_a_killed_builds_workers_do_not_hold_the_index_lock(corpus_dir: Path, tm
         for pid in workers:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize(("repeats", "dtype"), [(3, np.uint8), (300, np.uint16)])
+def test_term_counts_are_stored_in_the_smallest_type_that_holds_them(tmp_path: Path, repeats: int, dtype: type) -> None:
+    text = "The gong sounded. " + "Gong " * repeats + "went the gong all night."
+    segment = build_segment(
+        [Article(id="g", title="Gong", text=text)], Analyzer(Settings().analysis), PassageSettings()
+    )
+    save_segment(segment, tmp_path / "seg")
+    loaded = load_segment(tmp_path / "seg")
+    assert loaded.post_tf.dtype == dtype
+    assert int(loaded.post_tf.max()) == int(loaded.term_max_tf.max()) == repeats + 3
+    assert [loaded.sentence_text(s) for s in range(loaded.n_sentences)] == [
+        "The gong sounded.",
+        "Gong " * repeats + "went the gong all night.",
+    ]

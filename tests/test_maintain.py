@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from retrieval import maintain
 from retrieval.analyze import Analyzer
+from retrieval.engine import Engine
 from retrieval.maintain import refresh_index
 from retrieval.models import LoadProblem
-from retrieval.settings import Settings
+from retrieval.settings import IndexSettings, Settings
 from retrieval.store import read_manifest
 
 STORIES = [
@@ -219,3 +221,30 @@ def test_lines_appended_to_any_file_are_the_only_ones_indexed(tmp_path: Path, be
     second = refresh(folder, tmp_path / "index", first.state)
     assert [s.articles.ids for s in second.state.segments] == [["lake", "mill", "choir"], ["bridge"]]
     assert (second.problems, sorted(second.state.by_id)) == ((), ["bridge", "choir", "lake", "mill"])
+
+
+def ranked(engine: Engine, question: str) -> list[tuple[str, str, float]]:
+    """The top passages as (article id, first sentence, score): what stays when segments differ."""
+    hits = []
+    for hit in engine.search(question, k=10):
+        seg = engine.state.segments[hit.segment]
+        article = seg.articles.ids[int(seg.pass_article[hit.local])]
+        hits.append((article, seg.sentence_text(int(seg.pass_start[hit.local])), round(hit.score, 9)))
+    return hits
+
+
+def test_a_small_memory_budget_builds_several_segments_that_answer_as_one(
+    corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    questions = ["who decides on negotiations", "how much will the bridge repairs cost", "why did tea prices rise"]
+    whole = Engine.open(corpus_dir, tmp_path / "whole")
+    expected = [(whole.answer(q), ranked(whole, q)) for q in questions]
+    assert len(whole.state.segments) == 1
+    # A budget that a single article's build already fills: one segment per article.
+    monkeypatch.setattr(maintain, "BUILD_BYTES_PER_TEXT_BYTE", 16 * 2**20)
+    split = Engine.open(corpus_dir, tmp_path / "split", Settings(index=IndexSettings(memory_mb=16)))
+    assert len(split.state.segments) == split.stats.articles == whole.stats.articles == 4
+    assert [(split.answer(q), ranked(split, q)) for q in questions] == expected
+    reopened = Engine.open(corpus_dir, tmp_path / "split", Settings(index=IndexSettings(memory_mb=16)))
+    assert len(reopened.state.segments) == 4
+    assert [(reopened.answer(q), ranked(reopened, q)) for q in questions] == expected

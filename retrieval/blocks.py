@@ -1,0 +1,142 @@
+"""Stored records (sentence text, article metadata) zstd-compressed in small checked blocks.
+
+Part of stage 4 (load → split → analyze → **index** → search → select → answer): a segment keeps
+the verbatim sentences an answer quotes and the metadata that cites them here. Only the few
+records an answer reads are ever decompressed, so records are packed a few to a block (a
+sentence read decompresses a kilobyte or so). Blocks that small compress well only with a
+dictionary trained on the segment's own records (zstd's COVER trainer); a segment too small to
+train one goes without.
+
+The compressed bytes are covered by `retrieval.integrity`'s checksums, one per
+`integrity.BLOCK` bytes: a compressed block is verified before it is decompressed, and a block
+that fails its checksum, fails to decompress or decompresses to the wrong size raises
+`DamagedSegmentError`, never returns text that was not indexed.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import numpy.typing as npt
+import zstandard
+
+from retrieval import integrity
+from retrieval.errors import DamagedSegmentError
+
+Ints = npt.NDArray[np.int64]
+
+DICTIONARY_BYTES = 112_640
+DICTIONARY_MIN_BLOCKS = 512
+_DICTIONARY_SAMPLES = 4_000
+_LEVEL = 3
+# Blocks a thread keeps decompressed: the sentences one answer reads lie close together.
+_CACHED_BLOCKS = 64
+
+
+class Blocks:
+    """Byte records compressed in blocks of `per_block`, read one record at a time.
+
+    `offsets` are where each record starts in the uncompressed stream, `blocks` where each
+    compressed block starts in `blob`, `dictionary` the zstd dictionary (empty for none),
+    `sums` the blob's checksums per `integrity.BLOCK` bytes and `checked` which of those have
+    passed (None: built in this process, nothing to verify); `where` names the blob's file.
+    """
+
+    __slots__ = ("_dict", "_local", "blob", "blocks", "checked", "dictionary", "offsets", "per_block", "sums", "where")
+
+    def __init__(
+        self,
+        blob: npt.NDArray[np.uint8],
+        blocks: Ints,
+        offsets: Ints,
+        *,
+        per_block: int,
+        dictionary: npt.NDArray[np.uint8] | None = None,
+        sums: npt.NDArray[np.uint64] | None = None,
+        checked: npt.NDArray[np.bool_] | None = None,
+        where: str = "",
+    ) -> None:
+        self.blob, self.blocks, self.offsets, self.per_block = blob, blocks, offsets, per_block
+        self.dictionary = np.zeros(0, np.uint8) if dictionary is None else dictionary
+        self.sums = integrity.block_sums(blob) if sums is None else sums
+        self.checked, self.where = checked, where
+        self._dict = zstandard.ZstdCompressionDict(self.dictionary.tobytes()) if self.dictionary.size else None
+        self._local = threading.local()
+
+    @classmethod
+    def pack(cls, data: bytes, offsets: Ints, *, per_block: int, train: bool = False) -> Blocks:
+        """Compress the records `data[offsets[i]:offsets[i + 1]]` in blocks of `per_block`."""
+        n = offsets.size - 1
+        raw = [data[int(offsets[b]) : int(offsets[min(b + per_block, n)])] for b in range(0, n, per_block)]
+        dictionary = None
+        if train and len(raw) >= DICTIONARY_MIN_BLOCKS:
+            samples: list[bytes | bytearray | memoryview] = list(raw[:: max(1, len(raw) // _DICTIONARY_SAMPLES)])
+            try:
+                dictionary = zstandard.train_dictionary(DICTIONARY_BYTES, samples)
+            except zstandard.ZstdError:  # samples too alike or too few to learn from
+                dictionary = None
+        compressor = zstandard.ZstdCompressor(level=_LEVEL, dict_data=dictionary)
+        parts = [compressor.compress(r) for r in raw]
+        blocks = np.zeros(len(parts) + 1, dtype=np.int64)
+        np.cumsum([len(p) for p in parts], out=blocks[1:])
+        stored = None if dictionary is None else np.frombuffer(dictionary.as_bytes(), dtype=np.uint8)
+        blob = np.frombuffer(b"".join(parts), dtype=np.uint8)
+        return cls(blob, blocks, offsets, per_block=per_block, dictionary=stored)
+
+    def __len__(self) -> int:
+        return int(self.offsets.size) - 1
+
+    def __getitem__(self, i: int) -> bytes:
+        b = i // self.per_block
+        first = int(self.offsets[b * self.per_block])
+        return self._block(b)[int(self.offsets[i]) - first : int(self.offsets[i + 1]) - first]
+
+    def _block(self, b: int) -> bytes:
+        local = self._local
+        cache: dict[int, bytes] | None = getattr(local, "cache", None)
+        if cache is None:
+            cache = local.cache = {}
+            local.decompressor = zstandard.ZstdDecompressor(dict_data=self._dict)
+        raw = cache.get(b)
+        if raw is None:
+            if len(cache) >= _CACHED_BLOCKS:
+                cache.clear()
+            raw = cache[b] = self._decompress(b, local.decompressor)
+        return raw
+
+    def _decompress(self, b: int, decompressor: zstandard.ZstdDecompressor) -> bytes:
+        """Verify compressed block `b` against its checksums, then decompress it."""
+        lo, hi = int(self.blocks[b]), int(self.blocks[b + 1])
+        packed = integrity.read_checked(self.blob, self.sums, self.checked, lo, hi, where=self.where)
+        size = int(self.offsets[min((b + 1) * self.per_block, len(self))]) - int(self.offsets[b * self.per_block])
+        try:
+            raw = decompressor.decompress(packed, max_output_size=size)
+        except zstandard.ZstdError as error:
+            raise DamagedSegmentError(self.where, f"{self.where}: block {b} cannot be decompressed ({error})") from None
+        if len(raw) != size:
+            raise DamagedSegmentError(self.where, f"{self.where}: block {b} decompresses to the wrong size")
+        return raw
+
+    def verify(self) -> None:
+        """Check every checksum of the compressed bytes now."""
+        integrity.check_blocks(self.blob, self.sums, where=self.where)
+
+    def sound(self) -> bool:
+        """Whether the offsets agree with each other and with the blob (a cheap structural check)."""
+        n_blocks = -(-len(self) // self.per_block)
+        return (
+            self.offsets.ndim == self.blocks.ndim == 1
+            and self.offsets.size >= 1
+            and int(self.offsets[0]) == 0
+            and self.blocks.shape == (n_blocks + 1,)
+            and int(self.blocks[0]) == 0
+            and int(self.blocks[-1]) == self.blob.size
+            and self.sums.size == -(-self.blob.size // integrity.BLOCK)
+            and _ascending(self.offsets)
+            and _ascending(self.blocks)
+        )
+
+
+def _ascending(array: np.ndarray) -> bool:
+    return array.size < 2 or bool((np.diff(array) >= 0).all())
