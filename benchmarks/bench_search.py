@@ -269,7 +269,7 @@ def _refresh_step(engine: Any, refresh: Callable[[], bool], questions: Sequence[
                   ) -> dict[str, Any]:
     """Time one refresh and then one answer per question, as a user would see them."""
     began = time.perf_counter()
-    changed = refresh()
+    changed = bool(refresh())
     refresh_s = time.perf_counter() - began
     answer_ns, answers = _timed(engine.answer, questions)
     return {"refresh_s": refresh_s, "changed": changed,
@@ -316,7 +316,7 @@ def _child_newsbot_refresh(spec: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {"open_s": open_s, "article_id": article_id,
                               "df_before": unseen, "made_up_words_unseen": not any(unseen.values())}
     began = time.perf_counter()
-    result["noop_changed"] = engine.refresh()
+    result["noop_changed"] = engine.refresh().changed
     result["noop_refresh_s"] = time.perf_counter() - began
 
     def quotes(answers: list[list[tuple[str, str]]], version: Any, other: Any) -> bool:

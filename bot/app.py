@@ -46,6 +46,7 @@ from bot.logs import redact_logs
 from bot.messages import AddressedToBot
 from bot.ratelimit import FloodControl
 from bot.state import CONTEXT_TYPES, AnswerEngine, BotData, BotState, NewsContext, Pages, QuestionLimiter
+from retrieval.models import RefreshReport
 
 __all__ = ["BOT_COMMANDS", "build_application", "start_feeds", "run", "serve"]
 
@@ -132,20 +133,20 @@ async def verify_index(state: BotState) -> None:
 
 async def refresh_corpus(state: BotState) -> bool:
     """Pick up added, changed and removed corpus files, off the event loop; return whether any."""
-    changed = await asyncio.to_thread(state.engine.refresh)
-    _log_refresh(state.engine, problems=changed)
-    if changed:
+    update = await asyncio.to_thread(state.engine.refresh)
+    _log_refresh(update, problems=update.changed)
+    if update:
         state.stats = await asyncio.to_thread(lambda: state.engine.stats)
         state.examples = await asyncio.to_thread(example_questions, state.engine)
         _LOGGER.info("The corpus changed: now serving %d articles", state.stats.articles)
-    return changed
+    return update.changed
 
 
-def _log_refresh(engine: Any, *, problems: bool = True) -> None:
+def _log_refresh(update: RefreshReport, *, problems: bool = True) -> None:
     """Log what a refresh skipped (when it read files) and its warnings (each said once)."""
-    for problem in engine.new_problems if problems else ():
+    for problem in update.problems if problems else ():
         _LOGGER.warning("Skipped %s", problem)
-    for warning in engine.new_warnings:
+    for warning in update.warnings:
         _LOGGER.warning("%s", warning)
 
 
@@ -363,7 +364,7 @@ def run(config: Config, *, follow_links: bool = False) -> int:
         engine = Engine.open(config.corpus, config.index_dir, config.settings, follow_links=follow_links)
     except (RetrievalError, OSError) as error:
         return _fail(f"cannot open the corpus: {error}")
-    _log_refresh(engine)
+    _log_refresh(engine.opened)
     stats = engine.stats
     _LOGGER.info("Serving %d articles (%d passages) from %s", stats.articles, stats.passages, config.corpus)
 

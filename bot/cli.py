@@ -26,6 +26,7 @@ from bot.evaluate import evaluate, read_questions, run_questions
 from bot.terminal import answer_json, format_answer, format_size, format_sources
 from retrieval.engine import Engine
 from retrieval.errors import CorpusError, RetrievalError
+from retrieval.models import RefreshReport
 from retrieval.when import parse_asked_at
 
 EXIT_ERROR = 2
@@ -86,24 +87,26 @@ def open_engine(
         )
     except CorpusError as error:
         raise CommandError(f"{error}; config: {describe_config(config)}") from None
-    report(engine)
+    report(engine.opened)
     return engine
 
 
-def report(engine: Engine) -> None:
-    """Print what the last refresh skipped and any warning, one line each, on stderr."""
-    for problem in engine.new_problems:
+def report(update: RefreshReport) -> None:
+    """Print what a refresh skipped and any warning, one line each, on stderr."""
+    for problem in update.problems:
         print(f"newsbot: skipped {problem}", file=sys.stderr)
-    for warning in engine.new_warnings:
+    for warning in update.warnings:
         print(f"newsbot: warning: {warning}", file=sys.stderr)
 
 
-def repair(engine: Engine) -> None:
-    """Rebuild the segments that failed a checksum while answering, if any."""
-    if engine.damaged:
-        print("newsbot: warning: the index is damaged; rebuilding the damaged part", file=sys.stderr)
-        engine.refresh()
-        report(engine)
+def repair(engine: Engine) -> RefreshReport | None:
+    """Rebuild the segments that failed a checksum while answering, if any; return what that met."""
+    if not engine.damaged:
+        return None
+    print("newsbot: warning: the index is damaged; rebuilding the damaged part", file=sys.stderr)
+    update = engine.refresh()
+    report(update)
+    return update
 
 
 def read_request(line: str, *, asked_at: str | None = None) -> tuple[str, str | None]:
@@ -211,8 +214,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
             if not question.strip():
                 return 0
             # Files added, changed or removed while the prompt was open are answered from too.
-            if engine.refresh():
-                report(engine)
+            update = engine.refresh()
+            if update:
+                report(update)
                 print(f"newsbot: the corpus changed: now {_articles(engine.stats.articles)}.")
             print(format_answer(engine.answer(textio.clean(question), asked_at=at), tty=tty), end="\n\n")
             repair(engine)
@@ -233,8 +237,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     engine = open_engine(config, progress=True, rebuild=args.compact, follow_links=args.follow_links)
     # `newsbot index` checks every block of the index, not only those questions read.
-    if not engine.verify():
-        repair(engine)
+    repaired = repair(engine) if not engine.verify() else None
     took = time.perf_counter() - start
     stats = engine.stats
     print(f"articles        {stats.articles}")
@@ -244,7 +247,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     print(f"index size      {format_size(stats.size_bytes)} in {config.index_dir}")
     print(f"config          {describe_config(config)}")
     # Problems recorded when files were indexed earlier are listed again, so the count has its lines.
-    known = set(engine.new_problems)
+    known = set((repaired or engine.opened).problems)
     earlier = [p for p in engine.problems if p not in known]
     for problem in earlier:
         print(f"newsbot: skipped {problem}", file=sys.stderr)

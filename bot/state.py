@@ -22,7 +22,7 @@ from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 from bot.config import TelegramConfig
 from bot.delivery import Outbox, RetryPolicy
-from retrieval.models import Answer, Context, IndexStats, Source
+from retrieval.models import Answer, Context, IndexStats, RefreshReport, Source
 
 __all__ = [
     "CONTEXT_TYPES",
@@ -44,7 +44,7 @@ class AnswerEngine(Protocol):
 
     def context(self, article_id: str, sentence: int) -> Context | None: ...
 
-    def refresh(self) -> bool: ...
+    def refresh(self) -> RefreshReport: ...
 
     def verify(self) -> bool: ...
 

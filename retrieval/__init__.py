@@ -16,6 +16,7 @@ from retrieval.models import (
     IndexStats,
     LoadProblem,
     Mention,
+    RefreshReport,
     Source,
 )
 from retrieval.settings import (
@@ -46,6 +47,7 @@ __all__ = [
     "LoadProblem",
     "Mention",
     "PassageSettings",
+    "RefreshReport",
     "RetrievalError",
     "Settings",
     "SettingsError",

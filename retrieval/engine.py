@@ -35,13 +35,14 @@ from retrieval.index import (
     verify_segment,
 )
 from retrieval.load import read_mentions, scan_corpus
-from retrieval.maintain import IndexState, fingerprint, make_state, refresh_index, stat_files
+from retrieval.maintain import IndexState, Refreshed, fingerprint, make_state, refresh_index, stat_files
 from retrieval.models import (
     Answer,
     AnswerSentence,
     Context,
     IndexStats,
     LoadProblem,
+    RefreshReport,
     Source,
 )
 from retrieval.question import clean_question, is_small_talk
@@ -93,9 +94,8 @@ class Engine:
         self.follow_links = follow_links
         self.analyzer = Analyzer(settings.analysis)
         self._root = corpus if corpus.is_dir() else corpus.parent
-        # What the last refresh met: corpus problems, and warnings said once (a failed write).
-        self.new_problems: tuple[LoadProblem, ...] = ()
-        self.new_warnings: tuple[str, ...] = ()
+        # What opening the index met (files skipped, warnings); later refreshes return theirs.
+        self.opened = RefreshReport(changed=False)
         self._warned = ""
         self._damaged: set[str] = set()
         self._lock = threading.Lock()
@@ -133,7 +133,7 @@ class Engine:
         if corpus.is_dir() and (index_dir == corpus or corpus in index_dir.parents):
             raise CorpusError(f"{index_dir}: the index directory must be outside the corpus {corpus}")
         engine = cls(corpus, index_dir, settings or Settings(), follow_links=follow_links)
-        engine.refresh(progress=progress, rebuild=rebuild)
+        engine.opened = engine.refresh(progress=progress, rebuild=rebuild)
         return engine
 
     @property
@@ -146,34 +146,31 @@ class Engine:
         """Whether a segment failed a checksum while answering (the next refresh rebuilds it)."""
         return bool(self._damaged)
 
-    def refresh(self, *, progress: Progress | None = None, rebuild: bool = False) -> bool:
-        """Bring the index up to date with the corpus; return whether anything changed.
+    def refresh(self, *, progress: Progress | None = None, rebuild: bool = False) -> RefreshReport:
+        """Bring the index up to date with the corpus; return whether it changed and what it met.
 
         When nothing changed, the index is read without its lock, so asking never waits for
         another process's update. A failed write (a full disk) leaves the last good index in
-        use and says so once in `new_warnings`.
+        use and says so once among the report's warnings.
         """
         with self._lock:
             files, problems = scan_corpus(self.corpus, follow_links=self.follow_links)
             current = stat_files(files, self._root, problems)
             if not rebuild and not self._damaged and self._unchanged(current):
-                self.new_problems, self.new_warnings = tuple(problems), ()
-                return False
+                return RefreshReport(False, tuple(problems))
             try:
                 with locked(self.index_dir):
                     try:
-                        changed = self._refresh(current, problems, progress, rebuild)
+                        result = self._refresh(current, problems, progress, rebuild)
                     except OSError:
                         on_disk = read_manifest(self.index_dir)
                         with contextlib.suppress(OSError):  # what the failed update wrote goes
                             sweep(self.index_dir, set(on_disk.segments) if on_disk else set())
                         raise
             except OSError as error:  # a full disk, a read-only index folder
-                self._write_failed(error)
-                self.new_problems = tuple(problems)
-                return False
-            self.new_problems, self._warned = tuple(problems), ""
-            return changed
+                return RefreshReport(False, tuple(problems), self._write_failed(error))
+            self._warned = ""
+            return RefreshReport(result.changed, result.problems, result.warnings)
 
     def _unchanged(self, current: dict[str, tuple[Path, int, int]]) -> bool:
         """Whether the index on disk matches the corpus; if so, make it the state (no lock taken)."""
@@ -199,8 +196,8 @@ class Engine:
         segments = {n: open_now.get(n) or load_segment(self.index_dir / n) for n in manifest.segments}
         return make_state(manifest, segments, self.settings)
 
-    def _write_failed(self, error: OSError) -> None:
-        """Keep answering from the last good index, and say why it is behind the corpus (once)."""
+    def _write_failed(self, error: OSError) -> tuple[str, ...]:
+        """Keep answering from the last good index; return why it is behind the corpus (said once)."""
         cause = (error.strerror or str(error)).lower() if error.errno else str(error)
         where = f" while writing {error.filename}" if error.filename else ""
         message = f"the corpus is newer than the index: {cause}{where}; answering from the last good index"
@@ -213,10 +210,11 @@ class Engine:
             except CorruptIndexError:
                 raise IndexWriteError(f"cannot build the index: {cause}{where}") from None
         # Said once per cause, not at every refresh while the disk stays full.
-        self.new_warnings = () if cause == self._warned else (message,)
-        if self.new_warnings:
+        warnings = () if cause == self._warned else (message,)
+        if warnings:
             log.warning("%s", message)
         self._warned = cause
+        return warnings
 
     def _refresh(
         self,
@@ -224,7 +222,7 @@ class Engine:
         problems: list[LoadProblem],
         progress: Progress | None,
         rebuild: bool,
-    ) -> bool:
+    ) -> Refreshed:
         """Update the index on disk (`retrieval.maintain`) and make it the state."""
         result = refresh_index(
             self.corpus,
@@ -238,10 +236,8 @@ class Engine:
             damaged=frozenset(self._damaged),
         )
         self._damaged.clear()
-        problems[:] = result.problems
         self._state = result.state
-        self.new_warnings = result.warnings
-        return result.changed
+        return result
 
     def verify(self) -> bool:
         """Check every block of every segment now; return False (and rebuild at the next refresh) on damage."""

@@ -49,6 +49,22 @@ def printable(text: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class RefreshReport:
+    """What bringing the index up to date met: whether it changed, files skipped, warnings.
+
+    True when the index changed, so `if engine.refresh():` reads as it says. `warnings` are
+    said once per cause (a full disk is not repeated at every refresh while it stays full).
+    """
+
+    changed: bool
+    problems: tuple[LoadProblem, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return self.changed
+
+
+@dataclass(frozen=True, slots=True)
 class LoadProblem:
     """A corpus file (or one line of it) that could not be used, and why.
 

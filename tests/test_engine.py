@@ -140,8 +140,9 @@ def test_a_file_vanishing_after_listing_is_skipped_not_fatal(
         return found
 
     monkeypatch.setattr(engine_module, "scan_corpus", scan_then_delete)
-    assert engine.refresh()
-    assert [str(p) for p in engine.new_problems] == ["gone.txt: cannot read: No such file or directory"]
+    update = engine.refresh()
+    assert update.changed
+    assert [str(p) for p in update.problems] == ["gone.txt: cannot read: No such file or directory"]
     assert engine.answer("where did the volcano erupt").answered
 
 
@@ -160,8 +161,9 @@ def test_a_file_vanishing_before_it_is_read_is_skipped_not_fatal(
         return real_read(path, **kwargs)
 
     monkeypatch.setattr(maintain_module, "read_file", delete_then_read)
-    assert engine.refresh()
-    assert [str(p) for p in engine.new_problems] == ["gone.txt: cannot read: No such file or directory"]
+    update = engine.refresh()
+    assert update.changed
+    assert [str(p) for p in update.problems] == ["gone.txt: cannot read: No such file or directory"]
     assert engine.answer("where did the volcano erupt").answered
 
 
@@ -179,12 +181,10 @@ def test_a_file_that_could_not_be_read_is_tried_again_next_time(
         return real_read(path, limit=limit)
 
     monkeypatch.setattr(load_module, "_read_bytes", denied)
-    engine.refresh()
-    assert [str(p) for p in engine.new_problems] == ["volcano.txt: cannot read: Permission denied"]
+    assert [str(p) for p in engine.refresh().problems] == ["volcano.txt: cannot read: Permission denied"]
     assert not engine.answer("where did the volcano erupt").answered
     monkeypatch.undo()  # permissions fixed; the file itself did not change
-    engine.refresh()
-    assert engine.new_problems == ()
+    assert engine.refresh().problems == ()
     assert engine.answer("where did the volcano erupt").answered
 
 
@@ -211,17 +211,17 @@ def test_a_full_disk_keeps_the_last_good_index_and_the_next_update_succeeds(
     expected = engine.answer("who decides on negotiations")
     (corpus_dir / "volcano.txt").write_text(VOLCANO)
     fill_the_disk(monkeypatch, only=fails)
-    assert not engine.refresh()
-    (warning,) = engine.new_warnings
+    update = engine.refresh()
+    assert not update
+    (warning,) = update.warnings
     assert warning.startswith("the corpus is newer than the index: no space left on device while writing ")
     assert warning.endswith("; answering from the last good index")
     assert sorted(p.name for p in index.iterdir()) == before  # nothing half-written left behind
     assert engine.answer("who decides on negotiations") == expected
-    engine.refresh()
-    assert engine.new_warnings == ()  # said once
+    assert engine.refresh().warnings == ()  # said once
     reopened = Engine.open(corpus_dir, index)  # a new `ask` answers from the old index too
     assert reopened.answer("who decides on negotiations") == expected
-    assert [w.split(" while ")[0] for w in reopened.new_warnings] == [warning.split(" while ")[0]]
+    assert [w.split(" while ")[0] for w in reopened.opened.warnings] == [warning.split(" while ")[0]]
     monkeypatch.undo()  # room again
     assert engine.refresh()
     assert engine.answer("where did the volcano erupt").answered
@@ -264,12 +264,10 @@ def test_a_folder_that_cannot_be_searched_for_a_while_keeps_its_articles(
     engine = Engine.open(corpus_dir, tmp_path / "index")
     real_access = os.access
     monkeypatch.setattr(os, "access", lambda p, mode: Path(p).name != "world" and real_access(p, mode))
-    engine.refresh()
-    assert [str(p) for p in engine.new_problems] == ["world: cannot read folder: Permission denied"]
+    assert [str(p) for p in engine.refresh().problems] == ["world: cannot read folder: Permission denied"]
     assert engine.answer("where did the volcano erupt").answered
     monkeypatch.undo()
-    engine.refresh()
-    assert engine.new_problems == ()
+    assert engine.refresh().problems == ()
     assert engine.answer("where did the volcano erupt").answered
 
 

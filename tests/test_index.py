@@ -74,7 +74,7 @@ def test_an_added_article_is_answerable_after_refresh(corpus_dir: Path, tmp_path
     (corpus_dir / "volcano.txt").write_text(
         "Volcano erupts\n\nThe Fagradalsfjall volcano erupted in Iceland on Friday.\n"
     )
-    assert engine.refresh() is True
+    assert engine.refresh().changed is True
     answer = engine.answer("Which volcano erupted in Iceland?")
     assert answer.sentences[0].text == "The Fagradalsfjall volcano erupted in Iceland on Friday."
     assert len(segments(tmp_path / "index")) == 2
