@@ -411,7 +411,7 @@ class Engine:
             return {}
         speller = self._speller
         if speller is None or speller[0] is not state:
-            speller = self._speller = (state, Speller(state.segments))
+            speller = self._speller = (state, Speller.of_segments(state.segments))
         fixes = {}
         for term in missing:
             fixed = speller[1].correct(term)

@@ -5,19 +5,34 @@ A question term found in no passage is most often a typo or another spelling of 
 index by edit distance (rapidfuzz's optimal string alignment, where swapping two letters is one
 edit), preferring the most frequent of the equally near ones. Words under four letters are
 left alone: one edit of them makes another word.
+
+Comparing a word with every term costs tens of milliseconds at a few hundred thousand terms, so
+candidates come from deletions (the symmetric-delete idea of SymSpell): each of the four kinds of
+edit costs at most one deleted letter on each side, so a term within d edits of the word shares
+with it some string left after at most d deletions from each. The index keeps a 64-bit hash of
+every such string of every term, sorted; the word's own deletions are looked up there, and only
+the terms found are measured exactly. Terms longer than `LONG` letters, whose deletions are
+many and which are few, are measured one by one instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from itertools import combinations
 
 import numpy as np
+import numpy.typing as npt
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from retrieval.index import Segment
 
 MIN_LENGTH = 4
+LONG = 16  # terms longer than this are compared one by one, not through their deletions
+SHORTLIST = 20  # how many of the nearest terms (in index order among ties) the tie-break sees
+
+_BASE = 0x9E3779B97F4A7C15
+_MASK = (1 << 64) - 1
 
 
 def max_edits(term: str) -> int:
@@ -34,31 +49,119 @@ def _common_prefix(a: str, b: str) -> int:
     return n
 
 
-class Speller:
-    """The index's terms (every segment's, with document frequencies) to match misspellings to."""
+_WEIGHTS: dict[tuple[int, int], npt.NDArray[np.uint64]] = {}
 
-    def __init__(self, segments: Sequence[Segment], *, min_df: int = 1) -> None:
+
+def _weights(length: int, depth: int) -> npt.NDArray[np.uint64]:
+    """A (length x patterns) matrix: codes @ it hashes the word with each set of <= depth letters deleted."""
+    key = (length, depth)
+    found = _WEIGHTS.get(key)
+    if found is not None:
+        return found
+    patterns = [d for k in range(min(depth, length) + 1) for d in combinations(range(length), k)]
+    w = np.zeros((length, len(patterns)), dtype=np.uint64)
+    for col, deleted in enumerate(patterns):
+        kept = [p for p in range(length) if p not in deleted]
+        power = 1
+        for p in reversed(kept):
+            w[p, col] = power
+            power = (power * _BASE) & _MASK
+    _WEIGHTS[key] = w
+    return w
+
+
+def _codes(words: Sequence[str], length: int) -> npt.NDArray[np.uint64]:
+    """The code points of words of one length, a row each."""
+    flat = np.frombuffer("".join(words).encode("utf-32-le"), dtype=np.uint32)
+    return flat.reshape(len(words), length).astype(np.uint64)
+
+
+def _depth(length: int) -> int:
+    """How many deletions of a term of this length the index keeps: as many as a word may need."""
+    # A word of up to 7 letters may be 1 edit away, so from terms of up to 8; longer words
+    # 2 edits, from terms of 6 letters or more.
+    return 2 if length >= 6 else 1
+
+
+class Speller:
+    """The index's terms (with document frequencies) to match misspellings to."""
+
+    def __init__(self, counts: Mapping[str, int], *, min_df: int = 1) -> None:
+        kept = sorted(t for t, df in counts.items() if df >= min_df and len(t) >= MIN_LENGTH - 1 and t.isalpha())
+        self.terms = kept
+        self.df = [counts[t] for t in kept]
+        self._keys: npt.NDArray[np.uint64] | None = None
+        self._ids: npt.NDArray[np.int32] = np.zeros(0, dtype=np.int32)
+        self._long: list[str] = []
+        self._long_ids: list[int] = []
+
+    @classmethod
+    def of_segments(cls, segments: Sequence[Segment], *, min_df: int = 1) -> Speller:
+        """Every segment's terms, their document frequencies summed over segments."""
         counts: dict[str, int] = {}
         for seg in segments:
             dfs = np.diff(np.asarray(seg.post_offsets)).tolist()
             for word, df in zip(np.asarray(seg.vocab).tolist(), dfs, strict=True):
                 term = word.decode("utf-8")
                 counts[term] = counts.get(term, 0) + int(df)
-        kept = sorted((t for t, df in counts.items() if df >= min_df and len(t) >= MIN_LENGTH - 1 and t.isalpha()))
-        self.terms = kept
-        self.df = [counts[t] for t in kept]
+        return cls(counts, min_df=min_df)
+
+    def build(self) -> None:
+        """Hash every term's deletions (done on the first correction; again is a no-op)."""
+        if self._keys is not None:
+            return
+        by_length: dict[int, list[int]] = {}
+        for i, t in enumerate(self.terms):
+            by_length.setdefault(len(t), []).append(i)
+        keys: list[npt.NDArray[np.uint64]] = []
+        ids: list[npt.NDArray[np.int32]] = []
+        for length, members in sorted(by_length.items()):
+            if length > LONG:
+                self._long_ids.extend(members)
+                continue
+            hashes = _codes([self.terms[i] for i in members], length) @ _weights(length, _depth(length))
+            keys.append(hashes.ravel())
+            ids.append(np.repeat(np.asarray(members, dtype=np.int32), hashes.shape[1]))
+        self._long = [self.terms[i] for i in self._long_ids]
+        all_keys = np.concatenate(keys) if keys else np.zeros(0, dtype=np.uint64)
+        all_ids = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32)
+        order = np.argsort(all_keys, kind="stable")
+        self._ids = all_ids[order]
+        self._keys = all_keys[order]
+
+    def _near(self, term: str, limit: int) -> list[tuple[int, int]]:
+        """(distance, term id) of every index term within `limit` edits of `term`."""
+        self.build()
+        assert self._keys is not None
+        near: list[tuple[int, int]] = []
+        if len(term) - limit <= LONG:
+            hashes = (_codes([term], len(term)) @ _weights(len(term), limit)).ravel()
+            lo = np.searchsorted(self._keys, hashes, side="left")
+            hi = np.searchsorted(self._keys, hashes, side="right")
+            seen: set[int] = set()
+            for a, b in zip(lo.tolist(), hi.tolist(), strict=True):
+                if a < b:
+                    seen.update(self._ids[a:b].tolist())
+            for i in seen:
+                d = OSA.distance(term, self.terms[i], score_cutoff=limit)
+                if d <= limit:
+                    near.append((d, i))
+        if len(term) + limit > LONG and self._long:
+            for _, d, j in process.extract(
+                term, self._long, scorer=OSA.distance, score_cutoff=limit, limit=None, processor=None
+            ):
+                near.append((int(d), self._long_ids[j]))
+        return near
 
     def correct(self, term: str) -> str | None:
         """Return the index term nearest to `term`, or None when none is near enough."""
         if len(term) < MIN_LENGTH or not term.isalpha():
             return None
-        limit = max_edits(term)
-        found = process.extract(
-            term, self.terms, scorer=OSA.distance, score_cutoff=limit, limit=20, processor=None
-        )
+        # The nearest few, ties in index (alphabetical) order, as a search of all terms returns them.
+        found = sorted(self._near(term, max_edits(term)))[:SHORTLIST]
         if not found:
             return None
         # Among equally near terms, the one spelt like it from the start ("volodimir": "volodymyr",
         # not "vladimir"), then the most frequent.
-        best = min(found, key=lambda f: (f[1], -_common_prefix(term, str(f[0])), -self.df[f[2]], f[0]))
-        return str(best[0])
+        best = min(found, key=lambda f: (f[0], -_common_prefix(term, self.terms[f[1]]), -self.df[f[1]], self.terms[f[1]]))
+        return self.terms[best[1]]

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 from retrieval.engine import Engine
+from retrieval.spelling import LONG, MIN_LENGTH, Speller, _common_prefix, max_edits
 
 
 @pytest.mark.parametrize(
@@ -35,3 +40,61 @@ def test_the_reply_says_what_was_matched(engine: Engine) -> None:
     answer = engine.answer("Who decides on negociations?")
     assert format_answer(answer).startswith("(read “negociations” as “negotiations”)")
     assert answer_json(answer)["corrected"] == {"negociations": "negotiations"}
+
+
+def _brute_force(speller: Speller, term: str) -> str | None:
+    """Every term compared with the word: what `Speller.correct` must agree with."""
+    if len(term) < MIN_LENGTH or not term.isalpha():
+        return None
+    found = process.extract(
+        term, speller.terms, scorer=OSA.distance, score_cutoff=max_edits(term), limit=20, processor=None
+    )
+    if not found:
+        return None
+    best = min(found, key=lambda f: (f[1], -_common_prefix(term, str(f[0])), -speller.df[f[2]], f[0]))
+    return str(best[0])
+
+
+def _made_up_words(rng: random.Random, count: int) -> dict[str, int]:
+    onsets = ["b", "br", "d", "f", "g", "k", "kr", "l", "m", "n", "p", "s", "st", "t", "v", "z", "ž", ""]
+    vowels = ["a", "e", "i", "o", "u", "ai", "é"]
+    words: dict[str, int] = {}
+    while len(words) < count:
+        syllables = rng.choice([1, 1, 2, 2, 2, 3, 3, 4, 5, 6])
+        word = "".join(rng.choice(onsets) + rng.choice(vowels) for _ in range(syllables)) + rng.choice(["", "n", "s", "r"])
+        words[word] = rng.randint(1, 500)
+    return words
+
+
+def _typo(rng: random.Random, word: str, alphabet: str) -> str:
+    at = rng.randrange(len(word) + 1)
+    kind = rng.choice(["delete", "insert", "substitute", "swap"])
+    if kind == "delete" and at < len(word):
+        return word[:at] + word[at + 1 :]
+    if kind == "substitute" and at < len(word):
+        return word[:at] + rng.choice(alphabet) + word[at + 1 :]
+    if kind == "swap" and at < len(word) - 1:
+        return word[:at] + word[at + 1] + word[at] + word[at + 2 :]
+    return word[:at] + rng.choice(alphabet) + word[at:]
+
+
+def test_the_deletion_index_finds_what_comparing_every_term_finds() -> None:
+    rng = random.Random(11)
+    counts = _made_up_words(rng, 4000)
+    # A dense corner: more equally near terms than the tie-break looks at.
+    letters = "abdegiklmnoprstuvz"
+    counts.update({f"zo{a}{b}ra": rng.randint(1, 9) for a in letters for b in letters if a != b})
+    speller = Speller(counts)
+    words = sorted(counts)
+    alphabet = "".join(sorted(set("".join(words))))
+    typed = []
+    for _ in range(600):
+        word = rng.choice(words)
+        for _ in range(rng.choice([1, 2])):
+            word = _typo(rng, word, alphabet) or word
+        typed.append(word)
+    typed += rng.sample(words, 50) + ["zottra", "zossra", "zovvra", "zzzzzzzz", "qqq", "stai9n", ""]
+    assert any(len(w) > LONG for w in words)
+    assert sum(_brute_force(speller, w) is not None for w in typed) > 400
+    for word in typed:
+        assert speller.correct(word) == _brute_force(speller, word), word
