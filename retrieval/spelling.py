@@ -9,10 +9,10 @@ left alone: one edit of them makes another word.
 Comparing a word with every term costs tens of milliseconds at a few hundred thousand terms, so
 candidates come from deletions (the symmetric-delete idea of SymSpell): each of the four kinds of
 edit costs at most one deleted letter on each side, so a term within d edits of the word shares
-with it some string left after at most d deletions from each. The index keeps a 64-bit hash of
-every such string of every term, sorted; the word's own deletions are looked up there, and only
-the terms found are measured exactly. Terms longer than `LONG` letters, whose deletions are
-many and which are few, are measured one by one instead.
+with it some string left after at most d deletions from each. The index keeps a 32-bit hash of
+every such string of every term, sorted (a collision only adds a candidate); the word's own
+deletions are looked up there, and only the terms found are measured exactly. Terms longer than
+`LONG` letters, whose deletions are many and which are few, are measured one by one instead.
 """
 
 from __future__ import annotations
@@ -76,6 +76,11 @@ def _codes(words: Sequence[str], length: int) -> npt.NDArray[np.uint64]:
     return flat.reshape(len(words), length).astype(np.uint64)
 
 
+def _hashes(words: Sequence[str], length: int, depth: int) -> npt.NDArray[np.uint32]:
+    """A 32-bit hash of each word (a row each) with each set of at most `depth` letters deleted."""
+    return (_codes(words, length) @ _weights(length, depth)).astype(np.uint32)  # the low 32 bits
+
+
 def _depth(length: int) -> int:
     """How many deletions of a term of this length the index keeps: as many as a word may need."""
     # A word of up to 7 letters may be 1 edit away, so from terms of up to 8; longer words
@@ -90,7 +95,7 @@ class Speller:
         kept = sorted(t for t, df in counts.items() if df >= min_df and len(t) >= MIN_LENGTH - 1 and t.isalpha())
         self.terms = kept
         self.df = [counts[t] for t in kept]
-        self._keys: npt.NDArray[np.uint64] | None = None
+        self._keys: npt.NDArray[np.uint32] | None = None
         self._ids: npt.NDArray[np.int32] = np.zeros(0, dtype=np.int32)
         self._long: list[str] = []
         self._long_ids: list[int] = []
@@ -113,21 +118,24 @@ class Speller:
         by_length: dict[int, list[int]] = {}
         for i, t in enumerate(self.terms):
             by_length.setdefault(len(t), []).append(i)
-        keys: list[npt.NDArray[np.uint64]] = []
-        ids: list[npt.NDArray[np.int32]] = []
-        for length, members in sorted(by_length.items()):
-            if length > LONG:
-                self._long_ids.extend(members)
-                continue
-            hashes = _codes([self.terms[i] for i in members], length) @ _weights(length, _depth(length))
-            keys.append(hashes.ravel())
-            ids.append(np.repeat(np.asarray(members, dtype=np.int32), hashes.shape[1]))
+        short = {n: members for n, members in by_length.items() if n <= LONG}
+        self._long_ids = [i for n, members in sorted(by_length.items()) if n > LONG for i in members]
         self._long = [self.terms[i] for i in self._long_ids]
-        all_keys = np.concatenate(keys) if keys else np.zeros(0, dtype=np.uint64)
-        all_ids = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32)
-        order = np.argsort(all_keys, kind="stable")
-        self._ids = all_ids[order]
-        self._keys = all_keys[order]
+        # Hash and term id packed in one number, so that a single in-place sort orders both.
+        total = sum(len(m) * _weights(n, _depth(n)).shape[1] for n, m in short.items())
+        packed = np.empty(total, dtype=np.uint64)
+        at = 0
+        for length, members in sorted(short.items()):
+            hashes = _hashes([self.terms[i] for i in members], length, _depth(length)).astype(np.uint64)
+            hashes <<= np.uint64(32)
+            hashes |= np.asarray(members, dtype=np.uint64)[:, None]
+            packed[at : at + hashes.size] = hashes.ravel()
+            at += hashes.size
+            del hashes
+        packed.sort()
+        self._ids = packed.astype(np.uint32).view(np.int32)  # the low 32 bits
+        packed >>= np.uint64(32)
+        self._keys = packed.astype(np.uint32)
 
     def _near(self, term: str, limit: int) -> list[tuple[int, int]]:
         """(distance, term id) of every index term within `limit` edits of `term`."""
@@ -135,7 +143,7 @@ class Speller:
         assert self._keys is not None
         near: list[tuple[int, int]] = []
         if len(term) - limit <= LONG:
-            hashes = (_codes([term], len(term)) @ _weights(len(term), limit)).ravel()
+            hashes = _hashes([term], len(term), limit).ravel()
             lo = np.searchsorted(self._keys, hashes, side="left")
             hi = np.searchsorted(self._keys, hashes, side="right")
             seen: set[int] = set()
@@ -163,5 +171,6 @@ class Speller:
             return None
         # Among equally near terms, the one spelt like it from the start ("volodimir": "volodymyr",
         # not "vladimir"), then the most frequent.
-        best = min(found, key=lambda f: (f[0], -_common_prefix(term, self.terms[f[1]]), -self.df[f[1]], self.terms[f[1]]))
-        return self.terms[best[1]]
+        terms, df = self.terms, self.df
+        best = min(found, key=lambda f: (f[0], -_common_prefix(term, terms[f[1]]), -df[f[1]], terms[f[1]]))
+        return terms[best[1]]

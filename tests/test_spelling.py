@@ -61,7 +61,8 @@ def _made_up_words(rng: random.Random, count: int) -> dict[str, int]:
     words: dict[str, int] = {}
     while len(words) < count:
         syllables = rng.choice([1, 1, 2, 2, 2, 3, 3, 4, 5, 6])
-        word = "".join(rng.choice(onsets) + rng.choice(vowels) for _ in range(syllables)) + rng.choice(["", "n", "s", "r"])
+        word = "".join(rng.choice(onsets) + rng.choice(vowels) for _ in range(syllables))
+        word += rng.choice(["", "n", "s", "r"])
         words[word] = rng.randint(1, 500)
     return words
 
