@@ -19,12 +19,9 @@ import sys
 import time
 import tracemalloc
 
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
-
 from benchmarks.newslike import _Vocabulary
 from retrieval.analyze import Analyzer
-from retrieval.spelling import MIN_LENGTH, Speller, _common_prefix, max_edits
+from retrieval.spelling import MIN_LENGTH, Speller, correct_by_scan
 
 PASSAGE_TOKENS = 44_000_000  # about what 1,000,000 news-like passages hold
 
@@ -65,19 +62,6 @@ def typos(terms: list[str], count: int, seed: int) -> list[str]:
     return out
 
 
-def brute_force(speller: Speller, term: str) -> str | None:
-    """Every term compared with the word (rapidfuzz `process.extract`), the same tie-break."""
-    if len(term) < MIN_LENGTH or not term.isalpha():
-        return None
-    found = process.extract(
-        term, speller.terms, scorer=OSA.distance, score_cutoff=max_edits(term), limit=20, processor=None
-    )
-    if not found:
-        return None
-    best = min(found, key=lambda f: (f[1], -_common_prefix(term, str(f[0])), -speller.df[f[2]], f[0]))
-    return str(best[0])
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--terms", type=int, default=268_352)
@@ -111,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sample = words[: args.reference]
     start = time.perf_counter()
-    slow = [brute_force(speller, w) for w in sample]
+    slow = [correct_by_scan(speller, w) for w in sample]
     slow_us = (time.perf_counter() - start) / len(sample) * 1e6
 
     agree = sum(a == b for a, b in zip(fast, slow, strict=False))

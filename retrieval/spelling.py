@@ -174,3 +174,20 @@ class Speller:
         terms, df = self.terms, self.df
         best = min(found, key=lambda f: (f[0], -_common_prefix(term, terms[f[1]]), -df[f[1]], terms[f[1]]))
         return terms[best[1]]
+
+
+def correct_by_scan(speller: Speller, term: str) -> str | None:
+    """What `Speller.correct` returns, found by comparing `term` with every index term.
+
+    The plain method, about a thousand times slower at news-archive size: the reference the
+    deletion index is tested and benchmarked against.
+    """
+    if len(term) < MIN_LENGTH or not term.isalpha():
+        return None
+    found = process.extract(
+        term, speller.terms, scorer=OSA.distance, score_cutoff=max_edits(term), limit=SHORTLIST, processor=None
+    )
+    if not found:
+        return None
+    best = min(found, key=lambda f: (f[1], -_common_prefix(term, str(f[0])), -speller.df[f[2]], f[0]))
+    return str(best[0])

@@ -5,11 +5,9 @@ from __future__ import annotations
 import random
 
 import pytest
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
 
 from retrieval.engine import Engine
-from retrieval.spelling import LONG, MIN_LENGTH, Speller, _common_prefix, max_edits
+from retrieval.spelling import LONG, Speller, correct_by_scan
 
 
 @pytest.mark.parametrize(
@@ -40,19 +38,6 @@ def test_the_reply_says_what_was_matched(engine: Engine) -> None:
     answer = engine.answer("Who decides on negociations?")
     assert format_answer(answer).startswith("(read “negociations” as “negotiations”)")
     assert answer_json(answer)["corrected"] == {"negociations": "negotiations"}
-
-
-def _brute_force(speller: Speller, term: str) -> str | None:
-    """Every term compared with the word: what `Speller.correct` must agree with."""
-    if len(term) < MIN_LENGTH or not term.isalpha():
-        return None
-    found = process.extract(
-        term, speller.terms, scorer=OSA.distance, score_cutoff=max_edits(term), limit=20, processor=None
-    )
-    if not found:
-        return None
-    best = min(found, key=lambda f: (f[1], -_common_prefix(term, str(f[0])), -speller.df[f[2]], f[0]))
-    return str(best[0])
 
 
 def _made_up_words(rng: random.Random, count: int) -> dict[str, int]:
@@ -96,6 +81,6 @@ def test_the_deletion_index_finds_what_comparing_every_term_finds() -> None:
         typed.append(word)
     typed += rng.sample(words, 50) + ["zottra", "zossra", "zovvra", "zzzzzzzz", "qqq", "stai9n", ""]
     assert any(len(w) > LONG for w in words)
-    assert sum(_brute_force(speller, w) is not None for w in typed) > 400
+    assert sum(correct_by_scan(speller, w) is not None for w in typed) > 400
     for word in typed:
-        assert speller.correct(word) == _brute_force(speller, word), word
+        assert speller.correct(word) == correct_by_scan(speller, word), word
