@@ -315,7 +315,20 @@ class _Fetch:
         match = self.near.find(sig)
         if match is not None:
             return self._merge(article, match[0], digest, sig), article.url
-        path = write_article(self.store, article)
+        self._record(article, write_article(self.store, article), digest, sig)
+        self.near.add(article.url, sig)
+        return "new", article.url
+
+    def _merge(self, article: ArticleFile, first: str, digest: str, sig: str) -> str:
+        """Keep `article` as another outlet's copy of the kept article `first`, named in its file."""
+        kept = self.state.articles[first]
+        if kept.source != article.source and kept.path:
+            add_mention(self.store / kept.path, Mention(article.source, article.title, article.url))
+        self._record(article, "", digest, sig, duplicate_of=first)
+        return "merged"
+
+    def _record(self, article: ArticleFile, path: str, digest: str, sig: str, *, duplicate_of: str = "") -> None:
+        """Remember `article` by its canonical URL: its file (none for a copy) and what identifies its text."""
         self.state.articles[article.url] = StoredArticle(
             path=path,
             hash=digest,
@@ -325,27 +338,8 @@ class _Fetch:
             url=article.url,
             published=article.published,
             signature=sig,
+            duplicate_of=duplicate_of,
         )
-        self.near.add(article.url, sig)
-        return "new", article.url
-
-    def _merge(self, article: ArticleFile, first: str, digest: str, sig: str) -> str:
-        """Keep `article` as another outlet's copy of the kept article `first`, named in its file."""
-        kept = self.state.articles[first]
-        if kept.source != article.source and kept.path:
-            add_mention(self.store / kept.path, Mention(article.source, article.title, article.url))
-        self.state.articles[article.url] = StoredArticle(
-            path="",
-            hash=digest,
-            feed=article.feed,
-            source=article.source,
-            title=article.title,
-            url=article.url,
-            published=article.published,
-            signature=sig,
-            duplicate_of=first,
-        )
-        return "merged"
 
     def mentions(self, article: ArticleFile) -> tuple[Mention, ...]:
         """The other outlets' copies of a kept article, as its file names them."""
