@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram import InlineQueryResultArticle, Update
+from telegram import InlineQueryResultArticle, MaybeInaccessibleMessage, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import ApplicationHandlerStop
@@ -199,34 +199,39 @@ COMMANDS: dict[str, Handler] = {
 # -- buttons -----------------------------------------------------------------------------
 
 
-async def more(update: Update, context: NewsContext) -> None:
-    """The More button: the next sentences of the answer, in a new message; More then goes."""
-    query, state = update.callback_query, context.state
+async def _pressed(update: Update, context: NewsContext) -> tuple[MaybeInaccessibleMessage, Page, str] | None:
+    """The message and answer page behind a pressed button; None (after saying so) when gone."""
+    query = update.callback_query
     assert query is not None
-    found = state.pages.pressed(query.data) if query.message is not None else None
+    found = context.state.pages.pressed(query.data) if query.message is not None else None
     if found is None or query.message is None:
         await stale_button(update, context)
+        return None
+    return query.message, *found
+
+
+async def more(update: Update, context: NewsContext) -> None:
+    """The More button: the next sentences of the answer, in a new message; More then goes."""
+    pressed, state = await _pressed(update, context), context.state
+    if pressed is None:
         return
-    (page, key), count = found, state.settings.sentences_per_reply
+    (message, page, key), count = pressed, state.settings.sentences_per_reply
     if page.more_sent or page.start + count >= len(page.answer.sentences):
         await acknowledge(update, ALREADY_SHOWN if page.more_sent else "That is all I found.")
         return
     page.more_sent = True
     await acknowledge(update)
-    await set_keyboard(query.message, answer_keyboard(state, page, key))
+    await set_keyboard(message, answer_keyboard(state, page, key))
     texts = fmt.format_answer(page.answer, start=page.start + count, count=count)
     await send_below(update, context, texts, answer_keyboard(state, Page(page.answer, page.start + count)))
 
 
 async def show_context(update: Update, context: NewsContext) -> None:
     """The Context button: the passage around the first sentence the message quoted, once."""
-    query, state = update.callback_query, context.state
-    assert query is not None
-    found = state.pages.pressed(query.data) if query.message is not None else None
-    if found is None or query.message is None:
-        await stale_button(update, context)
+    pressed, state = await _pressed(update, context), context.state
+    if pressed is None:
         return
-    page, key = found
+    message, page, key = pressed
     if page.context_sent:
         await acknowledge(update, ALREADY_SHOWN)
         return
@@ -237,7 +242,7 @@ async def show_context(update: Update, context: NewsContext) -> None:
         return
     page.context_sent = True
     await acknowledge(update)
-    await set_keyboard(query.message, answer_keyboard(state, page, key))
+    await set_keyboard(message, answer_keyboard(state, page, key))
     await send_below(update, context, fmt.format_context(passage), None)
 
 
