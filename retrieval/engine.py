@@ -109,7 +109,6 @@ class Engine:
             max_age_days=declining.max_age_days,
             enabled=declining.enabled,
         )
-        self.last_evidence: Evidence | None = None
         self._speller: tuple[IndexState, Speller] | None = None
         self._dated: tuple[IndexState, _Days] | None = None
         # Segments never change: their articles' days are parsed once, kept by segment name.
@@ -364,7 +363,6 @@ class Engine:
             key_held=key_held(idf, keys, [c.held for c in chosen[:DECIDE_DEPTH]]),
             age_days=None if best_day is None else (frame.start if frame.start is not None else now) - best_day,
         )
-        self.last_evidence = evidence
         reason = decide(evidence, self.decide_settings) if self.decide_settings.enabled else ""
         if reason:
             return Answer(
