@@ -189,10 +189,6 @@ class Segment:
         """Return one sentence verbatim."""
         return self.texts[sentence].decode()
 
-    def sentence_term_ids(self, sentence: int) -> Int32s:
-        """Return the term ids of one sentence, in order."""
-        return self.sent_terms[int(self.sent_offsets[sentence]) : int(self.sent_offsets[sentence + 1])]
-
     def title_term_ids(self, article: int) -> Int32s:
         """Return the term ids of one article's headline, in order."""
         return self.title_terms[int(self.title_offsets[article]) : int(self.title_offsets[article + 1])]
