@@ -20,13 +20,14 @@ mini-index over a few sentences):
 
 from __future__ import annotations
 
-import math
+import heapq
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from retrieval import bm25
 from retrieval.candidates import Candidates
@@ -156,6 +157,12 @@ def select_sentences(
 
     `pool` is `candidates.gather` of the question's terms and hits; `names` are the terms
     of the question's names (see `question_weights`).
+
+    Every candidate is scored from its counts and scores at once; the parts that need its
+    words (a quiz headline, a sentence that asks, the answer-type cue) are read only for the
+    candidates taken in score order until `limit` are kept: the cue can only add, so a
+    candidate whose score with the cue counted in is below the next one's exact score is
+    never read.
     """
     if not pool.sentences or not terms:
         return []
@@ -164,71 +171,93 @@ def select_sentences(
     weights = {t: w for t, w in weights.items() if pool.doc_freqs[t] > 0}
     if total <= 0 or not weights:
         return []
-    k1, b = settings.sentence_k1, settings.sentence_b
-    top_score = pool.top_score if pool.top_score > 0 else 1.0
+    cands = pool.sentences
+    matched, support, base = _scores(pool, weights, total, settings)
+    coverage = matched / total
     cue = _cue(question)
+    boost = settings.answer_type_boost if cue else 0.0
     question_words = {w.lower() for w in re.findall(r"[\w’'-]+", question)}
-    chosen: list[Chosen] = []
-    for cand in pool.sentences:
-        norm = k1 * (1.0 - b + b * cand.length / pool.avg_sentence_len)
-        matched = held = 0.0
-        holds: list[str] = []
-        for term, weight in weights.items():
-            tf = cand.counts.get(term, 0)
-            if tf:
-                matched += weight * tf * (k1 + 1.0) / (tf + norm)
-                held += weight
-                holds.append(term)
-            elif term in cand.headline_terms:
-                held += weight
-                holds.append(term)
-        if matched <= 0:
+    ordered = np.flatnonzero(~(matched <= 0) & ~(support < settings.min_score / 2)).tolist()
+    bounds = (base + boost if boost > 0 else base).tolist()
+    # (-score, segment, sentence, candidate, exact): the score is an upper bound until exact.
+    heap = [(-bounds[i], cands[i].segment, cands[i].sentence, i, False) for i in ordered]
+    heapq.heapify(heap)
+    seen: set[str] = set()
+    kept_words: list[frozenset[str]] = []
+    out: list[Chosen] = []
+    while heap:
+        negative, segment, sentence, i, exact = heapq.heappop(heap)
+        cand = cands[i]
+        if not exact:
+            if _QUIZ.search(cand.headline) or _is_question(cand.text):
+                continue
+            score = float(base[i])
+            if boost and _has_cue(cue, cand.text, question_words):
+                score += boost
+            heapq.heappush(heap, (-score, segment, sentence, i, True))
             continue
-        coverage, support = matched / total, held / total
-        if support < settings.min_score / 2 or _QUIZ.search(cand.headline):
+        text_key = _dedupe_key(cand.text)
+        if text_key in seen:
             continue
-        if _is_question(cand.text):
+        words = _words(cand.text)
+        if _near_duplicate(words, kept_words):
             continue
-        title_cover = sum(w for t, w in weights.items() if t in cand.headline_terms) / total
-        score = (
-            coverage
-            + settings.passage_weight * max(0.0, cand.passage_score / top_score)
-            + settings.article_weight * max(0.0, cand.article_score / top_score)
-            + settings.title_weight * title_cover
-            + settings.position_prior / math.sqrt(1.0 + cand.position)
-        )
-        if cue and settings.answer_type_boost and _has_cue(cue, cand.text, question_words):
-            score += settings.answer_type_boost
-        chosen.append(
+        # Beside the first quote, one that shares only a common word with the question is noise.
+        if out and float(support[i]) < EXTRA_SUPPORT * out[0].support:
+            continue
+        seen.add(text_key)
+        kept_words.append(words)
+        out.append(
             Chosen(
-                cand.segment,
-                cand.sentence,
+                segment,
+                sentence,
                 cand.text,
-                score,
-                coverage,
-                support,
-                frozenset(holds),
+                -negative,
+                float(coverage[i]),
+                float(support[i]),
+                frozenset(t for t in weights if cand.counts.get(t, 0) or t in cand.headline_terms),
                 article=cand.article,
                 position=cand.position,
             )
         )
-    chosen.sort(key=lambda c: (-c.score, c.segment, c.sentence))
-    seen: set[str] = set()
-    kept_words: list[frozenset[str]] = []
-    out: list[Chosen] = []
-    for c in chosen:
-        text_key = _dedupe_key(c.text)
-        if text_key in seen:
-            continue
-        words = _words(c.text)
-        if _near_duplicate(words, kept_words):
-            continue
-        # Beside the first quote, one that shares only a common word with the question is noise.
-        if out and c.support < EXTRA_SUPPORT * out[0].support:
-            continue
-        seen.add(text_key)
-        kept_words.append(words)
-        out.append(c)
         if len(out) >= limit:
             break
     return out
+
+
+def _scores(
+    pool: Candidates, weights: Mapping[str, float], total: float, settings: AnswerSettings
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Each candidate's matched idf, support and score without the answer-type cue (see the module docstring).
+
+    Vectorised over the candidates; each candidate's sums are added term by term in the
+    order of `weights`, as a loop over one candidate adds them, so the floats are the same.
+    """
+    cands = pool.sentences
+    k1, b = settings.sentence_k1, settings.sentence_b
+    lengths = np.array([c.length for c in cands], dtype=np.float64)
+    norm = k1 * (1.0 - b + b * lengths / pool.avg_sentence_len)
+    matched = np.zeros(len(cands))
+    held = np.zeros(len(cands))
+    for term, weight in weights.items():
+        tf = np.array([c.counts.get(term, 0) for c in cands], dtype=np.float64)
+        has = tf > 0
+        in_title = np.array([term in c.headline_terms for c in cands], dtype=bool)
+        matched = np.where(has, matched + weight * tf * (k1 + 1.0) / np.where(has, tf + norm, 1.0), matched)
+        held = np.where(has | in_title, held + weight, held)
+    # Candidates of one article share a headline: its share of the question is summed once.
+    title_share = {h: sum(w for t, w in weights.items() if t in h) / total for h in {c.headline_terms for c in cands}}
+    title = np.array([title_share[c.headline_terms] for c in cands], dtype=np.float64)
+    top_score = pool.top_score if pool.top_score > 0 else 1.0
+    passage = np.array([c.passage_score for c in cands], dtype=np.float64)
+    article = np.array([c.article_score for c in cands], dtype=np.float64)
+    position = np.array([c.position for c in cands], dtype=np.float64)
+    coverage = matched / total
+    base = (
+        coverage
+        + settings.passage_weight * np.maximum(0.0, passage / top_score)
+        + settings.article_weight * np.maximum(0.0, article / top_score)
+        + settings.title_weight * title
+        + settings.position_prior / np.sqrt(1.0 + position)
+    )
+    return matched, held / total, base
