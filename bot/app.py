@@ -361,7 +361,9 @@ def run(config: Config, *, follow_links: bool = False) -> int:
     from retrieval.errors import RetrievalError
 
     try:
-        engine = Engine.open(config.corpus, config.index_dir, config.settings, follow_links=follow_links)
+        engine = Engine.open(
+            config.corpus, config.index_dir, config.settings, follow_links=follow_links, wait_for_speller=False
+        )
     except (RetrievalError, OSError) as error:
         return _fail(f"cannot open the corpus: {error}")
     _log_refresh(engine.opened)

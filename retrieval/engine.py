@@ -49,7 +49,7 @@ from retrieval.question import clean_question, is_small_talk
 from retrieval.search import PassageHit
 from retrieval.select import question_weights, select_sentences
 from retrieval.settings import Settings
-from retrieval.spelling import Speller
+from retrieval.spelling import SpellerBuilds
 from retrieval.store import Manifest, index_size, locked, read_manifest, sweep
 from retrieval.when import TimeWeights, day_number, parse_asked_at, published_day, resolve, weigh
 
@@ -69,6 +69,10 @@ class _Days:
 
     articles: tuple[npt.NDArray[np.float64], ...]  # per segment, by article
     passages: npt.NDArray[np.float64]  # by global passage id
+    # The distinct days, and each passage's place among them: a prior by age, a function of
+    # the day alone, is then worked out once per distinct day.
+    distinct: npt.NDArray[np.float64]
+    passage_day: npt.NDArray[np.int32]
     # Set when an article's date could not be read from a damaged segment.
     error: CorruptIndexError | None = None
 
@@ -87,7 +91,15 @@ def _source(meta: dict[str, str]) -> Source:
 class Engine:
     """A corpus, its index and the answer function over them."""
 
-    def __init__(self, corpus: Path, index_dir: Path, settings: Settings, *, follow_links: bool = False) -> None:
+    def __init__(
+        self,
+        corpus: Path,
+        index_dir: Path,
+        settings: Settings,
+        *,
+        follow_links: bool = False,
+        wait_for_speller: bool = True,
+    ) -> None:
         self.corpus = corpus
         self.index_dir = index_dir
         self.settings = settings
@@ -109,7 +121,8 @@ class Engine:
             max_age_days=declining.max_age_days,
             enabled=declining.enabled,
         )
-        self._speller: tuple[IndexState, Speller] | None = None
+        # Built in the background for each new state (see `retrieval.spelling.SpellerBuilds`).
+        self._spellers = SpellerBuilds(wait=wait_for_speller)
         self._dated: tuple[IndexState, _Days] | None = None
         # Segments never change: their articles' days are parsed once, kept by segment name.
         self._segment_days: dict[str, npt.NDArray[np.float64]] = {}
@@ -126,12 +139,22 @@ class Engine:
         progress: Progress | None = None,
         rebuild: bool = False,
         follow_links: bool = False,
+        wait_for_speller: bool = True,
     ) -> Engine:
-        """Open the index of `corpus` in `index_dir`, building or updating it as needed."""
+        """Open the index of `corpus` in `index_dir`, building or updating it as needed.
+
+        The speller of each new index state (what a misspelt question word is matched to) is
+        built in the background from then on. Until it is built, an answer that needs it
+        waits for it with `wait_for_speller` (the same answer however soon it is asked: the
+        command line), or else respells with the previous state's speller, or not at all
+        right after opening (a long-running bot, which must not stall for a second).
+        """
         corpus, index_dir = Path(corpus).resolve(), Path(index_dir).resolve()
         if corpus.is_dir() and (index_dir == corpus or corpus in index_dir.parents):
             raise CorpusError(f"{index_dir}: the index directory must be outside the corpus {corpus}")
-        engine = cls(corpus, index_dir, settings or Settings(), follow_links=follow_links)
+        engine = cls(
+            corpus, index_dir, settings or Settings(), follow_links=follow_links, wait_for_speller=wait_for_speller
+        )
         engine.opened = engine.refresh(progress=progress, rebuild=rebuild)
         return engine
 
@@ -185,10 +208,15 @@ class Engine:
         if self._state is not None and self._state.names == tuple(manifest.segments):
             return True
         try:
-            self._state = self._open_segments(manifest)
+            self._use(self._open_segments(manifest))
         except CorruptIndexError:
             return False  # changed underneath, or damaged: the locked path sorts it out
         return True
+
+    def _use(self, state: IndexState) -> None:
+        """Answer from `state` from now on; its speller starts building in the background."""
+        self._state = state
+        self._spellers.start(state, state.segments)
 
     def _open_segments(self, manifest: Manifest) -> IndexState:
         open_now = dict(zip(self._state.names, self._state.segments, strict=True)) if self._state else {}
@@ -205,7 +233,7 @@ class Engine:
             if manifest is None or manifest.fingerprint != self.fingerprint or manifest.corpus != str(self.corpus):
                 raise IndexWriteError(f"cannot build the index: {cause}{where}") from None
             try:
-                self._state = self._open_segments(manifest)
+                self._use(self._open_segments(manifest))
             except CorruptIndexError:
                 raise IndexWriteError(f"cannot build the index: {cause}{where}") from None
         # Said once per cause, not at every refresh while the disk stays full.
@@ -235,7 +263,7 @@ class Engine:
             damaged=frozenset(self._damaged),
         )
         self._damaged.clear()
-        self._state = result.state
+        self._use(result.state)
         return result
 
     def verify(self) -> bool:
@@ -326,8 +354,14 @@ class Engine:
         frame = resolve(asked, moment)
         days, weights = dated.passages, self.time_weights
 
+        by_day: list[npt.NDArray[np.float64]] = []  # the prior of each distinct day, once an answer
+
         def prior(cand: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-            return weigh(days[cand], frame, weights)
+            if dated.distinct.size >= cand.size:
+                return weigh(days[cand], frame, weights)
+            if not by_day:
+                by_day.append(weigh(dated.distinct, frame, weights))
+            return by_day[0][dated.passage_day[cand]]
 
         hits = searcher.search(terms, self.settings.answers.candidate_passages, prior=prior)
         pool = gather(searcher, terms, hits)
@@ -394,12 +428,20 @@ class Engine:
                 error = error or damage
         self._segment_days = {n: d for n, d in days.items() if error is None or n in self._segment_days}
         articles = tuple(days[n] for n in state.names)
+        distinct, inverse = np.unique(np.concatenate(articles) if articles else np.zeros(0), return_inverse=True)
+        bounds = np.cumsum([0] + [d.size for d in articles])
+        pairs = list(zip(range(len(articles)), state.segments, strict=True))
+        passage_day = (
+            np.concatenate([inverse.ravel()[bounds[i] : bounds[i + 1]][np.asarray(s.pass_article)] for i, s in pairs])
+            if pairs
+            else np.zeros(0, dtype=np.int32)
+        )
         passages = (
             np.concatenate([d[np.asarray(s.pass_article)] for d, s in zip(articles, state.segments, strict=True)])
             if state.segments
             else np.zeros(0)
         )
-        result = _Days(articles, passages, error)
+        result = _Days(articles, passages, distinct, passage_day.astype(np.int32), error)
         self._dated = (state, result)
         return result
 
@@ -407,13 +449,15 @@ class Engine:
         """Match each question term that no passage holds to the nearest spelling in the index."""
         if not missing:
             return {}
-        speller = self._speller
-        if speller is None or speller[0] is not state:
-            speller = self._speller = (state, Speller.of_segments(state.segments))
+        self._spellers.start(state, state.segments)
+        speller = self._spellers.get(state)
+        if speller is None:  # not built yet, and not waited for
+            return {}
         fixes = {}
         for term in missing:
-            fixed = speller[1].correct(term)
-            # The speller counts every stored posting; a term whose articles are all removed is no match.
+            fixed = speller.correct(term)
+            # The speller counts every stored posting (an earlier state's speller may know terms
+            # this state lacks); a term no live passage holds is no match.
             if fixed is not None and fixed != term and state.searcher.postings(fixed).df > 0:
                 fixes[term] = fixed
         return fixes

@@ -13,10 +13,17 @@ with it some string left after at most d deletions from each. The index keeps a 
 every such string of every term, sorted (a collision only adds a candidate); the word's own
 deletions are looked up there, and only the terms found are measured exactly. Terms longer than
 `LONG` letters, whose deletions are many and which are few, are measured one by one instead.
+
+Building that index takes about a second at a million passages, so `SpellerBuilds` builds the
+speller of each new index state in a thread of its own, as soon as the state is opened or
+refreshed, and answers either wait for it (the same answer whenever asked) or use the
+speller of the previous state meanwhile, or none yet (an answer never stalls for it).
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Mapping, Sequence
 from itertools import combinations
 
@@ -26,6 +33,8 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from retrieval.index import Segment
+
+log = logging.getLogger(__name__)
 
 MIN_LENGTH = 4
 LONG = 16  # terms longer than this are compared one by one, not through their deletions
@@ -103,13 +112,17 @@ class Speller:
     @classmethod
     def of_segments(cls, segments: Sequence[Segment], *, min_df: int = 1) -> Speller:
         """Every segment's terms, their document frequencies summed over segments."""
-        counts: dict[str, int] = {}
-        for seg in segments:
-            dfs = np.diff(np.asarray(seg.post_offsets)).tolist()
-            for word, df in zip(np.asarray(seg.vocab).tolist(), dfs, strict=True):
-                term = word.decode("utf-8")
-                counts[term] = counts.get(term, 0) + int(df)
-        return cls(counts, min_df=min_df)
+        if not segments:
+            return cls({}, min_df=min_df)
+        width = max(np.asarray(seg.vocab).dtype.itemsize for seg in segments)
+        words = np.concatenate([np.asarray(seg.vocab).astype(f"S{width}") for seg in segments])
+        dfs = np.concatenate([np.diff(np.asarray(seg.post_offsets, dtype=np.int64)) for seg in segments])
+        # One sort of every segment's words; the frequencies of a word in several segments summed.
+        unique, inverse = np.unique(words, return_inverse=True)
+        summed = np.zeros(unique.size, dtype=np.int64)
+        np.add.at(summed, inverse.ravel(), dfs)
+        terms = [w.decode("utf-8") for w in unique.tolist()]
+        return cls(dict(zip(terms, summed.tolist(), strict=True)), min_df=min_df)
 
     def build(self) -> None:
         """Hash every term's deletions (done on the first correction; again is a no-op)."""
@@ -191,3 +204,70 @@ def correct_by_scan(speller: Speller, term: str) -> str | None:
         return None
     best = min(found, key=lambda f: (f[1], -_common_prefix(term, str(f[0])), -speller.df[f[2]], f[0]))
     return str(best[0])
+
+
+class SpellerBuilds:
+    """The speller of the newest index state, built off the answering thread.
+
+    `start(state, segments)` asks for the speller of a state (a new one is built in a
+    background thread; the newest asked for is built next). `get(state)` returns it; until it
+    is built, with `wait` it blocks until it is, otherwise it returns the speller of an
+    earlier state, or None when there is none yet. States are compared by identity.
+    """
+
+    def __init__(self, *, wait: bool = True) -> None:
+        self.wait = wait
+        self._ready: tuple[object, Speller] | None = None
+        self._wanted: tuple[object, Sequence[Segment]] | None = None
+        self._working = False
+        self._changed = threading.Condition()
+
+    def start(self, state: object, segments: Sequence[Segment]) -> None:
+        """Build the speller of `state` in the background, unless it is built or being built."""
+        with self._changed:
+            if (self._ready is not None and self._ready[0] is state) or (
+                self._wanted is not None and self._wanted[0] is state
+            ):
+                return
+            self._wanted = (state, segments)
+            if not self._working:
+                self._working = True
+                threading.Thread(target=self._work, name="newsbot-speller", daemon=True).start()
+
+    def get(self, state: object) -> Speller | None:
+        """The speller of `state`, waiting for it with `wait`; else the latest built, or None."""
+        with self._changed:
+            if self.wait:
+                self._changed.wait_for(lambda: self._ready_for(state) or not self._building(state))
+            return self._ready[1] if self._ready is not None else None
+
+    def ready(self, state: object) -> bool:
+        """Whether the speller of `state` is built."""
+        with self._changed:
+            return self._ready_for(state)
+
+    def _ready_for(self, state: object) -> bool:
+        return self._ready is not None and self._ready[0] is state
+
+    def _building(self, state: object) -> bool:
+        return self._wanted is not None and self._wanted[0] is state
+
+    def _work(self) -> None:
+        while True:
+            with self._changed:
+                wanted = self._wanted
+                if wanted is None:
+                    self._working = False
+                    return
+            speller: Speller | None = None
+            try:
+                speller = Speller.of_segments(wanted[1])
+                speller.build()
+            except Exception:  # a vocabulary that cannot be read: answers go without respelling
+                log.exception("cannot build the speller of the index")
+            with self._changed:
+                if speller is not None:
+                    self._ready = (wanted[0], speller)
+                if self._wanted is wanted:
+                    self._wanted = None
+                self._changed.notify_all()
