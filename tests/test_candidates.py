@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 from retrieval.candidates import Candidate, gather
 from retrieval.engine import Engine
@@ -47,3 +48,33 @@ def test_every_candidate_holds_a_question_term_and_its_best_scores(engine: Engin
 def test_no_hits_give_no_candidates(engine: Engine) -> None:
     pool = gather(engine.state.searcher, ["zzzunknown"], [])
     assert (pool.sentences, pool.top_score, pool.doc_freqs) == ((), 0.0, {"zzzunknown": 0})
+
+
+def test_candidates_over_several_segments_hold_what_their_text_says(engine: Engine, corpus_dir: Path) -> None:
+    (corpus_dir / "bridge-update.txt").write_text(
+        "Bridge repairs to cost more\n\n"
+        "The harbour bridge repairs will cost $5.1 million, the mayor said on Friday. "
+        "Ferries will run every ten minutes until the bridge opens. The mayor thanked the engineers.\n\n"
+        "Source: Coast Gazette\nPublished: 2024-03-08\n",
+        encoding="utf-8",
+    )
+    assert engine.refresh().changed and len(engine.state.segments) == 2
+    seen_segments = set()
+    for question in [
+        "How much will the bridge repairs cost?",
+        "Will ferries run during the closure?",
+        "Who won in Oslo?",
+    ]:
+        terms, candidates = candidates_for(engine, question)
+        assert candidates
+        for c in candidates:
+            analysed = engine.analyzer.terms(c.text)
+            counts = Counter(analysed)
+            assert dict(c.counts) == {t: counts[t] for t in dict.fromkeys(terms) if counts[t]}
+            assert c.length == len(analysed)
+            meta = engine.state.segments[c.segment].articles[c.article]
+            assert c.headline == meta["title"]
+            context = engine.context(meta["id"], c.position, radius=0)
+            assert context is not None and context.sentences == (c.text,)
+            seen_segments.add(c.segment)
+    assert seen_segments == {0, 1}

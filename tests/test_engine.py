@@ -6,12 +6,14 @@ import errno
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from retrieval import integrity
 from retrieval.engine import Engine
 from retrieval.errors import IndexWriteError
 from retrieval.models import Source
+from retrieval.when import parse_asked_at, resolve, weigh
 
 SAMPLE_SOURCE = Source(
     article_id="usa-only-zelensky-can-decide-negotiations",
@@ -287,3 +289,31 @@ def test_articles_published_after_the_moment_asked_do_not_exist(
 def test_every_quote_says_how_old_its_article_was_when_asked(engine: Engine) -> None:
     answer = engine.answer("How much will the bridge repairs cost?", asked_at="2024-03-12")
     assert [(s.source.published, s.age_days) for s in answer.sentences[:1]] == [("2024-03-05", 7)]
+
+
+@pytest.mark.parametrize(
+    ("question", "asked_at"),
+    [
+        ("Who decides on negotiations?", "2024-03-06"),
+        ("What happened last week?", "2024-03-12"),
+        ("What is the latest on the bridge?", "2024-03-30"),
+        ("What happened in 2023?", "2026-01-01"),
+        ("Who won?", "2020-01-01"),
+    ],
+)
+def test_the_prior_worked_out_per_distinct_day_is_each_passage_s_own(
+    engine: Engine, corpus_dir: Path, question: str, asked_at: str
+) -> None:
+    (corpus_dir / "later.txt").write_text(
+        "Bridge reopens\n\nThe harbour bridge reopened early.\n\nPublished: 2024-03-20T08:30:00Z\n", encoding="utf-8"
+    )
+    engine.refresh()
+    dated = engine._days(engine.state)
+    days = dated.passages
+    assert len(engine.state.segments) == 2 and np.isnan(days).any() and np.unique(days).size > 3
+    np.testing.assert_array_equal(dated.distinct[dated.passage_day], days)
+    frame = resolve(question, parse_asked_at(asked_at))
+    rng = np.random.default_rng(len(question))
+    cand = np.sort(rng.choice(days.size, size=min(days.size, 7), replace=False))
+    by_day = weigh(dated.distinct, frame, engine.time_weights)[dated.passage_day[cand]]
+    np.testing.assert_array_equal(by_day, weigh(days[cand], frame, engine.time_weights))

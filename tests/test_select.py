@@ -1,10 +1,21 @@
-"""Sentence selection: no quiz questions as answers, no near-duplicates."""
+"""Sentence selection: no quiz questions as answers, no near-duplicates, the same choice as scoring one by one."""
 
 from __future__ import annotations
 
+import math
+import random
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
+
+from retrieval import select
+from retrieval.candidates import Candidates, gather
 from retrieval.engine import Engine
+from retrieval.index import Segment
+from retrieval.select import Chosen, select_sentences
+from retrieval.settings import AnswerSettings
 
 ARTICLES = {
     "ferry.txt": (
@@ -47,3 +58,179 @@ def test_near_duplicate_sentences_are_quoted_once(tmp_path: Path) -> None:
     reopened = [s for s in answer.sentences if "reopened on Monday" in s.text]
     assert len(reopened) == 1
 
+
+def _select_one_by_one(
+    question: str,
+    terms: Sequence[str],
+    pool: Candidates,
+    settings: AnswerSettings,
+    *,
+    limit: int,
+    names: frozenset[str] = frozenset(),
+) -> list[Chosen]:
+    """The plain selection: every candidate scored (and read) one at a time, all sorted, then kept in turn."""
+    if not pool.sentences or not terms:
+        return []
+    weights = select.question_weights(terms, pool.doc_freqs, pool.passages, names)
+    total = sum(weights.values())
+    weights = {t: w for t, w in weights.items() if pool.doc_freqs[t] > 0}
+    if total <= 0 or not weights:
+        return []
+    k1, b = settings.sentence_k1, settings.sentence_b
+    top_score = pool.top_score if pool.top_score > 0 else 1.0
+    cue = select._cue(question)
+    question_words = {w.lower() for w in re.findall(r"[\w’'-]+", question)}
+    chosen: list[Chosen] = []
+    for cand in pool.sentences:
+        norm = k1 * (1.0 - b + b * cand.length / pool.avg_sentence_len)
+        matched = held = 0.0
+        holds: list[str] = []
+        for term, weight in weights.items():
+            tf = cand.counts.get(term, 0)
+            if tf:
+                matched += weight * tf * (k1 + 1.0) / (tf + norm)
+                held += weight
+                holds.append(term)
+            elif term in cand.headline_terms:
+                held += weight
+                holds.append(term)
+        if matched <= 0:
+            continue
+        coverage, support = matched / total, held / total
+        if support < settings.min_score / 2 or select._QUIZ.search(cand.headline):
+            continue
+        if select._is_question(cand.text):
+            continue
+        title_cover = sum(w for t, w in weights.items() if t in cand.headline_terms) / total
+        score = (
+            coverage
+            + settings.passage_weight * max(0.0, cand.passage_score / top_score)
+            + settings.article_weight * max(0.0, cand.article_score / top_score)
+            + settings.title_weight * title_cover
+            + settings.position_prior / math.sqrt(1.0 + cand.position)
+        )
+        if cue and settings.answer_type_boost and select._has_cue(cue, cand.text, question_words):
+            score += settings.answer_type_boost
+        chosen.append(
+            Chosen(
+                cand.segment,
+                cand.sentence,
+                cand.text,
+                score,
+                coverage,
+                support,
+                frozenset(holds),
+                article=cand.article,
+                position=cand.position,
+            )
+        )
+    chosen.sort(key=lambda c: (-c.score, c.segment, c.sentence))
+    seen: set[str] = set()
+    kept_words: list[frozenset[str]] = []
+    out: list[Chosen] = []
+    for c in chosen:
+        text_key = select._dedupe_key(c.text)
+        if text_key in seen:
+            continue
+        words = select._words(c.text)
+        if select._near_duplicate(words, kept_words):
+            continue
+        if out and c.support < select.EXTRA_SUPPORT * out[0].support:
+            continue
+        seen.add(text_key)
+        kept_words.append(words)
+        out.append(c)
+        if len(out) >= limit:
+            break
+    return out
+
+
+WORDS = [
+    "harbour",
+    "bridge",
+    "ferry",
+    "island",
+    "council",
+    "mayor",
+    "budget",
+    "storm",
+    "river",
+    "tunnel",
+    "station",
+    "museum",
+    "festival",
+]
+NAMES = ["Ellen Park", "Ana Ruiz", "Brindle", "Kolkata", "NASA"]
+TAILS = ["", " in 2023", " on Monday", " for $4.5 million", " by 12 votes", " last week", " twice"]
+
+
+def _random_corpus(folder: Path, rng: random.Random) -> None:
+    """Articles of a few shared words, so that many sentences compete: some copied, some asking, some quizzes."""
+    folder.mkdir()
+    sentences: list[str] = []
+    for n in range(40):
+        title = " ".join(rng.sample(WORDS, 3)).capitalize()
+        if n % 9 == 0:
+            title = "News quiz: " + title
+        body = []
+        for _ in range(rng.randint(2, 7)):
+            if sentences and rng.random() < 0.15:
+                body.append(rng.choice(sentences))  # a wire copy, word for word
+                continue
+            words = rng.sample(WORDS, rng.randint(2, 6))
+            sentence = " ".join(words).capitalize() + rng.choice(TAILS)
+            if rng.random() < 0.3:
+                sentence = f"{rng.choice(NAMES)} said the {sentence.lower()}"
+            sentence += "?" if rng.random() < 0.1 else "."
+            sentences.append(sentence)
+            body.append(sentence)
+        day = rng.randint(1, 28)
+        (folder / f"a{n}.txt").write_text(
+            f"{title}\n\n{' '.join(body)}\n\nSource: Test Desk\nPublished: 2024-02-{day:02d}\n", encoding="utf-8"
+        )
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_selection_chooses_what_scoring_every_candidate_one_by_one_chooses(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    _random_corpus(tmp_path / "corpus", rng)
+    engine = Engine.open(tmp_path / "corpus", tmp_path / "index")
+    searcher = engine.state.searcher
+    variants = [
+        AnswerSettings(),
+        AnswerSettings(answer_type_boost=0.0, sentence_b=0.7),
+        AnswerSettings(answer_type_boost=3.0, sentence_k1=0.0, position_prior=0.0),
+        AnswerSettings(min_score=0.0, title_weight=0.0, passage_weight=2.5),
+    ]
+    compared = 0
+    for _ in range(40):
+        words = rng.sample(WORDS, rng.randint(1, 4)) + rng.sample(["zzyzx", "Park", "Kolkata", "the"], 1)
+        question = rng.choice(["How many ", "When did ", "Who said ", "", "Which "]) + " ".join(words) + "?"
+        terms = engine.question_terms(question)
+        pool = gather(searcher, terms, searcher.search(terms, rng.choice([5, 30])))
+        names = frozenset(t for t in terms if rng.random() < 0.3)
+        for settings in variants:
+            for limit in (1, 3, 1000):
+                expected = _select_one_by_one(question, terms, pool, settings, limit=limit, names=names)
+                assert select_sentences(question, terms, pool, settings, limit=limit, names=names) == expected
+                compared += bool(expected)
+    assert compared > 300
+
+
+def test_only_the_candidates_taken_in_score_order_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _random_corpus(tmp_path / "corpus", random.Random(5))
+    engine = Engine.open(tmp_path / "corpus", tmp_path / "index")
+    searcher = engine.state.searcher
+    terms = engine.question_terms("Harbour bridge ferry island council budget")
+    pool = gather(searcher, terms, searcher.search(terms, 30))
+    read: list[int] = []
+    original = Segment.sentence_text
+
+    def counted(seg: Segment, sentence: int) -> str:
+        read.append(sentence)
+        return original(seg, sentence)
+
+    monkeypatch.setattr(Segment, "sentence_text", counted)
+    chosen = select_sentences("Harbour bridge ferry island council budget", terms, pool, AnswerSettings(), limit=3)
+    assert len(chosen) == 3
+    assert 3 <= len(read) < len(pool.sentences) // 2

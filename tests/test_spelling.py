@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import random
+import threading
+from collections.abc import Sequence
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from retrieval.engine import Engine
-from retrieval.spelling import LONG, Speller, correct_by_scan
+from retrieval.index import Segment
+from retrieval.spelling import LONG, Speller, SpellerBuilds, correct_by_scan
 
 
 @pytest.mark.parametrize(
@@ -84,3 +89,100 @@ def test_the_deletion_index_finds_what_comparing_every_term_finds() -> None:
     assert sum(correct_by_scan(speller, w) is not None for w in typed) > 400
     for word in typed:
         assert speller.correct(word) == correct_by_scan(speller, word), word
+
+
+def test_the_terms_of_several_segments_are_merged_with_their_frequencies_summed(
+    engine: Engine, corpus_dir: Path
+) -> None:
+    (corpus_dir / "more.txt").write_text(
+        "Negotiations resume\n\nZelensky said negotiations with Brindle officials resume on Monday.\n", encoding="utf-8"
+    )
+    engine.refresh()
+    segments = engine.state.segments
+    assert len(segments) == 2
+    counts: dict[str, int] = {}
+    for seg in segments:
+        for word, df in zip(
+            np.asarray(seg.vocab).tolist(), np.diff(np.asarray(seg.post_offsets)).tolist(), strict=True
+        ):
+            counts[word.decode("utf-8")] = counts.get(word.decode("utf-8"), 0) + df
+    merged = Speller.of_segments(segments)
+    plain = Speller(counts)
+    assert (merged.terms, merged.df) == (plain.terms, plain.df)
+    assert merged.df[merged.terms.index("negoti")] == counts["negoti"] > 1
+
+
+class Gate:
+    """Holds every speller build until opened (a speller that takes long to build)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *, fail: bool = False) -> None:
+        self.opened = threading.Event()
+        self.builds = 0
+        original = Speller.of_segments.__func__  # type: ignore[attr-defined]
+
+        def held(cls: type[Speller], segments: Sequence[Segment], *, min_df: int = 1) -> Speller:
+            self.builds += 1
+            self.opened.wait(timeout=60)  # only so that a wrong wait fails instead of hanging
+            if fail:
+                raise OSError("the vocabulary cannot be read")
+            speller: Speller = original(cls, segments, min_df=min_df)
+            return speller
+
+        monkeypatch.setattr(Speller, "of_segments", classmethod(held))
+
+
+TYPO = "What did Zelenksy say about negotiations?"
+
+
+def test_an_answer_does_not_wait_for_a_speller_still_being_built(
+    corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = Gate(monkeypatch)
+    engine = Engine.open(corpus_dir, tmp_path / "index", wait_for_speller=False)
+    try:
+        answer = engine.answer(TYPO, asked_at="2024-03-06")
+        assert (answer.corrected, answer.error) == ((), "")
+    finally:
+        gate.opened.set()
+    assert SpellerBuilds(wait=True).get(object()) is None  # nothing asked for: nothing to wait for
+    engine._spellers.wait = True  # the next answer waits for the build under way
+    assert engine.answer(TYPO, asked_at="2024-03-06").corrected == (("Zelenksy", "Zelensky"),)
+    assert gate.builds == 1
+
+
+def test_after_a_refresh_the_previous_speller_answers_until_the_new_one_is_built(
+    corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = Gate(monkeypatch)
+    gate.opened.set()
+    engine = Engine.open(corpus_dir, tmp_path / "index")  # waits: the first build is done before answering
+    assert engine.answer(TYPO, asked_at="2024-03-06").corrected == (("Zelenksy", "Zelensky"),)
+    engine._spellers.wait = False
+    gate.opened.clear()
+    (corpus_dir / "lighthouse.txt").write_text(
+        "Lighthouse reopens\n\nThe Quarrington lighthouse reopened to visitors on Saturday.\n"
+        "Source: Coast Gazette\nPublished: 2024-03-09\n",
+        encoding="utf-8",
+    )
+    try:
+        assert engine.refresh().changed
+        assert engine.answer(TYPO, asked_at="2024-03-10").corrected == (("Zelenksy", "Zelensky"),)
+        # A word only the new article holds is not known to the previous speller.
+        assert engine.answer("When did the Quarringtn lighthouse reopen?", asked_at="2024-03-10").corrected == ()
+    finally:
+        gate.opened.set()
+    engine._spellers.wait = True
+    fixed = engine.answer("When did the Quarringtn lighthouse reopen?", asked_at="2024-03-10")
+    assert fixed.corrected == (("Quarringtn", "Quarrington"),) and fixed.answered
+    assert gate.builds == 2
+
+
+def test_a_speller_that_cannot_be_built_leaves_words_as_typed(
+    corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    gate = Gate(monkeypatch, fail=True)
+    gate.opened.set()
+    engine = Engine.open(corpus_dir, tmp_path / "index")  # waits, and does not wait forever
+    answer = engine.answer(TYPO, asked_at="2024-03-06")
+    assert (answer.corrected, answer.error) == ((), "")
+    assert "cannot build the speller" in caplog.text
