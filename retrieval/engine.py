@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import threading
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -51,7 +52,7 @@ from retrieval.select import question_weights, select_sentences
 from retrieval.settings import Settings
 from retrieval.spelling import SpellerBuilds
 from retrieval.store import Manifest, index_size, locked, read_manifest, sweep
-from retrieval.when import TimeWeights, day_number, parse_asked_at, published_day, resolve, weigh
+from retrieval.when import TimeWeights, day_number, highest, parse_asked_at, published_day, resolve, weigh
 
 log = logging.getLogger(__name__)
 
@@ -354,16 +355,19 @@ class Engine:
         frame = resolve(asked, moment)
         days, weights = dated.passages, self.time_weights
 
+        scale = self._prior_scale(highest(dated.distinct, frame, weights))
         by_day: list[npt.NDArray[np.float64]] = []  # the prior of each distinct day, once an answer
 
         def prior(cand: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
             if dated.distinct.size >= cand.size:
-                return weigh(days[cand], frame, weights)
+                return weigh(days[cand], frame, weights) * scale
             if not by_day:
-                by_day.append(weigh(dated.distinct, frame, weights))
+                by_day.append(weigh(dated.distinct, frame, weights) * scale)
             return by_day[0][dated.passage_day[cand]]
 
         hits = searcher.search(terms, self.settings.answers.candidate_passages, prior=prior)
+        if scale != 1.0:
+            hits = [replace(hit, score=hit.score / scale) for hit in hits]
         pool = gather(searcher, terms, hits)
         names = name_terms(asked, list(self.analyzer.spans(asked)))
         names = frozenset(fixes.get(t, t) for t in names)
@@ -410,6 +414,20 @@ class Engine:
                 corrected=corrected,
             )
         return Answer(question, tuple(sentences), known, unique, asked_at=stamp, corrected=corrected)
+
+    def _prior_scale(self, top: float) -> float:
+        """A power of two that lifts the highest prior by age to between 1/2 and 1, or 1.
+
+        Search skips the passages that cannot reach the k-th best score seen, bounding each
+        word's part by its unweighted score: with every article old (a prior near its floor,
+        0.35) that bound is three times too high and little is skipped. Multiplying every prior
+        and so every score by a power of two changes no ranking and no bit of a score once
+        divided back, when the BM25 variant adds nothing for the words a passage lacks (lucene,
+        okapi); the other variants are searched as they are.
+        """
+        if self.settings.bm25.variant not in ("lucene", "okapi") or not 2.0**-16 < top < 0.5:
+            return 1.0
+        return math.ldexp(1.0, -math.frexp(top)[1])
 
     def _days(self, state: IndexState) -> _Days:
         """The publication days of `state`'s articles and passages (computed once per state)."""

@@ -263,3 +263,18 @@ def weigh(days: Floats, frame: TimeFrame, weights: TimeWeights) -> Floats:
     out = np.where(known, mult, 1.0)
     out[known & (age < 0)] = 0.0
     return out
+
+
+def highest(days: Floats, frame: TimeFrame, weights: TimeWeights) -> float:
+    """An upper bound of what `weigh` gives any of `days` (ascending, NaN last), read off one day.
+
+    Outside a window the multiplier only falls with age (the floor is below 1) and is 0 after
+    `until`, so the newest day up to `until` holds the highest; an undated article, or a
+    question naming a window, may hold 1.
+    """
+    if frame.windowed or weights.floor > 1.0 or (days.size and np.isnan(days[-1])):
+        return 1.0
+    newest = int(np.searchsorted(days, frame.until, side="right")) - 1
+    if newest < 0:
+        return 0.0
+    return float(weigh(days[newest : newest + 1], frame, weights)[0])

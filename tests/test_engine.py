@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import math
 import os
 from pathlib import Path
 
@@ -317,3 +318,27 @@ def test_the_prior_worked_out_per_distinct_day_is_each_passage_s_own(
     cand = np.sort(rng.choice(days.size, size=min(days.size, 7), replace=False))
     by_day = weigh(dated.distinct, frame, engine.time_weights)[dated.passage_day[cand]]
     np.testing.assert_array_equal(by_day, weigh(days[cand], frame, engine.time_weights))
+
+
+@pytest.mark.parametrize("asked_at", ["2024-03-06", "2026-07-01", "2031-01-01"])
+def test_priors_lifted_by_a_power_of_two_give_the_very_same_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, asked_at: str
+) -> None:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for name, day, text in [
+        ("bridge", "2024-03-05", "The harbour bridge repairs will cost $4.5 million, the mayor said."),
+        ("bridge-2", "2024-02-11", "Repairs of the old harbour bridge were first costed at $3 million."),
+        ("tea", "2023-11-02", "Tea prices rose by 12% in October because dry weather cut the harvest."),
+    ]:
+        (folder / f"{name}.txt").write_text(f"{name}\n\n{text}\n\nPublished: {day}\n", encoding="utf-8")
+    engine = Engine.open(folder, tmp_path / "index")
+    questions = ["How much will the bridge repairs cost?", "Why did tea prices rise?", "What did the mayor say?"]
+    scales: list[float] = []
+    lift = engine._prior_scale
+    monkeypatch.setattr(engine, "_prior_scale", lambda top: scales.append(lift(top)) or scales[-1])
+    lifted = [engine.answer(q, asked_at=asked_at, limit=10) for q in questions]
+    monkeypatch.setattr(engine, "_prior_scale", lambda top: 1.0)
+    assert [engine.answer(q, asked_at=asked_at, limit=10) for q in questions] == lifted
+    assert all(math.frexp(s)[0] == 0.5 for s in scales)  # powers of two
+    assert (max(scales) > 1.0) is (asked_at != "2024-03-06")

@@ -8,7 +8,16 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pytest
 
-from retrieval.when import TimeFrame, TimeWeights, day_number, parse_asked_at, published_day, resolve, weigh
+from retrieval.when import (
+    TimeFrame,
+    TimeWeights,
+    day_number,
+    highest,
+    parse_asked_at,
+    published_day,
+    resolve,
+    weigh,
+)
 
 ASKED = datetime(2023, 5, 17, 12, 0, tzinfo=UTC)
 
@@ -106,3 +115,21 @@ def test_an_explicit_window_prefers_articles_inside_it() -> None:
     frame = resolve("Who won the final in 2021?", ASKED)
     days = np.array([day("2021-06-01"), day("2023-05-01")])
     assert weigh(days, frame, TimeWeights()).tolist() == [1.0, TimeWeights().outside]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_highest_multiplier_bounds_every_day_and_is_reached_without_a_window(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    weights = TimeWeights()
+    for _ in range(200):
+        days = np.unique(np.round(rng.uniform(18_000, 20_000, size=rng.integers(0, 60)), rng.integers(0, 3)))
+        if rng.random() < 0.2:
+            days = np.append(days, np.nan)  # undated articles sort last
+        until = float(rng.uniform(17_900, 20_100))
+        start = float(rng.uniform(17_900, until)) if rng.random() < 0.3 else None
+        frame = TimeFrame(until, start, None if start is None else start + 30.0, latest=bool(rng.random() < 0.3))
+        top = highest(days, frame, weights)
+        given = weigh(days, frame, weights)
+        assert top >= (given.max() if given.size else 0.0)
+        if not frame.windowed and not np.isnan(days).any():
+            assert top == (given.max() if given.size else 0.0)
