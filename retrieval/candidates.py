@@ -185,17 +185,16 @@ def _counts(
         sents = np.asarray(members, dtype=np.int64)
         starts = np.asarray(seg.sent_offsets[sents], dtype=np.int64)
         lengths = np.asarray(seg.sent_offsets[sents + 1], dtype=np.int64) - starts
-        # Every term position of the sentences, and which sentence each belongs to.
-        where = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
-        ids = np.asarray(seg.sent_terms[where], dtype=np.int64)
-        term_of = {tid: t for t, tid in wanted[si].items()}
-        held = np.isin(ids, np.fromiter(term_of, dtype=np.int64))
-        if not held.any():
-            continue
-        # One number per (sentence, term) pair, so that one sort counts them all.
-        width = int(ids.max()) + 1
-        pairs, n = np.unique(np.repeat(sents, lengths)[held] * width + ids[held], return_counts=True)
-        for pair, count in zip(pairs.tolist(), n.tolist(), strict=True):
-            s, tid = divmod(pair, width)
-            out.setdefault((si, s), {})[term_of[tid]] = count
+        # Every term position of the sentences, a sentence's positions one run.
+        ends = np.cumsum(lengths)
+        where = np.repeat(starts - ends + lengths, lengths) + np.arange(int(ends[-1]))
+        names = list(wanted[si])
+        ids = np.fromiter(wanted[si].values(), dtype=np.int64, count=len(names))
+        # Positions by wanted terms: whether each position holds each term; summed per run.
+        held = np.zeros((where.size + 1, len(names)), dtype=np.int64)
+        np.cumsum(np.asarray(seg.sent_terms[where])[:, None] == ids[None, :], axis=0, out=held[1:])
+        table = held[ends] - held[ends - lengths]
+        rows, cols = np.nonzero(table)
+        for r, c, n in zip(rows.tolist(), cols.tolist(), table[rows, cols].tolist(), strict=True):
+            out.setdefault((si, members[r]), {})[names[c]] = n
     return out

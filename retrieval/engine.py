@@ -18,7 +18,7 @@ import math
 import threading
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -367,7 +367,7 @@ class Engine:
 
         hits = searcher.search(terms, self.settings.answers.candidate_passages, prior=prior)
         if scale != 1.0:
-            hits = [replace(hit, score=hit.score / scale) for hit in hits]
+            hits = [PassageHit(h.passage, h.score / scale, h.segment, h.local) for h in hits]
         pool = gather(searcher, terms, hits)
         names = name_terms(asked, list(self.analyzer.spans(asked)))
         names = frozenset(fixes.get(t, t) for t in names)
