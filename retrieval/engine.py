@@ -278,6 +278,10 @@ class Engine:
                 self._damaged.add(name)
         return not self._damaged
 
+    def speller_ready(self, *, wait: bool = False) -> bool:
+        """Whether the speller of the current index state is built; with `wait`, once its build has ended."""
+        return self._spellers.ready(self.state, wait=wait)
+
     # -- asking ------------------------------------------------------------------------
 
     @property

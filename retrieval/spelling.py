@@ -241,9 +241,11 @@ class SpellerBuilds:
                 self._changed.wait_for(lambda: self._ready_for(state) or not self._building(state))
             return self._ready[1] if self._ready is not None else None
 
-    def ready(self, state: object) -> bool:
-        """Whether the speller of `state` is built."""
+    def ready(self, state: object, *, wait: bool = False) -> bool:
+        """Whether the speller of `state` is built; with `wait`, once its build has ended."""
         with self._changed:
+            if wait:
+                self._changed.wait_for(lambda: self._ready_for(state) or not self._building(state))
             return self._ready_for(state)
 
     def _ready_for(self, state: object) -> bool:

@@ -142,9 +142,11 @@ def test_an_answer_does_not_wait_for_a_speller_still_being_built(
     try:
         answer = engine.answer(TYPO, asked_at="2024-03-06")
         assert (answer.corrected, answer.error) == ((), "")
+        assert not engine.speller_ready()
     finally:
         gate.opened.set()
     assert SpellerBuilds(wait=True).get(object()) is None  # nothing asked for: nothing to wait for
+    assert engine.speller_ready(wait=True)
     engine._spellers.wait = True  # the next answer waits for the build under way
     assert engine.answer(TYPO, asked_at="2024-03-06").corrected == (("Zelenksy", "Zelensky"),)
     assert gate.builds == 1
