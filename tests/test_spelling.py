@@ -117,11 +117,11 @@ class Gate:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, *, fail: bool = False) -> None:
         self.opened = threading.Event()
-        self.builds = 0
+        self.built: list[Sequence[Segment]] = []  # (another test's engine may still build its own)
         original = Speller.of_segments.__func__  # type: ignore[attr-defined]
 
         def held(cls: type[Speller], segments: Sequence[Segment], *, min_df: int = 1) -> Speller:
-            self.builds += 1
+            self.built.append(segments)
             self.opened.wait(timeout=60)  # only so that a wrong wait fails instead of hanging
             if fail:
                 raise OSError("the vocabulary cannot be read")
@@ -149,7 +149,7 @@ def test_an_answer_does_not_wait_for_a_speller_still_being_built(
     assert engine.speller_ready(wait=True)
     engine._spellers.wait = True  # the next answer waits for the build under way
     assert engine.answer(TYPO, asked_at="2024-03-06").corrected == (("Zelenksy", "Zelensky"),)
-    assert gate.builds == 1
+    assert [s for s in gate.built if s is engine.state.segments] == [engine.state.segments]
 
 
 def test_after_a_refresh_the_previous_speller_answers_until_the_new_one_is_built(
@@ -176,7 +176,7 @@ def test_after_a_refresh_the_previous_speller_answers_until_the_new_one_is_built
     engine._spellers.wait = True
     fixed = engine.answer("When did the Quarringtn lighthouse reopen?", asked_at="2024-03-10")
     assert fixed.corrected == (("Quarringtn", "Quarrington"),) and fixed.answered
-    assert gate.builds == 2
+    assert len([s for s in gate.built if s is engine.state.segments]) == 1
 
 
 def test_a_speller_that_cannot_be_built_leaves_words_as_typed(
