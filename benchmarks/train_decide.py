@@ -7,6 +7,9 @@ Every question is asked with declining off and the evidence the decision would r
 (cached under `--work`), with whether the first three sentences hold the answer:
 
 - realtimeqa dev and rtqa-archive-dev dev, asked as of each question's date, and wikiqa dev;
+- realtimeqa dev shortened as a hurried reader types (its asking word and its three rarest
+  words: "Which automaker 2.9 vehicles?"), so that the model does not learn that only long
+  questions are news;
 - small talk and general knowledge against the realtimeqa articles, asked now and as of the
   newest article: the tune half (`benchmarks/data/offtopic.txt`, `general-tune.txt`) and the
   held-out half (`general-heldout.txt`), which nothing here fits on;
@@ -14,11 +17,14 @@ Every question is asked with declining off and the evidence the decision would r
   answer no article before D holds, beside the questions asked before D (as `benchmarks.trust`).
 
 A logistic regression (scikit-learn, here only) is fitted on the evidence: answer where the
-first three sentences hold the answer (realtimeqa, archive), decline for the tune half of small
-talk and general knowledge, and for news after the corpus at the even cut dates (the odd ones
-are kept for measuring). Its threshold is the lowest probability meeting the declining targets
-on the tuning sets. The script prints the replayed outcome of the rules before it, the model,
-and declining off, on every set; `--write` saves the model as `retrieval/decide_model.json`.
+first three sentences hold the answer (realtimeqa, shortened, archive, wikiqa, and the
+questions before each even cut date), decline for the tune half of small talk and general
+knowledge and for news after the corpus at the even cut dates (the odd ones are kept for
+measuring). Its threshold is the lowest probability at which the tune half is declined
+`--gk-target` of the time as of the newest article and news after the even cut dates 0.7.
+The script prints the replayed outcome of the rules before it, the model, and declining off,
+on every set (the replay equals asking again: `benchmarks.trust` measures the same figures);
+`--write` saves the model as `retrieval/decide_model.json`.
 """
 
 from __future__ import annotations
@@ -261,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/newsbot-trust"))
     parser.add_argument("--recollect", action="store_true", help="ask every question again (else the cache)")
     parser.add_argument("--max-age-days", type=float, default=365.0)
-    parser.add_argument("--gk-target", type=float, default=0.95, help="tune half declined, as of the newest article")
+    parser.add_argument("--gk-target", type=float, default=0.93, help="tune half declined, as of the newest article")
     parser.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength")
     parser.add_argument("--write", action="store_true", help=f"save the model as retrieval/{MODEL_FILE}")
     args = parser.parse_args(argv)

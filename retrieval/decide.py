@@ -16,7 +16,9 @@ Not one lexical threshold but a small learned model over measured signals of the
 
 A logistic regression over those (`DecideModel`, coefficients in `decide_model.json`, trained
 by `benchmarks/train_decide.py` on dev question sets) gives the odds that the evidence answers;
-below the model's threshold the question is declined. Before it stand two guards for what its
+below the model's threshold the question is declined (over an index of at least 1,000
+passages: in a corpus of a few articles every word is common and the guards alone decide).
+Before it stand two guards for what its
 training questions never showed (they cost no hit on the dev sets): a question most of whose
 weight is in words no article holds, and best sentences holding almost none of the key words
 nor of the question, are not covered; and one plain limit an operator sets, the oldest a match
@@ -99,6 +101,7 @@ class Evidence:
     rarest_held: float = 1.0
     timed: bool = False  # the question names a time ("in 2021", "latest")
     question: str = ""  # the question as cleaned, for its form
+    passages: int = 1_000_000  # live passages in the index
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +138,9 @@ class DecideSettings:
     max_unseen: float = 0.7
     min_key_held: float = 0.3
     key_support: float = 0.2
+    # Below this many passages the model is not read: in a corpus of a few articles every word
+    # is common, so the idf it weighs says little, and the guards alone decide.
+    model_min_passages: int = 1000
     # Off, every answer with a sentence is given (for measuring the decision itself).
     enabled: bool = True
     model: DecideModel = field(default_factory=_shipped)
@@ -303,6 +309,7 @@ def weigh_evidence(
         rarest_held=min(max((idf.get(t, 0.0) for t in first), default=0.0) / unit, 1.0),
         timed=timed,
         question=question,
+        passages=passages,
     )
 
 
@@ -318,6 +325,8 @@ def decide(evidence: Evidence, settings: DecideSettings) -> str:
     age = evidence.age_days
     if limit > 0 and age is not None and age > limit:
         return "too old"
+    if evidence.passages < settings.model_min_passages:
+        return ""
     model = settings.model
     if model.probability(features(evidence, read_age=limit > 0)) >= model.threshold:
         return ""

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks import newslike
 from retrieval.decide import (
     FEATURES,
     MODEL_FORMAT,
@@ -264,16 +265,35 @@ NEWS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def news(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    folder = tmp_path_factory.mktemp("news")
-    corpus = folder / "news.jsonl"
+def _write_news(path: Path) -> None:
     lines = [
         json.dumps({"id": i, "title": t, "source": "Example Gazette", "url": "", "published": d, "text": x})
         for i, d, t, x in NEWS
     ]
-    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return Engine.open(corpus, folder / "index")
+    with path.open("a", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module")
+def news(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """The invented news among a seeded news-like background: an index big enough for the model."""
+    folder = tmp_path_factory.mktemp("news")
+    corpus = folder / "news.jsonl"
+    newslike.write_corpus(corpus, passages=1500, seed=11)
+    _write_news(corpus)
+    engine = Engine.open(corpus, folder / "index")
+    assert engine.stats.passages >= engine.decide_settings.model_min_passages
+    return engine
+
+
+@pytest.fixture(scope="module")
+def few(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """The invented news alone: a corpus of four articles."""
+    folder = tmp_path_factory.mktemp("few")
+    _write_news(folder / "news.jsonl")
+    engine = Engine.open(folder / "news.jsonl", folder / "index")
+    assert engine.stats.passages < engine.decide_settings.model_min_passages
+    return engine
 
 
 ASKED = "2025-06-02"
@@ -301,10 +321,11 @@ def test_news_the_corpus_holds_is_answered(news: Engine, question: str) -> None:
         "Where was Mozart born?",
     ],
 )
-def test_general_knowledge_is_declined_as_not_covered(news: Engine, question: str) -> None:
+def test_general_knowledge_is_declined(news: Engine, question: str) -> None:
     answer = news.answer(question, asked_at=ASKED)
-    assert not answer.answered and answer.declined in ("nothing", "not covered")
-    assert answer.sentences == ()
+    # Not covered, or matched only by the background's years-old articles.
+    assert (answer.answered, answer.sentences) == (False, ())
+    assert answer.declined in ("nothing", "not covered", "too old")
 
 
 @pytest.mark.parametrize("message", ["hi", "thanks!", "how are you?", "who are you?"])
@@ -322,6 +343,21 @@ def test_only_much_older_coverage_is_declined_and_offered_as_related(news: Engin
     )
     asked_then = news.answer("When will the toll on the Larkspur harbour bridge end?", asked_at="2022-02-20")
     assert asked_then.answered
+
+
+@pytest.mark.parametrize(
+    ("question", "answered"),
+    [
+        ("Who will run the Vardholm ferry line?", True),
+        ("Nordhav Shipping", True),
+        ("Which company makes the iPhone?", False),  # most of its weight in words no article holds
+        ("What did the pope say about climate change?", False),
+    ],
+)
+def test_in_a_corpus_of_a_few_articles_the_guards_decide(few: Engine, question: str, answered: bool) -> None:
+    answer = few.answer(question, asked_at=ASKED)
+    assert answer.answered is answered
+    assert answered or answer.declined in ("nothing", "not covered")
 
 
 def test_the_age_limit_is_a_setting_for_an_old_archive(tmp_path: Path) -> None:
