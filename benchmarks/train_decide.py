@@ -219,7 +219,7 @@ def training_rows(
     return np.array(x), np.array(y), np.array(w)
 
 
-def fit(sets: dict[str, list[dict[str, Any]]], *, c: float) -> tuple[DecideModel, Any]:
+def fit(sets: dict[str, list[dict[str, Any]]], *, c: float) -> DecideModel:
     """A logistic regression over the training rows, standardised; threshold 0.5 for now."""
     from sklearn.linear_model import LogisticRegression
 
@@ -233,7 +233,7 @@ def fit(sets: dict[str, list[dict[str, Any]]], *, c: float) -> tuple[DecideModel
         coef=tuple(float(v) for v in clf.coef_[0]),
         intercept=float(clf.intercept_[0]),
     )
-    return model, clf
+    return model
 
 
 def with_threshold(model: DecideModel, threshold: float) -> DecideModel:
@@ -276,7 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.recollect or not cache.exists():
         cache.write_text(json.dumps(collect(args.bench, args.work)), encoding="utf-8")
     sets = json.loads(cache.read_text(encoding="utf-8"))
-    model, _ = fit(sets, c=args.c)
+    model = fit(sets, c=args.c)
     threshold = pick_threshold(sets, model, max_age_days=args.max_age_days, gk_target=args.gk_target)
     model = with_threshold(model, threshold)
     print(

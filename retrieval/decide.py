@@ -16,18 +16,22 @@ Not one lexical threshold but a small learned model over measured signals of the
 
 A logistic regression over those (`DecideModel`, coefficients in `decide_model.json`, trained
 by `benchmarks/train_decide.py` on dev question sets) gives the odds that the evidence answers;
-below the model's threshold the question is declined (over an index of at least 1,000
-passages: in a corpus of a few articles every word is common and the guards alone decide).
-Before it stand two guards for what its
-training questions never showed (they cost no hit on the dev sets): a question most of whose
-weight is in words no article holds, and best sentences holding almost none of the key words
-nor of the question, are not covered; and one plain limit an operator sets, the oldest a match
-may be (`declining.max_age_days`; 0 for an archive of old news, which also stops the model
-from reading age at all). Runs with the standard library alone: no scikit-learn at run time.
+below the model's threshold the question is declined. Around it:
+
+- two guards, for what its training questions never showed (they cost no hit on the dev sets):
+  a question most of whose weight lies in words no article holds, or whose best sentences hold
+  almost none of its key words nor of the question, is not covered;
+- one limit an operator sets, the oldest a match may be (`declining.max_age_days`; 0 for an
+  archive of old news, which also stops the model from reading age at all);
+- under 1,000 passages the model is not read: in a corpus of a few articles every word is
+  common, its idf says little, and the guards alone decide.
+
+Runs with the standard library alone: no scikit-learn at run time.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -123,6 +127,7 @@ class DecideModel:
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
+@functools.cache
 def _shipped() -> DecideModel:
     return read_model(Path(str(resources.files("retrieval").joinpath(MODEL_FILE))))
 
