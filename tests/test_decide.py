@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from benchmarks import newslike
 from retrieval.decide import (
@@ -171,6 +173,33 @@ def test_declining_off_answers_whatever_the_evidence() -> None:
 )
 def test_the_shipped_model_on_clear_cases(evidence: Evidence, answered: bool) -> None:
     assert (decide(evidence, DecideSettings()) == "") is answered
+
+
+share = st.floats(0.0, 1.0)
+
+
+@given(
+    st.builds(
+        Evidence,
+        support=share,
+        key_held=share,
+        age_days=st.none() | st.floats(-400.0, 100_000.0),
+        coverage=st.floats(0.0, 5.0),
+        names_held=share,
+        named=st.booleans(),
+        unseen=share,
+        terms=st.integers(1, 32),
+        rarest=share,
+        mass=st.floats(0.0, 40.0),
+        rarest_held=share,
+        timed=st.booleans(),
+        question=st.text(max_size=80),
+        passages=st.integers(0, 10**7),
+    ),
+    st.sampled_from([0.0, 60.0, 365.0]),
+)
+def test_the_shipped_decision_gives_a_known_reason_for_any_evidence(evidence: Evidence, limit: float) -> None:
+    assert decide(evidence, DecideSettings(max_age_days=limit)) in {"", *DECLINED}
 
 
 def test_the_shipped_model_file_loads() -> None:
