@@ -7,12 +7,14 @@ Prints, for the chosen split:
 
 - hit@1 / hit@3 / answered on realtimeqa and wikiqa, each question asked as of its
   `question_date` when it has one, and on rtqa-archive-dev (dev only: a 13,872-article archive);
-- declining: the share of small talk and general-knowledge messages (benchmarks/data/offtopic.txt)
-  declined against the realtimeqa articles, asked now and as of the newest article (where age
-  cannot do the declining); and (dev only: the archive's questions are dev ones), for each of
-  several dates D, inside the archive cut at D (only the articles published before D indexed), the share
-  of questions dated at least `--gap` days after D whose answer is in none of those articles
-  that are declined, beside the share of questions dated before D that are still answered;
+- declining: the share of small talk and general-knowledge messages declined against the
+  realtimeqa articles, asked now and as of the newest article (where age cannot do the
+  declining), for the messages the decision was tuned on (benchmarks/data/offtopic.txt and
+  general-tune.txt) and for the held-out ones (general-heldout.txt); and (dev only: the
+  archive's questions are dev ones), for each of several dates D, inside the archive cut at D
+  (only the articles published before D indexed), the share of questions dated at least
+  `--gap` days after D whose answer is in none of those articles that are declined, beside
+  the share of questions dated before D that are still answered;
 - typos: hit@3 with one typo (seeded) in each question's rarest word, beside hit@3 without.
 
 Nothing here is needed to run newsbot or its tests; the bench folder is read, never written.
@@ -38,7 +40,9 @@ from retrieval.engine import Engine
 from retrieval.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-OFFTOPIC = ROOT / "benchmarks" / "data" / "offtopic.txt"
+DATA = ROOT / "benchmarks" / "data"
+# Small talk and general knowledge: the messages the decision was tuned on, and held-out ones.
+OFFTOPIC = {"tuned": ("offtopic.txt", "general-tune.txt"), "held out": ("general-heldout.txt",)}
 
 
 def open_engine(corpus: Path, work: Path) -> Engine:
@@ -70,10 +74,14 @@ def declined_share(engine: Engine, messages: Iterable[str], *, asked_at: str | N
     return declined / max(len(asked), 1), len(asked)
 
 
-def offtopic_messages() -> list[str]:
-    """The small talk and general-knowledge messages, comments and blank lines skipped."""
-    lines = OFFTOPIC.read_text(encoding="utf-8").splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+def offtopic_messages(part: str = "held out") -> list[str]:
+    """The small talk and general-knowledge messages of `part` (a key of OFFTOPIC), comments
+    and blank lines skipped."""
+    out = []
+    for name in OFFTOPIC[part]:
+        lines = (DATA / name).read_text(encoding="utf-8").splitlines()
+        out += [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    return out
 
 
 def after_corpus(
@@ -188,11 +196,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             archive_q = read_questions(bench / "rtqa-archive-dev" / "questions.jsonl", split="dev")
             print(_row("rtqa-archive-dev, as of date", summary(archive, archive_q)))
     if "declining" in args.only:
-        share, n = declined_share(rtqa, offtopic_messages())
-        print(f"declined: small talk and general knowledge  {share:.3f} of {n} (against realtimeqa articles, now)")
         newest = rtqa.stats.latest
-        share, n = declined_share(rtqa, offtopic_messages(), asked_at=newest)
-        print(f"declined: small talk and general knowledge  {share:.3f} of {n} (as of the newest article, {newest})")
+        for part in OFFTOPIC:
+            said = offtopic_messages(part)
+            share, n = declined_share(rtqa, said)
+            print(f"declined: small talk and general knowledge, {part:<8} {share:.3f} of {n} (now)")
+            share, n = declined_share(rtqa, said, asked_at=newest)
+            print(f"declined: small talk and general knowledge, {part:<8} {share:.3f} of {n} (as of {newest})")
     if "declining" in args.only and args.split == "dev":
         declined = total = answered = before = 0.0
         for cutoff in args.cutoffs:

@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from retrieval.analyze import Analyzer
 from retrieval.candidates import gather
-from retrieval.decide import DecideSettings, Evidence, decide, key_held, key_terms, name_terms
+from retrieval.decide import DecideSettings, decide, name_terms, weigh_evidence
 from retrieval.errors import CorpusError, CorruptIndexError, DamagedSegmentError, IndexWriteError
 from retrieval.index import (
     Progress,
@@ -116,9 +116,6 @@ class Engine:
         self.time_weights = TimeWeights()
         declining = settings.declining
         self.decide_settings = DecideSettings(
-            min_support=settings.answers.min_score,
-            min_key_held=declining.key_share,
-            key_support=declining.key_below,
             max_age_days=declining.max_age_days,
             enabled=declining.enabled,
         )
@@ -398,14 +395,18 @@ class Engine:
         if not chosen:
             return Answer(question, (), known, unique, asked_at=stamp, declined="nothing", corrected=corrected)
         idf = question_weights(list(pool.doc_freqs), pool.doc_freqs, pool.passages, names)
-        keys = key_terms(terms, names, idf)
         best_day = now - sentences[0].age_days if sentences[0].age_days is not None else None
-        evidence = Evidence(
-            support=chosen[0].support,
-            key_held=key_held(idf, keys, [c.held for c in chosen[:DECIDE_DEPTH]]),
+        evidence = weigh_evidence(
+            asked,
+            idf,
+            pool.doc_freqs,
+            names,
+            chosen[:DECIDE_DEPTH],
+            passages=pool.passages,
             age_days=None if best_day is None else (frame.start if frame.start is not None else now) - best_day,
+            timed=frame.windowed or frame.latest,
         )
-        reason = decide(evidence, self.decide_settings) if self.decide_settings.enabled else ""
+        reason = decide(evidence, self.decide_settings)
         if reason:
             return Answer(
                 question,

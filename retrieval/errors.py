@@ -5,7 +5,8 @@ RetrievalError
 ├── CorpusError        the corpus path cannot be used at all (missing, not a folder or .jsonl)
 ├── CorruptIndexError  an index on disk is corrupt, half-written or foreign (rebuilt, never trusted)
 │   └── DamagedSegmentError  a checksum failed while reading one segment (that segment is rebuilt)
-└── IndexWriteError    the index could not be written (disk full, permissions); the old one stays
+├── IndexWriteError    the index could not be written (disk full, permissions); the old one stays
+└── DecideModelError   the decision model file is missing or malformed
 """
 
 from __future__ import annotations
@@ -37,3 +38,7 @@ class DamagedSegmentError(CorruptIndexError):
 
 class IndexWriteError(RetrievalError):
     """Writing the index failed; the message names the cause and the file."""
+
+
+class DecideModelError(RetrievalError):
+    """The decision model file cannot be used; the message names the file and what is wrong."""

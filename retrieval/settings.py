@@ -142,23 +142,16 @@ class AnswerSettings:
 class DecliningSettings:
     """When the best evidence does not answer the question (see `retrieval.decide`).
 
-    The least share of the question the best sentence must hold is `answers.min_score`; beside
-    it, the evidence must hold `key_share` of the question's key words (names, rare terms)
-    unless it holds at least `key_below` of the whole question, and for a question about
-    current events it must be at most `max_age_days` older than the moment asked (0: no limit,
-    for an archive whose news is all old).
+    A learned model reads the evidence (support, key words, names, age, the question's form);
+    beside it, the best match must be at most `max_age_days` older than the moment asked (0:
+    no limit and age not read at all, for an archive whose news is all old).
     """
 
     enabled: bool = True
-    key_share: float = 0.3
-    key_below: float = 0.3
-    max_age_days: float = 60.0
+    max_age_days: float = 365.0
 
     def __post_init__(self) -> None:
         _require(isinstance(self.enabled, bool), "declining.enabled", self.enabled, "true or false")
-        for key in ("key_share", "key_below"):
-            value = getattr(self, key)
-            _require(_is_number(value) and 0 <= value <= 1, f"declining.{key}", value, "a number from 0 to 1")
         _require(
             _is_number(self.max_age_days) and 0 <= self.max_age_days <= 100_000,
             "declining.max_age_days",

@@ -46,7 +46,7 @@ def test_every_section_is_read() -> None:
             "passages": {"size": 4, "overlap": 2, "title": False},
             "bm25": {"variant": "bm25+", "k1": 1, "b": 0.5},
             "answers": {"max_sentences": 5, "min_score": 0},
-            "declining": {"max_age_days": 0, "key_share": 0.5},
+            "declining": {"max_age_days": 0, "enabled": False},
             "telegram": {
                 "mode": "webhook",
                 "webhook": {"url": "https://bot.example.org", "port": 8080, "secret_token": "s3cret_-x"},
@@ -62,7 +62,7 @@ def test_every_section_is_read() -> None:
     assert config.settings.passages == PassageSettings(size=4, overlap=2, title=False)
     assert config.settings.bm25 == BM25Settings(variant="bm25+", k1=1.0, b=0.5)
     assert config.settings.answers == AnswerSettings(max_sentences=5, min_score=0.0)
-    assert config.settings.declining == DecliningSettings(max_age_days=0.0, key_share=0.5)
+    assert config.settings.declining == DecliningSettings(max_age_days=0.0, enabled=False)
     assert config.telegram == TelegramConfig(
         mode="webhook",
         webhook=WebhookConfig(url="https://bot.example.org", port=8080, secret_token="s3cret_-x"),
@@ -83,7 +83,7 @@ def test_every_section_is_read() -> None:
             {"declining": {"max_age_days": -1}},
             "declining.max_age_days: expected a number of days from 0 to 100000 (0 means no age limit), got -1",
         ),
-        ({"declining": {"key_share": 2}}, "declining.key_share: expected a number from 0 to 1, got 2.0"),
+        ({"declining": {"key_share": 0.3}}, "declining.key_share: unknown key (allowed: enabled, max_age_days)"),
         ({"declining": {"enabled": "no"}}, "declining.enabled: expected true or false, got 'no'"),
         ({"bm25": {"b": 1.5}}, "bm25.b: expected a number from 0 to 1, got 1.5"),
         ({"analysis": {"language": "en glish"}}, "analysis.language: expected a Snowball language name"),

@@ -81,8 +81,11 @@ def test_a_jsonl_article_is_answered_too(engine: Engine) -> None:
 def test_odd_questions_get_an_answer_value_never_an_exception(engine: Engine, question: str) -> None:
     answer = engine.answer(question)
     assert answer.question == question
-    if question.strip() != "negotiations":
-        assert answer.answered is ("negotiations" in question)
+    if "negotiations" in question:
+        # One word, however often: quoted, or declined as too vague with the coverage as related.
+        assert answer.sentences or answer.related
+    else:
+        assert not answer.answered
 
 
 def test_answers_never_repeat_a_sentence(engine: Engine) -> None:
