@@ -180,10 +180,10 @@ class Segment:
             return i
         return -1
 
-    def postings(self, term_id: int) -> tuple[Int32s, npt.NDArray[np.uint8] | npt.NDArray[np.uint16]]:
-        """Return (passage ids, term frequencies) of one term."""
+    def term_postings(self, term_id: int) -> tuple[Int32s, npt.NDArray[np.uint16]]:
+        """Return one term's postings as `encode_postings` took them: (passage ids ascending, counts)."""
         lo, hi = int(self.post_offsets[term_id]), int(self.post_offsets[term_id + 1])
-        return self.post_docs[lo:hi], self.post_tf[lo:hi]
+        return decode_postings(self.post_docs[lo:hi], self.post_tf[lo:hi])
 
     def sentence_text(self, sentence: int) -> str:
         """Return one sentence verbatim."""
@@ -201,6 +201,33 @@ class Segment:
         if not self.titled:
             return body
         return np.concatenate((self.title_term_ids(int(self.pass_article[passage])), body))
+
+
+# A passage holds a word 65,535 times at most in the index (no real one comes near).
+MAX_TF = int(np.iinfo(np.uint16).max)
+
+
+def encode_postings(docs: Int32s, tfs: npt.NDArray[np.integer]) -> tuple[Int32s, npt.NDArray[np.uint16]]:
+    """Turn one term's postings (passage ids ascending, counts) into the parts a segment stores.
+
+    The parts go to the end of `post_docs` and `post_tf`, terms in vocabulary order, and
+    `post_offsets` marks where each term's parts end (the same place in both). The encoding
+    is element by element, so the postings of many terms may be encoded at once. A segment
+    stores `post_tf` as uint8 when every count fits (`narrow_counts`).
+    """
+    return np.asarray(docs, dtype=np.int32), np.minimum(tfs, MAX_TF).astype(np.uint16)
+
+
+def decode_postings(
+    docs: Int32s, tfs: npt.NDArray[np.uint8] | npt.NDArray[np.uint16]
+) -> tuple[Int32s, npt.NDArray[np.uint16]]:
+    """Return the postings `encode_postings` turned into `docs` and `tfs`, as it took them."""
+    return np.asarray(docs, dtype=np.int32), np.asarray(tfs, dtype=np.uint16)
+
+
+def narrow_counts(tfs: npt.NDArray[np.uint16]) -> npt.NDArray[np.uint8] | npt.NDArray[np.uint16]:
+    """A segment's `post_tf` in the smallest type that holds every count: one byte each when all fit."""
+    return tfs.astype(np.uint8) if not tfs.size or int(tfs.max()) <= 255 else tfs
 
 
 def _ranges(starts: Ints, lengths: Ints) -> Ints:
@@ -429,11 +456,8 @@ def build_segment(
     text_offsets = np.zeros(c.text_len.size + 1, dtype=np.int64)
     np.cumsum(c.text_len, out=text_offsets[1:])
     texts = Blocks.pack(c.text_blob, text_offsets, per_block=TEXT_BLOCK, train=True)
-    post_docs = (pairs % n_pass).astype(np.int32)
-    # A passage holds a word 65,535 times at most in the index (no real one comes near); the
-    # counts take one byte each when every one fits.
-    post_tf16 = np.minimum(tf, np.iinfo(np.uint16).max).astype(np.uint16)
-    post_tf = post_tf16.astype(np.uint8) if not post_tf16.size or post_tf16.max() <= 255 else post_tf16
+    post_docs, post_tf16 = encode_postings((pairs % n_pass).astype(np.int32), tf)
+    post_tf = narrow_counts(post_tf16)
     doc_len32 = doc_len.astype(np.int32)
     max_tf, min_len = _term_bounds(post_offsets, post_docs, post_tf16, doc_len32)
     return Segment(

@@ -16,7 +16,7 @@ import pytest
 
 from retrieval.analyze import Analyzer
 from retrieval.engine import Engine
-from retrieval.index import build_segment, load_segment, save_segment
+from retrieval.index import build_segment, encode_postings, load_segment, save_segment
 from retrieval.models import Article
 from retrieval.settings import AnalysisSettings, PassageSettings, Settings
 from retrieval.store import LOCK, MANIFEST
@@ -349,3 +349,29 @@ def test_term_counts_are_stored_in_the_smallest_type_that_holds_them(tmp_path: P
         "The gong sounded.",
         "Gong " * repeats + "went the gong all night.",
     ]
+
+
+def test_each_terms_postings_read_back_as_they_were_encoded(tmp_path: Path) -> None:
+    articles = [
+        Article(id=f"a{i}", title=f"Harbour news {i}", text=f"Boats sail at dawn. Gulls follow {i} boats. Rain fell.")
+        for i in range(12)
+    ]
+    segment = build_segment(articles, Analyzer(Settings().analysis), PassageSettings(size=1, overlap=0))
+    save_segment(segment, tmp_path / "seg")
+    loaded = load_segment(tmp_path / "seg")
+    boat = loaded.term_id("boat")
+    docs, tfs = loaded.term_postings(boat)
+    # A passage is one sentence (with its headline): the first two of each article hold "boats".
+    assert docs.tolist() == [p for p in range(36) if p % 3 in (0, 1)]
+    assert tfs.tolist() == [1] * 24
+    for term in range(loaded.vocab.size):
+        docs, tfs = loaded.term_postings(term)
+        stored = encode_postings(docs, tfs)
+        lo, hi = int(loaded.post_offsets[term]), int(loaded.post_offsets[term + 1])
+        assert stored[0].tolist() == loaded.post_docs[lo:hi].tolist()
+        assert stored[1].tolist() == loaded.post_tf[lo:hi].tolist()
+
+
+def test_a_count_past_the_widest_type_is_stored_as_its_largest_value() -> None:
+    docs, tfs = encode_postings(np.array([3, 9], dtype=np.int32), np.array([2, 70_000]))
+    assert (docs.tolist(), tfs.tolist()) == ([3, 9], [2, 65_535])

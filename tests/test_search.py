@@ -35,7 +35,7 @@ def reference(searcher: Searcher, terms: list[str], k: int) -> list[tuple[int, f
         for si, seg in enumerate(searcher.segments):
             tid = seg.term_id(term)
             if tid >= 0:
-                holds[np.asarray(seg.postings(tid)[0], dtype=np.int64) + searcher.bases[si]] = True
+                holds[np.asarray(seg.term_postings(tid)[0], dtype=np.int64) + searcher.bases[si]] = True
     for si, mask in enumerate(searcher.live):
         if mask is not None:
             holds[searcher.bases[si] : searcher.bases[si + 1]] &= mask
