@@ -6,14 +6,15 @@ exactly as one rebuilt from scratch. A query touches only its own terms' posting
 are accumulated into a per-thread buffer at those passages only, and the top k are picked
 with `partition`, never by sorting every score.
 
-Pruning is exact (MaxScore): each term's score is bounded from above by its highest
-frequency and shortest passage (kept per term in the segment); once k passages are known to
-reach a score, the commonest terms whose bounds together fall short of it are not scanned
-but looked up, by binary search, at the few passages that can still make the top k. Every
-path adds the terms' parts in one order, so pruned and full scores agree to the last bit
+Pruning is exact (MaxScore, `retrieval.kernel`): each term's score is bounded from above by its
+highest frequency and shortest passage (kept per term in the segment); a compiled loop visits
+passages in order, keeps the k best, and skips a passage as soon as its partial score plus the
+bounds of the terms still to look up falls short of the k-th best. Every path adds the terms'
+parts in one order (rarest first), so pruned and full scores agree to the last bit
 (`tests/test_search.py` compares them on random queries for every variant). A prior (a
-multiplier in [0, 1] per passage, such as the age of its article) only lowers scores, so the
-bounds still hold once the threshold is learnt from scores with the prior applied.
+multiplier in [0, 1] per passage, such as the age of its article) only lowers scores: with one,
+a threshold that k passages reach with the prior applied is learnt first, every passage whose
+own score reaches it is collected, and the prior is applied to those.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from retrieval import bm25
+from retrieval import bm25, kernel
 from retrieval.index import Segment
 from retrieval.settings import BM25Settings
 
@@ -40,6 +41,7 @@ SEED_SHARE = 0.05
 SEED_MAX = 2048
 # How many terms' postings a searcher keeps looked up (a few hundred bytes each).
 POSTINGS_KEPT = 50_000
+_NO_MASK = np.zeros(0, dtype=np.bool_)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,17 +68,17 @@ class _Term:
     """A query term ready to score: its weight, its postings per segment, its score bound."""
 
     scale: float
-    slices: tuple[tuple[int, int, int], ...]  # (segment, first posting, end)
+    slices: tuple[tuple[int, int, int, float], ...]  # (segment, first posting, end, score bound there)
     size: int
-    bound: float
     df: int
 
 
 class Searcher:
     """Score passages of a list of segments (with their live-passage masks) by BM25."""
 
-    # Below this many postings a query is scanned whole: pruning would cost more than it saves.
-    prune_min_postings = 20_000
+    # With a prior, a threshold is learnt first only for queries with more postings than this:
+    # below, learning it costs more than scanning.
+    seed_min_postings = 20_000
 
     def __init__(
         self,
@@ -225,33 +227,35 @@ class Searcher:
             idf = self.idf(post.df)
             constant += count * self._baseline(idf)
             scale = count * idf
-            slices, size, bound = [], 0, 0.0
+            slices, size = [], 0
             for si, tid in enumerate(post.local_ids):
                 if tid < 0:
                     continue
                 seg = self.segments[si]
                 lo, hi = int(seg.post_offsets[tid]), int(seg.post_offsets[tid + 1])
-                slices.append((si, lo, hi))
+                # A negative weight (Okapi's floored idf can be) only lowers a score: bound 0.
+                bound = (
+                    scale * self._bound(float(seg.term_max_tf[tid]), float(seg.term_min_len[tid])) if scale > 0 else 0.0
+                )
+                slices.append((si, lo, hi, bound))
                 size += hi - lo
-                if scale > 0:
-                    bound = max(bound, scale * self._bound(float(seg.term_max_tf[tid]), float(seg.term_min_len[tid])))
-            query.append(_Term(scale, tuple(slices), size, bound, post.df))
+            query.append(_Term(scale, tuple(slices), size, post.df))
         # One order for every way of scoring (rarest term first), so sums agree to the last bit.
         query.sort(key=lambda t: t.df)
         return query, constant
 
     def _docs(self, term: _Term) -> list[npt.NDArray[np.int64]]:
         """The passages (global ids, ascending) that hold a term, one array per segment."""
-        return [self.segments[si].post_docs[lo:hi].astype(np.int64) + self.bases[si] for si, lo, hi in term.slices]
+        return [self.segments[si].post_docs[lo:hi].astype(np.int64) + self.bases[si] for si, lo, hi, _ in term.slices]
 
     def _add_all(self, buf: npt.NDArray[np.float64], term: _Term, docs: list[npt.NDArray[np.int64]]) -> None:
         """Add a term's part to every passage that holds it (`docs`, from `_docs`)."""
-        for (si, lo, hi), d in zip(term.slices, docs, strict=True):
+        for (si, lo, hi, _), d in zip(term.slices, docs, strict=True):
             buf[d] += term.scale * self._weights(d, self.segments[si].post_tf[lo:hi].astype(np.float64))
 
     def _add_at(self, buf: npt.NDArray[np.float64], term: _Term, cand: npt.NDArray[np.int64]) -> None:
         """Add a term's part to the passages of `cand` (sorted, distinct) that hold it."""
-        for si, lo, hi in term.slices:
+        for si, lo, hi, _ in term.slices:
             seg = self.segments[si]
             base = int(self.bases[si])
             a, z = np.searchsorted(cand, [base, base + seg.n_passages])
@@ -281,7 +285,7 @@ class Searcher:
             # Any passages scored exactly give a valid threshold: a big term is sampled evenly.
             step = -(-term.size // (budget - have)) if term.size > budget - have else 1
             terms += 1
-            for si, lo, hi in term.slices:
+            for si, lo, hi, _ in term.slices:
                 seed.append(self.segments[si].post_docs[lo:hi:step].astype(np.int64) + self.bases[si])
             have += sum(d.size for d in seed[-len(term.slices) :])
         if have < k:
@@ -311,83 +315,112 @@ class Searcher:
     ) -> list[PassageHit]:
         """Return the k best live passages for the query terms, best first (ties: lower id first).
 
-        With `prune` (MaxScore,
-        Turtle and Flood 1995), a score `theta` that k passages reach for sure is learnt first
-        from the rarest terms' passages; the commonest terms whose score bounds add up to less
-        than theta are not scanned, and a passage the scanned terms bring is looked up in
-        them only if its partial score plus those bounds can still reach theta. The result is
-        the same as without, to the last bit. `prior` multiplies each candidate's score
-        (clipped to [0, 1]; 0 hides the passage), e.g. by the age of its article.
+        With `prune`, the compiled MaxScore loop (`retrieval.kernel`, Turtle and Flood 1995)
+        skips the passages that cannot reach the top k; without, every posting is scored
+        here in NumPy. Both give the same passages and scores, to the last bit. `prior`
+        multiplies each candidate's score (clipped to [0, 1]; 0 hides the passage), e.g. by
+        the age of its article.
         """
         if not terms or k <= 0 or not self.n_live:
             return []
         query, constant = self._query(terms)
         if not query:
             return []
-        theta, scanned = self._plan(query, k, constant, prior) if prune else (-np.inf, len(query))
-        buf = self._buffer()
-        held: list[npt.NDArray[np.int64]] = []
-        for term in query[:scanned]:
-            docs = self._docs(term)
-            self._add_all(buf, term, docs)
-            held.extend(docs)
-        cand = np.concatenate(held) if len(held) > 1 else held[0]
-        scores = buf[cand]
-        buf[cand] = 0.0
-        copies = scanned
-        if theta > -np.inf:
-            rest = sum(t.bound for t in query[scanned:])
-            reach = scores + rest >= theta - _margin(theta)
-            if scanned == 1:  # one term's passages: distinct and ascending already
-                cand, scores = cand[reach], scores[reach]
-            else:
-                cand, first = np.unique(cand[reach], return_index=True)
-                scores = scores[reach][first]
-            copies = 1
-            if scanned < len(query):
-                # The terms not scanned come last in the scoring order: adding them now to
-                # the sums of the others gives the very sums a full scan gives.
-                buf[cand] = scores
-                for term in query[scanned:]:
-                    self._add_at(buf, term, cand)
-                scores = buf[cand]
-                buf[cand] = 0.0
-        if self._mask is not None:
-            keep = self._mask[cand]
-            cand, scores = cand[keep], scores[keep]
+        if prune:
+            cand, scores, _ = self._compiled(query, k, constant, prior)
+        else:
+            cand, scores = self._full(query)
         if prior is not None:
             scores = _weigh(scores, prior(cand), constant)
             keep = scores > -np.inf
             cand, scores = cand[keep], scores[keep]
-        best = _top(cand, scores, k, copies)
+        best = _top(cand, scores, k)
         passages = np.array([p for p, _ in best], dtype=np.int64)
         segs = (np.searchsorted(self.bases, passages, side="right") - 1).tolist()
         return [
             PassageHit(p, sc + constant, si, p - int(self.bases[si])) for (p, sc), si in zip(best, segs, strict=True)
         ]
 
-    def _plan(self, query: list[_Term], k: int, constant: float, prior: Prior | None) -> tuple[float, int]:
-        """The pruning threshold (-inf for none) and how many of the query's first terms to scan."""
-        if len(query) < 2 or sum(t.size for t in query) <= self.prune_min_postings:
-            return -np.inf, len(query)
-        theta = self._threshold(query, k, constant, prior)
-        scanned = len(query)
-        if theta == -np.inf:
-            return theta, scanned
-        # The commonest terms, last in the order, are left out of the scan while their bounds
-        # add up to less than theta: a passage holding only those cannot reach the top k.
-        reach = 0.0
-        while scanned > 1:
-            reach += query[scanned - 1].bound
-            if reach >= theta - _margin(theta):
-                break
-            scanned -= 1
-        return theta, scanned
+    def _full(self, query: list[_Term]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """Every live passage holding a query term, with its score (without the constant): a full scan."""
+        buf = self._buffer()
+        held: list[npt.NDArray[np.int64]] = []
+        for term in query:
+            docs = self._docs(term)
+            self._add_all(buf, term, docs)
+            held.extend(docs)
+        cand = np.unique(np.concatenate(held)) if len(held) > 1 else held[0]
+        scores = buf[cand]
+        buf[cand] = 0.0
+        if self._mask is not None:
+            keep = self._mask[cand]
+            cand, scores = cand[keep], scores[keep]
+        return cand, scores
 
-    def pruned_terms(self, terms: Sequence[str], k: int) -> int:
-        """How many of the query's distinct terms a pruned search of the top k skips scanning."""
-        query, _ = self._query(terms)
-        return len(query) - self._plan(query, k, 0.0, None)[1] if query and k > 0 else 0
+    def _compiled(
+        self, query: list[_Term], k: int, constant: float, prior: Prior | None
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], int]:
+        """Candidates for the top k with their scores (without the constant), and how many passages were scored.
+
+        Without a prior the loop keeps the k best itself. A prior only lowers scores, so with
+        one the threshold is learnt first (`_threshold`, scores with the prior applied) and
+        every passage whose own score reaches it is returned, for the prior to be applied.
+        """
+        s = self.settings
+        form = kernel.BM25L if s.variant == "bm25l" else kernel.SATURATED
+        heap = 0 if prior is not None else k
+        heap_scores, heap_docs, heap_n = np.zeros(heap), np.zeros(heap, dtype=np.int64), 0
+        out_docs, out_scores, out_n = np.zeros(0, dtype=np.int64), np.zeros(0), 0
+        theta = -np.inf
+        if prior is not None and sum(t.size for t in query) > self.seed_min_postings:
+            theta = self._threshold(query, k, constant, prior)
+        scales = np.array([t.scale for t in query])
+        scored = 0
+        for si, seg in enumerate(self.segments):
+            starts = np.zeros(len(query), dtype=np.int64)
+            ends = np.zeros(len(query), dtype=np.int64)
+            bounds = np.zeros(len(query))
+            for i, term in enumerate(query):
+                for tsi, lo, hi, bound in term.slices:
+                    if tsi == si:
+                        starts[i], ends[i], bounds[i] = lo, hi, bound
+            if not (ends - starts).any():
+                continue
+            base, n = int(self.bases[si]), seg.n_passages
+            mask = self.live[si]
+            theta, heap_n, out_docs, out_scores, out_n, seen = kernel.maxscore(
+                seg.post_docs,
+                seg.post_tf,
+                starts,
+                ends,
+                scales,
+                bounds,
+                self._norm[base : base + n],
+                self._dl[base : base + n],
+                form,
+                s.k1,
+                s.b,
+                s.delta,
+                self.avgdl,
+                _NO_MASK if mask is None else mask,
+                base,
+                theta,
+                heap_scores,
+                heap_docs,
+                heap_n,
+                out_docs,
+                out_scores,
+                out_n,
+            )
+            scored += seen
+        if prior is None:
+            return heap_docs[:heap_n], heap_scores[:heap_n], scored
+        return out_docs[:out_n], out_scores[:out_n], scored
+
+    def scored_passages(self, terms: Sequence[str], k: int, *, prior: Prior | None = None) -> int:
+        """How many passages a pruned search of the top k scores in full (the rest it skips)."""
+        query, constant = self._query(terms)
+        return self._compiled(query, k, constant, prior)[2] if query and k > 0 and self.n_live else 0
 
     def scores(self, terms: Sequence[str]) -> npt.NDArray[np.float64]:
         """Return the score of every passage (deleted ones too), for tests and references."""
@@ -404,14 +437,9 @@ def _weigh(scores: npt.NDArray[np.float64], mult: npt.NDArray[np.float64], const
     return np.where(mult > 0, (scores + constant) * mult - constant, -np.inf)
 
 
-def _margin(theta: float) -> float:
-    """Room for rounding: partial sums taken in another order may differ in the last bits."""
-    return 1e-9 * max(1.0, abs(theta))
-
-
-def _top(cand: npt.NDArray[np.int64], scores: npt.NDArray[np.float64], k: int, copies: int) -> list[tuple[int, float]]:
-    """The k best distinct passages of `cand` (each there `copies` times at most), best first, ties by id."""
-    want = min(cand.size, k * copies)
+def _top(cand: npt.NDArray[np.int64], scores: npt.NDArray[np.float64], k: int) -> list[tuple[int, float]]:
+    """The k best passages of `cand` (distinct), best first, ties by id."""
+    want = min(cand.size, k)
     if want < cand.size:
         # Every entry scoring at least the want-th best one, ties included: k distinct
         # passages among them at least, and so the k best of all.

@@ -27,9 +27,8 @@ def story(rng: random.Random, n: int) -> str:
     return " ".join(sentences)
 
 
-def reference(searcher: Searcher, terms: list[str], k: int) -> list[tuple[int, float]]:
-    """The k best live passages holding a query term, by score then id, from every passage's score."""
-    scores = searcher.scores(terms)
+def holding(searcher: Searcher, terms: list[str]) -> np.ndarray:
+    """Whether each passage is live and holds a query term."""
     holds = np.zeros(searcher.n_total, dtype=bool)
     for term in set(terms):
         for si, seg in enumerate(searcher.segments):
@@ -39,7 +38,13 @@ def reference(searcher: Searcher, terms: list[str], k: int) -> list[tuple[int, f
     for si, mask in enumerate(searcher.live):
         if mask is not None:
             holds[searcher.bases[si] : searcher.bases[si + 1]] &= mask
-    ids = np.flatnonzero(holds)
+    return holds
+
+
+def reference(searcher: Searcher, terms: list[str], k: int) -> list[tuple[int, float]]:
+    """The k best live passages holding a query term, by score then id, from every passage's score."""
+    scores = searcher.scores(terms)
+    ids = np.flatnonzero(holding(searcher, terms))
     order = np.lexsort((ids, -scores[ids]))[:k]
     return [(int(ids[i]), float(scores[ids[i]])) for i in order]
 
@@ -67,7 +72,6 @@ def test_pruned_search_returns_the_full_scans_top_k(corpus: Path, tmp_path: Path
     engine.refresh()
     searcher = engine.state.searcher
     assert len(searcher.segments) == 2 and searcher.n_live < searcher.n_total
-    searcher.prune_min_postings = 0
     pruned_some = 0
     for _ in range(150):
         words = [rng.choice(WORDS[: rng.choice((4, 12, 40))]) for _ in range(rng.randint(1, 6))]
@@ -77,7 +81,7 @@ def test_pruned_search_returns_the_full_scans_top_k(corpus: Path, tmp_path: Path
             pruned = searcher.search(terms, k)
             assert [(h.passage, h.score) for h in pruned] == [(h.passage, h.score) for h in full]
             assert [(h.passage, h.score) for h in full] == reference(searcher, terms, k)
-            pruned_some += searcher.pruned_terms(terms, k) > 0
+            pruned_some += searcher.scored_passages(terms, k) < holding(searcher, terms).sum()
     assert pruned_some > 50
 
 
@@ -85,7 +89,7 @@ def test_pruned_search_returns_the_full_scans_top_k(corpus: Path, tmp_path: Path
 def test_pruned_search_with_a_prior_returns_the_full_scans_top_k(corpus: Path, tmp_path: Path, variant: str) -> None:
     engine = Engine.open(corpus, tmp_path / "index", Settings(bm25=BM25Settings(variant=variant)))
     searcher = engine.state.searcher
-    searcher.prune_min_postings = 0
+    searcher.seed_min_postings = 0
     rng = random.Random(3)
     # A multiplier per passage as an article's age gives: many below 1, some 0 (published later).
     mult = np.array([rng.choice((0.0, 0.2, 0.55, 1.0, 1.0)) for _ in range(searcher.n_total)])
@@ -105,5 +109,5 @@ def test_pruned_search_with_a_prior_returns_the_full_scans_top_k(corpus: Path, t
             assert all(mult[h.passage] > 0 for h in full)
             assert [h.score for h in full] == sorted((h.score for h in full), reverse=True)
             assert all(h.score == pytest.approx(raw[h.passage] * mult[h.passage]) for h in full)
-            pruned_some += searcher.pruned_terms(terms, k) > 0
+            pruned_some += searcher.scored_passages(terms, k, prior=prior) < holding(searcher, terms).sum()
     assert pruned_some > 50
