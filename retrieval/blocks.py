@@ -25,6 +25,8 @@ from retrieval import integrity
 from retrieval.errors import DamagedSegmentError
 
 Ints = npt.NDArray[np.int64]
+# Where each record starts: int32 when the records' bytes allow (a saved segment's text), else int64.
+Offsets = npt.NDArray[np.int32] | npt.NDArray[np.int64]
 
 DICTIONARY_BYTES = 112_640
 DICTIONARY_MIN_BLOCKS = 512
@@ -49,7 +51,7 @@ class Blocks:
         self,
         blob: npt.NDArray[np.uint8],
         blocks: Ints,
-        offsets: Ints,
+        offsets: Offsets,
         *,
         per_block: int,
         dictionary: npt.NDArray[np.uint8] | None = None,

@@ -28,7 +28,7 @@ from typing import BinaryIO
 import numpy as np
 import numpy.typing as npt
 
-from retrieval import integrity
+from retrieval import integrity, postings
 from retrieval.analyze import Analyzer
 from retrieval.blocks import Blocks
 from retrieval.errors import CorruptIndexError
@@ -39,10 +39,12 @@ from retrieval.settings import PassageSettings
 from retrieval.split import split_sentences
 from retrieval.store import replace_synced, sync_folder, write_synced
 
-SEGMENT_FORMAT = "newsbot-segment/8"
+SEGMENT_FORMAT = "newsbot-segment/9"
 
 Ints = npt.NDArray[np.int64]
 Int32s = npt.NDArray[np.int32]
+Narrow = npt.NDArray[np.uint16] | npt.NDArray[np.int32]
+Wide = npt.NDArray[np.int32] | npt.NDArray[np.int64]
 Progress = Callable[[str, int, int], None]
 
 # A blob this small is checked whole at load; a bigger one block by block as it is read.
@@ -52,19 +54,20 @@ VERIFY_AT_OPEN_BYTES = 32 << 20
 _ARRAYS: dict[str, str] = {
     "vocab": "S",
     "post_offsets": "int64",
-    "post_docs": "int32",
-    "post_tf": "uint8|uint16",
+    "post_bytes": "uint8",
+    "block_last": "int32",
+    "block_end": "int64",
     "term_max_tf": "uint16",
-    "term_min_len": "int32",
-    "doc_len": "int32",
+    "term_min_len": "uint16|int32",
+    "doc_len": "uint16|int32",
     "pass_start": "int32",
     "pass_end": "int32",
     "pass_article": "int32",
-    "sent_offsets": "int64",
+    "sent_offsets": "int32|int64",
     "sent_terms": "int32",
     "sent_article": "int32",
-    "sent_pos": "int32",
-    "text_offsets": "int64",
+    "sent_pos": "uint16|int32",
+    "text_offsets": "int32|int64",
     "text_blocks": "int64",
     "text_blob": "uint8",
     "text_dict": "uint8",
@@ -117,22 +120,27 @@ class Segment:
 
     articles: ArticleTable
     vocab: np.ndarray
+    # Postings packed by `encode_postings` (`retrieval.postings`): term t holds postings
+    # post_offsets[t]:post_offsets[t + 1], in blocks whose last passage id and end (in
+    # post_bytes) are kept; term t's blocks are block_first[t]:block_first[t + 1].
     post_offsets: Ints
-    post_docs: Int32s
-    post_tf: npt.NDArray[np.uint8] | npt.NDArray[np.uint16]  # uint8 when every count fits
+    post_bytes: npt.NDArray[np.uint8]
+    block_last: Int32s
+    block_end: Ints
     # Per term, the highest frequency and the shortest passage among its postings: what
     # bounds the term's BM25 part from above, for dynamic pruning (`retrieval.search`).
     term_max_tf: npt.NDArray[np.uint16]
-    term_min_len: Int32s
-    doc_len: Int32s
+    term_min_len: Narrow
+    # Arrays of counts and offsets are stored in the narrower type when every value fits.
+    doc_len: Narrow
     pass_start: Int32s
     pass_end: Int32s
     pass_article: Int32s
-    sent_offsets: Ints
+    sent_offsets: Wide
     sent_terms: Int32s
     sent_article: Int32s
-    sent_pos: Int32s
-    text_offsets: Ints
+    sent_pos: Narrow
+    text_offsets: Wide
     text_blocks: Ints
     text_blob: npt.NDArray[np.uint8]
     text_dict: npt.NDArray[np.uint8]
@@ -148,6 +156,7 @@ class Segment:
     text_checked: npt.NDArray[np.bool_] | None = None
     origin: str = ""
     texts: Blocks = field(init=False, repr=False, compare=False)
+    block_first: Ints = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         texts = Blocks(
@@ -161,6 +170,7 @@ class Segment:
             where=f"{self.origin}/text_blob.npy",
         )
         object.__setattr__(self, "texts", texts)
+        object.__setattr__(self, "block_first", postings.block_first(self.post_offsets))
 
     @property
     def n_passages(self) -> int:
@@ -180,10 +190,21 @@ class Segment:
             return i
         return -1
 
-    def term_postings(self, term_id: int) -> tuple[Int32s, npt.NDArray[np.uint16]]:
-        """Return one term's postings as `encode_postings` took them: (passage ids ascending, counts)."""
-        lo, hi = int(self.post_offsets[term_id]), int(self.post_offsets[term_id + 1])
-        return decode_postings(self.post_docs[lo:hi], self.post_tf[lo:hi])
+    def term_postings(self, term_id: int, *, first: int | None = None) -> tuple[Int32s, npt.NDArray[np.uint16]]:
+        """Return one term's postings as `encode_postings` took them: (passage ids ascending, counts).
+
+        With `first`, only the first that many (or a few more, up to a whole block).
+        """
+        count = int(self.post_offsets[term_id + 1] - self.post_offsets[term_id])
+        lo, hi = int(self.block_first[term_id]), int(self.block_first[term_id + 1])
+        if first is not None and first < count:
+            count = first
+            hi = min(hi, lo + -(-first // postings.BLOCK))
+        return postings.decode(self.post_bytes, self.block_last, self.block_end, lo, hi, count)
+
+    def all_posting_docs(self) -> Int32s:
+        """Return the passage ids of every term's postings, terms in order (post_offsets places them)."""
+        return postings.decode_docs(self.post_bytes, self.block_last, self.block_end, self.post_offsets)
 
     def sentence_text(self, sentence: int) -> str:
         """Return one sentence verbatim."""
@@ -207,27 +228,23 @@ class Segment:
 MAX_TF = int(np.iinfo(np.uint16).max)
 
 
-def encode_postings(docs: Int32s, tfs: npt.NDArray[np.integer]) -> tuple[Int32s, npt.NDArray[np.uint16]]:
+def encode_postings(docs: Int32s, tfs: npt.NDArray[np.integer]) -> tuple[npt.NDArray[np.uint8], Int32s, Ints]:
     """Turn one term's postings (passage ids ascending, counts) into the parts a segment stores.
 
-    The parts go to the end of `post_docs` and `post_tf`, terms in vocabulary order, and
-    `post_offsets` marks where each term's parts end (the same place in both). The encoding
-    is element by element, so the postings of many terms may be encoded at once. A segment
-    stores `post_tf` as uint8 when every count fits (`narrow_counts`).
+    Returns (bytes, last passage id of each block, end of each block in those bytes). Terms
+    go in vocabulary order: a term's bytes go to the end of `post_bytes`, its block ends (plus
+    the bytes already there) to the end of `block_end`, its last ids to the end of
+    `block_last`, and `post_offsets` counts its postings. A count over 65,535 is kept as 65,535.
     """
-    return np.asarray(docs, dtype=np.int32), np.minimum(tfs, MAX_TF).astype(np.uint16)
+    counts = np.minimum(np.asarray(tfs, dtype=np.int64), MAX_TF).astype(np.uint16)
+    offsets = np.array([0, len(docs)], dtype=np.int64)
+    return postings.encode(np.asarray(docs, dtype=np.int32), counts, offsets)
 
 
-def decode_postings(
-    docs: Int32s, tfs: npt.NDArray[np.uint8] | npt.NDArray[np.uint16]
-) -> tuple[Int32s, npt.NDArray[np.uint16]]:
-    """Return the postings `encode_postings` turned into `docs` and `tfs`, as it took them."""
-    return np.asarray(docs, dtype=np.int32), np.asarray(tfs, dtype=np.uint16)
-
-
-def narrow_counts(tfs: npt.NDArray[np.uint16]) -> npt.NDArray[np.uint8] | npt.NDArray[np.uint16]:
-    """A segment's `post_tf` in the smallest type that holds every count: one byte each when all fit."""
-    return tfs.astype(np.uint8) if not tfs.size or int(tfs.max()) <= 255 else tfs
+def _narrow(array: np.ndarray, narrow: type, wide: type) -> np.ndarray:
+    """`array` as `narrow` when every value fits, else as `wide`."""
+    fits = not array.size or (int(array.min()) >= np.iinfo(narrow).min and int(array.max()) <= np.iinfo(narrow).max)
+    return array.astype(narrow if fits else wide)
 
 
 def _ranges(starts: Ints, lengths: Ints) -> Ints:
@@ -456,27 +473,30 @@ def build_segment(
     text_offsets = np.zeros(c.text_len.size + 1, dtype=np.int64)
     np.cumsum(c.text_len, out=text_offsets[1:])
     texts = Blocks.pack(c.text_blob, text_offsets, per_block=TEXT_BLOCK, train=True)
-    post_docs, post_tf16 = encode_postings((pairs % n_pass).astype(np.int32), tf)
-    post_tf = narrow_counts(post_tf16)
+    post_docs = (pairs % n_pass).astype(np.int32)
+    post_tf16 = np.minimum(tf, MAX_TF).astype(np.uint16)
+    post_bytes, block_last, block_end = postings.encode(post_docs, post_tf16, post_offsets)
     doc_len32 = doc_len.astype(np.int32)
     max_tf, min_len = _term_bounds(post_offsets, post_docs, post_tf16, doc_len32)
+    del post_docs, post_tf16, pairs
     return Segment(
         articles=ArticleTable.from_records(c.meta),
         vocab=vocab_arr,
         post_offsets=post_offsets,
-        post_docs=post_docs,
-        post_tf=post_tf,
+        post_bytes=post_bytes,
+        block_last=block_last,
+        block_end=block_end,
         term_max_tf=max_tf,
-        term_min_len=min_len,
-        doc_len=doc_len32,
+        term_min_len=_narrow(min_len, np.uint16, np.int32),
+        doc_len=_narrow(doc_len32, np.uint16, np.int32),
         pass_start=p_start,
         pass_end=p_end,
         pass_article=c.pass_article,
-        sent_offsets=sent_offsets,
+        sent_offsets=_narrow(sent_offsets, np.int32, np.int64),
         sent_terms=sent_terms,
         sent_article=c.sent_article,
-        sent_pos=c.sent_pos,
-        text_offsets=text_offsets,
+        sent_pos=_narrow(c.sent_pos, np.uint16, np.int32),
+        text_offsets=_narrow(text_offsets, np.int32, np.int64),
         text_blocks=texts.blocks,
         text_blob=texts.blob,
         text_dict=texts.dictionary,
@@ -686,9 +706,10 @@ def _check_shapes(segment: Segment, meta: dict[str, int], directory: Path) -> No
         and meta.get("terms") == n_terms
         and len(segment.articles) == meta.get("articles")
         and segment.post_offsets.shape == (n_terms + 1,)
-        and segment.post_docs.shape == segment.post_tf.shape
+        and int(segment.post_offsets[0]) == 0
+        and segment.block_last.shape == segment.block_end.shape == (int(segment.block_first[-1]),)
+        and int(segment.block_end[-1] if segment.block_end.size else 0) == segment.post_bytes.size
         and segment.term_max_tf.shape == segment.term_min_len.shape == (n_terms,)
-        and int(segment.post_offsets[-1]) == segment.post_docs.size
         and segment.pass_start.shape == segment.pass_end.shape == segment.pass_article.shape == (n_pass,)
         and segment.sent_offsets.shape == segment.text_offsets.shape == (n_sent + 1,)
         and int(segment.sent_offsets[-1]) == segment.sent_terms.size
@@ -722,8 +743,8 @@ def _check_ranges(segment: Segment, directory: Path) -> None:
     n_terms, n_pass, n_sent = segment.vocab.size, segment.n_passages, segment.n_sentences
     n_articles = len(segment.articles)
     ok = (
-        _within(segment.post_docs, 0, n_pass)
-        and _within(segment.post_tf, 1, 1 << 16)
+        _within(segment.block_last, 0, n_pass)
+        and _within(segment.block_end, 1, segment.post_bytes.size + 1)
         and _within(segment.sent_terms, 0, n_terms)
         and _within(segment.title_terms, 0, n_terms)
         and _within(segment.pass_start, 0, n_sent)
@@ -735,6 +756,7 @@ def _check_ranges(segment: Segment, directory: Path) -> None:
             _ascending(a)
             for a in (
                 segment.post_offsets,
+                segment.block_end,
                 segment.sent_offsets,
                 segment.title_offsets,
                 segment.article_first,

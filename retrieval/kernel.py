@@ -1,12 +1,14 @@
 """Inside stage 5 (search) of load → split → analyze → index → search → select → answer.
 
 The compiled scoring loop of `retrieval.search`: document-at-a-time MaxScore (Turtle and Flood
-1995) over the query terms' postings in one segment, compiled by numba. The query's terms are
-split by their score bounds into *essential* ones, whose passages are visited one by one, and
-the rest, whose bounds together fall short of the threshold: those are only looked up (by
-galloping search) at a passage whose partial score plus their bounds can still reach it. With
-a top-k heap the threshold rises as better passages are found; with a fixed threshold (a prior
-will still lower the scores) every passage that reaches it is collected.
+1995) over the query terms' packed postings (`retrieval.postings`) in one segment, compiled by
+numba. The query's terms are split by their score bounds into *essential* ones, whose
+passages are visited one by one, and the rest, whose bounds together fall short of the
+threshold: those are only looked up at a passage whose partial score plus their bounds can
+still reach it, skipping whole blocks by their last passage id (galloping search) and
+unpacking only the block that may hold it. With a top-k heap the threshold rises as better
+passages are found; with a fixed threshold (a prior will still lower the scores) every passage
+that reaches it is collected.
 
 A passage's score is the sum of its terms' parts taken in the query's scoring order (rarest
 first), the order of `retrieval.search`'s full scan, so the two agree to the last bit; the
@@ -20,6 +22,8 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from retrieval.postings import BLOCK, decode_block
+
 # How BM25 turns a count into a term's part (`retrieval.bm25`): saturation over a length norm
 # (lucene, okapi, bm25+), or BM25L's shifted form.
 SATURATED = 0
@@ -27,6 +31,9 @@ BM25L = 1
 
 Floats = npt.NDArray[np.float64]
 Int64s = npt.NDArray[np.int64]
+Int32s = npt.NDArray[np.int32]
+Bytes = npt.NDArray[np.uint8]
+Grid = npt.NDArray[np.int64]  # one row of BLOCK per term
 
 
 @njit(inline="always", nogil=True, cache=True)
@@ -82,12 +89,128 @@ def _essential_from(prefix: Floats, theta: float, margin: float) -> int:
     return m
 
 
+@njit(inline="always", nogil=True, cache=True)
+def _load(
+    t: int, b: int, data: Bytes, last: Int32s, ends: Int64s, first: Int64s, docs: Grid, tfs: Grid, n_in: Int64s
+) -> None:
+    """Unpack block b of term t into row t of docs and tfs."""
+    start = ends[b - 1] if b > 0 else 0
+    prev = int(last[b - 1]) if b > first[t] else -1
+    n_in[t] = decode_block(data, start, ends[b], prev, docs[t], tfs[t])
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _seek(
+    t: int,
+    d: int,
+    data: Bytes,
+    last: Int32s,
+    ends: Int64s,
+    first: Int64s,
+    stop: Int64s,
+    block: Int64s,
+    at: Int64s,
+    docs: Grid,
+    tfs: Grid,
+    n_in: Int64s,
+) -> bool:
+    """Move term t's cursor to its first posting at or past passage d; return whether it is d."""
+    b = block[t]
+    if b >= stop[t]:
+        return False
+    if last[b] < d:
+        # Gallop over whole blocks by their last id, then search the last stride.
+        lo, hi, step = b + 1, stop[t], 1
+        while lo + step < hi and last[lo + step - 1] < d:
+            lo += step
+            step *= 2
+        top = min(lo + step, hi)
+        while lo < top:
+            mid = (lo + top) // 2
+            if last[mid] < d:
+                lo = mid + 1
+            else:
+                top = mid
+        block[t] = lo
+        at[t] = 0
+        if lo >= stop[t]:
+            return False
+        _load(t, lo, data, last, ends, first, docs, tfs, n_in)
+    i = at[t]
+    while docs[t, i] < d:
+        i += 1
+    at[t] = i
+    return docs[t, i] == d
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _step(
+    t: int, data: Bytes, last: Int32s, ends: Int64s, first: Int64s, stop: Int64s, block: Int64s, at: Int64s,
+    docs: Grid, tfs: Grid, n_in: Int64s,
+) -> None:  # fmt: skip
+    """Move term t's cursor to its next posting."""
+    at[t] += 1
+    if at[t] == n_in[t]:
+        block[t] += 1
+        at[t] = 0
+        if block[t] < stop[t]:
+            _load(t, block[t], data, last, ends, first, docs, tfs, n_in)
+
+
+@njit(nogil=True, cache=True)
+def _cursors(
+    data: Bytes, last: Int32s, ends: Int64s, first: Int64s, stop: Int64s
+) -> tuple[Int64s, Int64s, Grid, Grid, Int64s]:
+    """Every term's cursor at its first posting: (block, place in it, unpacked ids, counts, how many)."""
+    nt = first.size
+    block = first.copy()
+    at = np.zeros(nt, dtype=np.int64)
+    docs = np.zeros((nt, BLOCK), dtype=np.int64)
+    tfs = np.zeros((nt, BLOCK), dtype=np.int64)
+    n_in = np.zeros(nt, dtype=np.int64)
+    for t in range(nt):
+        if first[t] < stop[t]:
+            _load(t, first[t], data, last, ends, first, docs, tfs, n_in)
+    return block, at, docs, tfs, n_in
+
+
+@njit(nogil=True, cache=True)
+def score_at(
+    data: Bytes,
+    last: Int32s,
+    ends: Int64s,
+    first: Int64s,
+    stop: Int64s,
+    scales: Floats,
+    norm: Floats,
+    dl: Floats,
+    form: int,
+    k1: float,
+    b: float,
+    delta: float,
+    avgdl: float,
+    cand: Int64s,
+) -> Floats:
+    """The scores of the passages `cand` (local ids, ascending): each term's part, in scoring order."""
+    block, at, docs, tfs, n_in = _cursors(data, last, ends, first, stop)
+    out = np.zeros(cand.size)
+    for c in range(cand.size):
+        d = cand[c]
+        score = 0.0
+        for t in range(first.size):
+            if _seek(t, d, data, last, ends, first, stop, block, at, docs, tfs, n_in):
+                score += scales[t] * _part(float(tfs[t, at[t]]), d, form, norm, dl, k1, b, delta, avgdl)
+        out[c] = score
+    return out
+
+
 @njit(nogil=True, cache=True)
 def maxscore(
-    post_docs: npt.NDArray[np.int32],
-    post_tf: npt.NDArray[np.integer],
-    starts: Int64s,
+    data: Bytes,
+    last: Int32s,
     ends: Int64s,
+    first: Int64s,
+    stop: Int64s,
     scales: Floats,
     bounds: Floats,
     norm: Floats,
@@ -109,17 +232,18 @@ def maxscore(
 ) -> tuple[float, int, Int64s, Floats, int, int]:
     """Score one segment's passages for a query, skipping those that cannot reach the threshold.
 
-    Terms come in scoring order with their postings `post_docs[starts[t]:ends[t]]` and
-    `post_tf[...]`, weight `scales[t]` and bound `bounds[t]` (no part of term t exceeds it).
-    With a heap (`heap_scores.size` = k > 0), the k best passages so far (global ids, `base`
-    added) are kept in it and `theta` rises to the worst of them once it is full; without,
-    every passage whose score reaches the fixed `theta` goes to `out_docs`/`out_scores`
-    (grown as needed). `live` (empty: all) hides deleted passages. Returns the threshold, the
-    heap's size, the output arrays with their size, and how many passages were scored in full.
+    Terms come in scoring order: term t's postings are blocks first[t]:stop[t] of the
+    segment's packed postings (`data`, with each block's `last` id and `ends`), its weight
+    `scales[t]` and its bound `bounds[t]` (no part of term t exceeds it). With a heap
+    (`heap_scores.size` = k > 0), the k best passages so far (global ids, `base` added) are
+    kept in it and `theta` rises to the worst of them once it is full; without, every passage
+    whose score reaches the fixed `theta` goes to `out_docs`/`out_scores` (grown as needed).
+    `live` (empty: all) hides deleted passages. Returns the threshold, the heap's size, the
+    output arrays with their size, and how many passages were scored in full.
     """
-    nt = starts.size
+    nt = first.size
     k = heap_scores.size
-    pos = starts.copy()
+    block, at, docs, tfs, n_in = _cursors(data, last, ends, first, stop)
     order = np.argsort(bounds, kind="mergesort")
     prefix = np.cumsum(bounds[order])
     parts = np.zeros(nt)
@@ -132,21 +256,19 @@ def maxscore(
         d = no_doc
         for i in range(lazy, nt):
             t = order[i]
-            if pos[t] < ends[t]:
-                here = int(post_docs[pos[t]])
-                if here < d:
-                    d = here
+            if block[t] < stop[t] and docs[t, at[t]] < d:
+                d = docs[t, at[t]]
         if d == no_doc:
             break
         partial = 0.0
         for i in range(lazy, nt):
             t = order[i]
-            if pos[t] < ends[t] and post_docs[pos[t]] == d:
-                part = scales[t] * _part(float(post_tf[pos[t]]), d, form, norm, dl, k1, b, delta, avgdl)
+            if block[t] < stop[t] and docs[t, at[t]] == d:
+                part = scales[t] * _part(float(tfs[t, at[t]]), d, form, norm, dl, k1, b, delta, avgdl)
                 parts[t] = part
                 held[t] = True
                 partial += part
-                pos[t] += 1
+                _step(t, data, last, ends, first, stop, block, at, docs, tfs, n_in)
         reach = live.size == 0 or live[d]
         i = lazy - 1
         while reach and i >= 0:
@@ -154,21 +276,8 @@ def maxscore(
                 reach = False
                 break
             t = order[i]
-            # Gallop to the first posting at or past d, then search the last stride.
-            lo, hi, step = pos[t], ends[t], 1
-            while lo + step < hi and post_docs[lo + step] < d:
-                lo += step
-                step *= 2
-            top = min(lo + step, hi)
-            while lo < top:
-                mid = (lo + top) // 2
-                if post_docs[mid] < d:
-                    lo = mid + 1
-                else:
-                    top = mid
-            pos[t] = lo
-            if lo < hi and post_docs[lo] == d:
-                part = scales[t] * _part(float(post_tf[lo]), d, form, norm, dl, k1, b, delta, avgdl)
+            if _seek(t, d, data, last, ends, first, stop, block, at, docs, tfs, n_in):
+                part = scales[t] * _part(float(tfs[t, at[t]]), d, form, norm, dl, k1, b, delta, avgdl)
                 parts[t] = part
                 held[t] = True
                 partial += part

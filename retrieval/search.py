@@ -32,6 +32,8 @@ from retrieval.index import Segment
 from retrieval.settings import BM25Settings
 
 Bools = npt.NDArray[np.bool_]
+Floats = npt.NDArray[np.float64]
+Int64s = npt.NDArray[np.int64]
 # Given candidate passages (global ids), a multiplier in [0, 1] for each: 0 hides a passage.
 Prior = Callable[[npt.NDArray[np.int64]], npt.NDArray[np.float64]]
 
@@ -68,7 +70,7 @@ class _Term:
     """A query term ready to score: its weight, its postings per segment, its score bound."""
 
     scale: float
-    slices: tuple[tuple[int, int, int, float], ...]  # (segment, first posting, end, score bound there)
+    slices: tuple[tuple[int, int, int, float], ...]  # (segment, term id there, postings there, score bound there)
     size: int
     df: int
 
@@ -136,9 +138,11 @@ class Searcher:
             ids.append(tid)
             if tid < 0:
                 continue
-            lo, hi = int(seg.post_offsets[tid]), int(seg.post_offsets[tid + 1])
             mask = self.live[i]
-            df += hi - lo if mask is None else int(np.count_nonzero(mask[seg.post_docs[lo:hi]]))
+            if mask is None:
+                df += int(seg.post_offsets[tid + 1] - seg.post_offsets[tid])
+            else:
+                df += int(np.count_nonzero(mask[seg.term_postings(tid)[0]]))
         if len(self._postings) >= POSTINGS_KEPT:
             self._postings.clear()
         found = self._postings[term] = TermPostings(term, df, tuple(ids))
@@ -165,7 +169,7 @@ class Searcher:
                 if mask is None:
                     df = np.diff(seg.post_offsets)
                 else:
-                    alive = mask[seg.post_docs].astype(np.int64)
+                    alive = mask[seg.all_posting_docs()].astype(np.int64)
                     cum = np.concatenate(([0], np.cumsum(alive)))
                     df = cum[seg.post_offsets[1:]] - cum[seg.post_offsets[:-1]]
                 vocabs.append(np.asarray(seg.vocab).astype(object))
@@ -232,78 +236,90 @@ class Searcher:
                 if tid < 0:
                     continue
                 seg = self.segments[si]
-                lo, hi = int(seg.post_offsets[tid]), int(seg.post_offsets[tid + 1])
+                count = int(seg.post_offsets[tid + 1] - seg.post_offsets[tid])
                 # A negative weight (Okapi's floored idf can be) only lowers a score: bound 0.
                 bound = (
                     scale * self._bound(float(seg.term_max_tf[tid]), float(seg.term_min_len[tid])) if scale > 0 else 0.0
                 )
-                slices.append((si, lo, hi, bound))
-                size += hi - lo
+                slices.append((si, tid, count, bound))
+                size += count
             query.append(_Term(scale, tuple(slices), size, post.df))
         # One order for every way of scoring (rarest term first), so sums agree to the last bit.
         query.sort(key=lambda t: t.df)
         return query, constant
 
-    def _docs(self, term: _Term) -> list[npt.NDArray[np.int64]]:
-        """The passages (global ids, ascending) that hold a term, one array per segment."""
-        return [self.segments[si].post_docs[lo:hi].astype(np.int64) + self.bases[si] for si, lo, hi, _ in term.slices]
-
-    def _add_all(self, buf: npt.NDArray[np.float64], term: _Term, docs: list[npt.NDArray[np.int64]]) -> None:
-        """Add a term's part to every passage that holds it (`docs`, from `_docs`)."""
-        for (si, lo, hi, _), d in zip(term.slices, docs, strict=True):
-            buf[d] += term.scale * self._weights(d, self.segments[si].post_tf[lo:hi].astype(np.float64))
-
-    def _add_at(self, buf: npt.NDArray[np.float64], term: _Term, cand: npt.NDArray[np.int64]) -> None:
-        """Add a term's part to the passages of `cand` (sorted, distinct) that hold it."""
-        for si, lo, hi, _ in term.slices:
-            seg = self.segments[si]
-            base = int(self.bases[si])
-            a, z = np.searchsorted(cand, [base, base + seg.n_passages])
-            if a == z:
-                continue
-            local = cand[a:z] - base
-            docs = seg.post_docs[lo:hi]
-            at = np.searchsorted(docs, local)
-            at[at == docs.size] = 0
-            held = docs[at] == local
-            if not held.any():
-                continue
-            where, at = cand[a:z][held], at[held]
-            buf[where] += term.scale * self._weights(where, seg.post_tf[lo:hi][at].astype(np.float64))
+    def _docs(self, term: _Term) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
+        """The passages (global ids, ascending) that hold a term with their counts, one pair per segment."""
+        out = []
+        for si, tid, _, _ in term.slices:
+            docs, tfs = self.segments[si].term_postings(tid)
+            out.append((docs.astype(np.int64) + self.bases[si], tfs.astype(np.float64)))
+        return out
 
     def _threshold(self, query: list[_Term], k: int, constant: float, prior: Prior | None) -> float:
-        """A score that k live passages reach for sure: the k-th best among the rarest terms' passages.
+        """A score that k live passages reach for sure: the k-th best among some of the rarest terms' passages.
 
-        Only a few terms' passages are scored for it; -inf when they are fewer than k.
+        Only a few terms' passages are scored for it (any passages scored exactly give a valid
+        threshold); -inf when they are fewer than k.
         """
         seed: list[npt.NDArray[np.int64]] = []
-        have = terms = 0
+        have = 0
         budget = max(4 * k, min(SEED_MAX, int(SEED_SHARE * sum(t.size for t in query))))
         for term in sorted(query, key=lambda t: t.size):
             if have >= 4 * k:
                 break
-            # Any passages scored exactly give a valid threshold: a big term is sampled evenly.
-            step = -(-term.size // (budget - have)) if term.size > budget - have else 1
-            terms += 1
-            for si, lo, hi, _ in term.slices:
-                seed.append(self.segments[si].post_docs[lo:hi:step].astype(np.int64) + self.bases[si])
-            have += sum(d.size for d in seed[-len(term.slices) :])
+            for si, tid, _, _ in term.slices:
+                if have < budget:
+                    docs = self.segments[si].term_postings(tid, first=budget - have)[0]
+                    seed.append(docs.astype(np.int64) + self.bases[si])
+                    have += docs.size
         if have < k:
             return -np.inf
-        # One term's passages (in ascending segments) are distinct and ascending already.
-        cand = np.unique(np.concatenate(seed)) if terms > 1 else np.concatenate(seed)
+        cand = np.unique(np.concatenate(seed))
         if self._mask is not None:
             cand = cand[self._mask[cand]]
         if cand.size < k:
             return -np.inf
-        buf = self._buffer()
-        for term in query:
-            self._add_at(buf, term, cand)
-        scores = buf[cand]
-        buf[cand] = 0.0
+        scores = np.zeros(cand.size)
+        scales = np.array([t.scale for t in query])
+        for si, seg in enumerate(self.segments):
+            base = int(self.bases[si])
+            a, z = np.searchsorted(cand, [base, base + seg.n_passages])
+            if a == z:
+                continue
+            first, stop, _ = self._blocks(query, si)
+            scores[a:z] = kernel.score_at(
+                seg.post_bytes,
+                seg.block_last,
+                seg.block_end,
+                first,
+                stop,
+                scales,
+                *self._form(si),
+                cand[a:z] - base,
+            )
         if prior is not None:
             scores = _weigh(scores, prior(cand), constant)
         return float(np.partition(scores, cand.size - k)[cand.size - k])
+
+    def _blocks(self, query: list[_Term], si: int) -> tuple[Int64s, Int64s, Floats]:
+        """Each query term's blocks in segment si (first, end; none when it lacks the term) and its bound there."""
+        seg = self.segments[si]
+        first = np.zeros(len(query), dtype=np.int64)
+        stop = np.zeros(len(query), dtype=np.int64)
+        bounds = np.zeros(len(query))
+        for i, term in enumerate(query):
+            for tsi, tid, _, bound in term.slices:
+                if tsi == si:
+                    first[i], stop[i], bounds[i] = seg.block_first[tid], seg.block_first[tid + 1], bound
+        return first, stop, bounds
+
+    def _form(self, si: int) -> tuple[Floats, Floats, int, float, float, float, float]:
+        """What the compiled loop needs to score segment si's postings: its passages' norms and lengths, the formula."""
+        s = self.settings
+        base, n = int(self.bases[si]), self.segments[si].n_passages
+        form = kernel.BM25L if s.variant == "bm25l" else kernel.SATURATED
+        return self._norm[base : base + n], self._dl[base : base + n], form, s.k1, s.b, s.delta, self.avgdl
 
     def search(
         self,
@@ -346,9 +362,9 @@ class Searcher:
         buf = self._buffer()
         held: list[npt.NDArray[np.int64]] = []
         for term in query:
-            docs = self._docs(term)
-            self._add_all(buf, term, docs)
-            held.extend(docs)
+            for docs, tfs in self._docs(term):
+                buf[docs] += term.scale * self._weights(docs, tfs)
+                held.append(docs)
         cand = np.unique(np.concatenate(held)) if len(held) > 1 else held[0]
         scores = buf[cand]
         buf[cand] = 0.0
@@ -366,44 +382,30 @@ class Searcher:
         one the threshold is learnt first (`_threshold`, scores with the prior applied) and
         every passage whose own score reaches it is returned, for the prior to be applied.
         """
-        s = self.settings
-        form = kernel.BM25L if s.variant == "bm25l" else kernel.SATURATED
         heap = 0 if prior is not None else k
         heap_scores, heap_docs, heap_n = np.zeros(heap), np.zeros(heap, dtype=np.int64), 0
         out_docs, out_scores, out_n = np.zeros(0, dtype=np.int64), np.zeros(0), 0
         theta = -np.inf
-        if prior is not None and sum(t.size for t in query) > self.seed_min_postings:
+        if sum(t.size for t in query) > self.seed_min_postings:
             theta = self._threshold(query, k, constant, prior)
         scales = np.array([t.scale for t in query])
         scored = 0
         for si, seg in enumerate(self.segments):
-            starts = np.zeros(len(query), dtype=np.int64)
-            ends = np.zeros(len(query), dtype=np.int64)
-            bounds = np.zeros(len(query))
-            for i, term in enumerate(query):
-                for tsi, lo, hi, bound in term.slices:
-                    if tsi == si:
-                        starts[i], ends[i], bounds[i] = lo, hi, bound
-            if not (ends - starts).any():
+            first, stop, bounds = self._blocks(query, si)
+            if not (stop - first).any():
                 continue
-            base, n = int(self.bases[si]), seg.n_passages
             mask = self.live[si]
             theta, heap_n, out_docs, out_scores, out_n, seen = kernel.maxscore(
-                seg.post_docs,
-                seg.post_tf,
-                starts,
-                ends,
+                seg.post_bytes,
+                seg.block_last,
+                seg.block_end,
+                first,
+                stop,
                 scales,
                 bounds,
-                self._norm[base : base + n],
-                self._dl[base : base + n],
-                form,
-                s.k1,
-                s.b,
-                s.delta,
-                self.avgdl,
+                *self._form(si),
                 _NO_MASK if mask is None else mask,
-                base,
+                int(self.bases[si]),
                 theta,
                 heap_scores,
                 heap_docs,
@@ -427,7 +429,8 @@ class Searcher:
         out = np.zeros(self.n_total, dtype=np.float64)
         query, constant = self._query(terms)
         for term in query:
-            self._add_all(out, term, self._docs(term))
+            for docs, tfs in self._docs(term):
+                out[docs] += term.scale * self._weights(docs, tfs)
         return out + constant
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from retrieval import postings
 from retrieval.analyze import Analyzer
 from retrieval.engine import Engine
 from retrieval.index import build_segment, encode_postings, load_segment, save_segment
@@ -147,7 +148,7 @@ def break_manifest(index: Path) -> None:
 
 def break_array(index: Path) -> None:
     seg = index / segments(index)[0]
-    with open(seg / "post_docs.npy", "ab") as fh:
+    with open(seg / "post_bytes.npy", "ab") as fh:
         fh.write(b"\0" * 16)
 
 
@@ -160,7 +161,7 @@ def truncate_array(index: Path) -> None:
 def flip_a_posting(index: Path) -> None:
     """Damage that keeps every size: passage ids made to point past the end."""
     seg = index / segments(index)[0]
-    path = seg / "post_docs.npy"
+    path = seg / "block_last.npy"
     array = np.load(path)
     array[:] = 10**6
     with open(path, "r+b") as fh:
@@ -201,7 +202,7 @@ def save(segment, directory):
         # die half way through writing the segment's files
         tmp = directory.with_name(directory.name + ".tmp")
         tmp.mkdir(parents=True)
-        (tmp / "post_docs.npy").write_bytes(b"half")
+        (tmp / "post_bytes.npy").write_bytes(b"half")
         os._exit(9)
     return real_save(segment, directory)
 
@@ -335,16 +336,18 @@ def test_a_killed_builds_workers_do_not_hold_the_index_lock(corpus_dir: Path, tm
                 os.kill(pid, signal.SIGKILL)
 
 
-@pytest.mark.parametrize(("repeats", "dtype"), [(3, np.uint8), (300, np.uint16)])
-def test_term_counts_are_stored_in_the_smallest_type_that_holds_them(tmp_path: Path, repeats: int, dtype: type) -> None:
+@pytest.mark.parametrize("repeats", [3, 300, 70_000])
+def test_term_counts_read_back_as_counted(tmp_path: Path, repeats: int) -> None:
     text = "The gong sounded. " + "Gong " * repeats + "went the gong all night."
     segment = build_segment(
         [Article(id="g", title="Gong", text=text)], Analyzer(Settings().analysis), PassageSettings()
     )
     save_segment(segment, tmp_path / "seg")
     loaded = load_segment(tmp_path / "seg")
-    assert loaded.post_tf.dtype == dtype
-    assert int(loaded.post_tf.max()) == int(loaded.term_max_tf.max()) == repeats + 3
+    docs, tfs = loaded.term_postings(loaded.term_id("gong"))
+    # One passage (headline and both sentences); a count past 65,535 is kept as 65,535.
+    assert (docs.tolist(), tfs.tolist()) == ([0], [min(repeats + 3, 65_535)])
+    assert int(loaded.term_max_tf.max()) == min(repeats + 3, 65_535)
     assert [loaded.sentence_text(s) for s in range(loaded.n_sentences)] == [
         "The gong sounded.",
         "Gong " * repeats + "went the gong all night.",
@@ -364,14 +367,26 @@ def test_each_terms_postings_read_back_as_they_were_encoded(tmp_path: Path) -> N
     # A passage is one sentence (with its headline): the first two of each article hold "boats".
     assert docs.tolist() == [p for p in range(36) if p % 3 in (0, 1)]
     assert tfs.tolist() == [1] * 24
+    # Each term's parts, appended in order as the contract says, are the segment's arrays.
+    data, last, ends = bytearray(), [], []
     for term in range(loaded.vocab.size):
         docs, tfs = loaded.term_postings(term)
-        stored = encode_postings(docs, tfs)
-        lo, hi = int(loaded.post_offsets[term]), int(loaded.post_offsets[term + 1])
-        assert stored[0].tolist() == loaded.post_docs[lo:hi].tolist()
-        assert stored[1].tolist() == loaded.post_tf[lo:hi].tolist()
+        part, part_last, part_ends = encode_postings(docs, tfs)
+        ends.extend((part_ends + len(data)).tolist())
+        data += part.tobytes()
+        last.extend(part_last.tolist())
+    assert bytes(data) == loaded.post_bytes.tobytes()
+    assert (last, ends) == (loaded.block_last.tolist(), loaded.block_end.tolist())
 
 
-def test_a_count_past_the_widest_type_is_stored_as_its_largest_value() -> None:
-    docs, tfs = encode_postings(np.array([3, 9], dtype=np.int32), np.array([2, 70_000]))
-    assert (docs.tolist(), tfs.tolist()) == ([3, 9], [2, 65_535])
+@pytest.mark.parametrize("size", [1, 127, 128, 129, 1000])
+def test_postings_of_any_length_read_back_whole_or_in_part(size: int) -> None:
+    rng = np.random.default_rng(size)
+    docs = np.sort(rng.choice(3_000_000, size=size, replace=False)).astype(np.int32)
+    tfs = rng.choice([1, 1, 1, 2, 200, 40_000], size=size).astype(np.uint16)
+    data, last, ends = encode_postings(docs, tfs)
+    assert last.tolist() == docs[127::128].tolist() + ([] if size % 128 == 0 else [int(docs[-1])])
+    got_docs, got_tfs = postings.decode(data, last, ends, 0, last.size, size)
+    assert (got_docs.tolist(), got_tfs.tolist()) == (docs.tolist(), tfs.tolist())
+    head = min(size, 5)
+    assert postings.decode(data, last, ends, 0, 1, head)[0].tolist() == docs[:head].tolist()
