@@ -145,6 +145,15 @@ def _dir_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
+def _bytes_by_name(path: Path) -> dict[str, int]:
+    """Bytes of the index by file name, summed over its segments (which file holds what)."""
+    out: dict[str, int] = {}
+    for p in path.rglob("*"):
+        if p.is_file():
+            out[p.name] = out.get(p.name, 0) + p.stat().st_size
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
 def _snapshot(path: Path) -> dict[str, tuple[int, int]]:
     files = [p for p in path.rglob("*") if p.is_file()]
     return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in files}
@@ -208,6 +217,7 @@ def _child_newsbot_build(spec: dict[str, Any]) -> dict[str, Any]:
         "build_s": build_s,
         "build_peak_rss_bytes": peak,
         "index_bytes": _dir_bytes(index),
+        "index_files": _bytes_by_name(index),
         "articles": stats.articles,
         "passages": stats.passages,
         "terms": stats.terms,
@@ -248,6 +258,8 @@ def _child_newsbot_serve(spec: dict[str, Any]) -> dict[str, Any]:
         "serve_peak_rss_bytes": serve_peak,
         **serve_split,
         "search_ms": _percentiles(search_ns),
+        # The first search loads the compiled search loop (numba's cache; compiled if absent).
+        "first_search_ms": search_ns[0] / 1e6 if search_ns else None,
         "answer_ms": _percentiles(answer_ns),
         "answered": sum(a.answered for a in answers) / max(1, len(answers)),
         "top10": [[h.passage for h in hs] for hs in hits],
@@ -846,6 +858,13 @@ def print_size(result: dict[str, Any]) -> None:
     if "speller_ready_s" in nb:
         print(f"newsbot speller (built in the background from the open on) ready "
               f"{nb['speller_ready_s']:.2f} s after the open began")
+    if nb.get("index_files"):
+        files = list(nb["index_files"].items())
+        shown = ", ".join(f"{name.removesuffix('.npy')} {size / MiB:,.1f}" for name, size in files[:8])
+        rest = sum(size for _, size in files[8:])
+        print(f"newsbot index MiB by file (all segments): {shown}, the other {len(files) - 8} {rest / MiB:,.1f}")
+    if nb.get("first_search_ms") is not None:
+        print(f"newsbot first search (loading the compiled search loop): {nb['first_search_ms']:,.0f} ms")
     _print_refresh(nb.get("refresh") or {})
     if result["targets"]:
         print("targets:")

@@ -53,10 +53,10 @@ VERIFY_AT_OPEN_BYTES = 32 << 20
 # name → dtype of every array a segment saves; checked on load.
 _ARRAYS: dict[str, str] = {
     "vocab": "S",
-    "post_offsets": "int64",
+    "post_offsets": "int32|int64",
     "post_bytes": "uint8",
     "block_last": "int32",
-    "block_end": "int64",
+    "block_end": "int32|int64",
     "term_max_tf": "uint16",
     "term_min_len": "uint16|int32",
     "doc_len": "uint16|int32",
@@ -123,10 +123,10 @@ class Segment:
     # Postings packed by `encode_postings` (`retrieval.postings`): term t holds postings
     # post_offsets[t]:post_offsets[t + 1], in blocks whose last passage id and end (in
     # post_bytes) are kept; term t's blocks are block_first[t]:block_first[t + 1].
-    post_offsets: Ints
+    post_offsets: Wide
     post_bytes: npt.NDArray[np.uint8]
     block_last: Int32s
-    block_end: Ints
+    block_end: Wide
     # Per term, the highest frequency and the shortest passage among its postings: what
     # bounds the term's BM25 part from above, for dynamic pruning (`retrieval.search`).
     term_max_tf: npt.NDArray[np.uint16]
@@ -204,7 +204,8 @@ class Segment:
 
     def all_posting_docs(self) -> Int32s:
         """Return the passage ids of every term's postings, terms in order (post_offsets places them)."""
-        return postings.decode_docs(self.post_bytes, self.block_last, self.block_end, self.post_offsets)
+        offsets = np.asarray(self.post_offsets, dtype=np.int64)
+        return postings.decode_docs(self.post_bytes, self.block_last, self.block_end, offsets)
 
     def sentence_text(self, sentence: int) -> str:
         """Return one sentence verbatim."""
@@ -476,13 +477,18 @@ def build_segment(
     post_docs = (pairs % n_pass).astype(np.int32)
     post_tf16 = np.minimum(tf, MAX_TF).astype(np.uint16)
     post_bytes, block_last, block_end = postings.encode(post_docs, post_tf16, post_offsets)
+    block_end = _narrow(block_end, np.int32, np.int64)
+    # Read-only, as they are once saved and memory-mapped: the compiled search loop is then
+    # compiled (and cached) for one kind of array.
+    for packed in (post_bytes, block_last, block_end):
+        packed.flags.writeable = False
     doc_len32 = doc_len.astype(np.int32)
     max_tf, min_len = _term_bounds(post_offsets, post_docs, post_tf16, doc_len32)
     del post_docs, post_tf16, pairs
     return Segment(
         articles=ArticleTable.from_records(c.meta),
         vocab=vocab_arr,
-        post_offsets=post_offsets,
+        post_offsets=_narrow(post_offsets, np.int32, np.int64),
         post_bytes=post_bytes,
         block_last=block_last,
         block_end=block_end,

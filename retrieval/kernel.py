@@ -31,12 +31,13 @@ BM25L = 1
 
 Floats = npt.NDArray[np.float64]
 Int64s = npt.NDArray[np.int64]
+Ends = npt.NDArray[np.int32] | npt.NDArray[np.int64]  # where blocks end: int32 when the bytes allow
 Int32s = npt.NDArray[np.int32]
 Bytes = npt.NDArray[np.uint8]
 Grid = npt.NDArray[np.int64]  # one row of BLOCK per term
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(nogil=True, cache=True)
 def _part(
     tf: float, d: int, form: int, norm: Floats, dl: Floats, k1: float, b: float, delta: float, avgdl: float
 ) -> float:
@@ -47,7 +48,7 @@ def _part(
     return tf * (k1 + 1.0) / (tf + norm[d])
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(nogil=True, cache=True)
 def _worse(s1: float, d1: int, s2: float, d2: int) -> bool:
     """Whether hit 1 ranks below hit 2: a lower score, or the same score and a higher id."""
     return s1 < s2 or (s1 == s2 and d1 > d2)
@@ -89,9 +90,9 @@ def _essential_from(prefix: Floats, theta: float, margin: float) -> int:
     return m
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(nogil=True, cache=True)
 def _load(
-    t: int, b: int, data: Bytes, last: Int32s, ends: Int64s, first: Int64s, docs: Grid, tfs: Grid, n_in: Int64s
+    t: int, b: int, data: Bytes, last: Int32s, ends: Ends, first: Int64s, docs: Grid, tfs: Grid, n_in: Int64s
 ) -> None:
     """Unpack block b of term t into row t of docs and tfs."""
     start = ends[b - 1] if b > 0 else 0
@@ -99,13 +100,13 @@ def _load(
     n_in[t] = decode_block(data, start, ends[b], prev, docs[t], tfs[t])
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(nogil=True, cache=True)
 def _seek(
     t: int,
     d: int,
     data: Bytes,
     last: Int32s,
-    ends: Int64s,
+    ends: Ends,
     first: Int64s,
     stop: Int64s,
     block: Int64s,
@@ -143,9 +144,9 @@ def _seek(
     return docs[t, i] == d
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(nogil=True, cache=True)
 def _step(
-    t: int, data: Bytes, last: Int32s, ends: Int64s, first: Int64s, stop: Int64s, block: Int64s, at: Int64s,
+    t: int, data: Bytes, last: Int32s, ends: Ends, first: Int64s, stop: Int64s, block: Int64s, at: Int64s,
     docs: Grid, tfs: Grid, n_in: Int64s,
 ) -> None:  # fmt: skip
     """Move term t's cursor to its next posting."""
@@ -159,7 +160,7 @@ def _step(
 
 @njit(nogil=True, cache=True)
 def _cursors(
-    data: Bytes, last: Int32s, ends: Int64s, first: Int64s, stop: Int64s
+    data: Bytes, last: Int32s, ends: Ends, first: Int64s, stop: Int64s
 ) -> tuple[Int64s, Int64s, Grid, Grid, Int64s]:
     """Every term's cursor at its first posting: (block, place in it, unpacked ids, counts, how many)."""
     nt = first.size
@@ -178,7 +179,7 @@ def _cursors(
 def score_at(
     data: Bytes,
     last: Int32s,
-    ends: Int64s,
+    ends: Ends,
     first: Int64s,
     stop: Int64s,
     scales: Floats,
@@ -208,7 +209,7 @@ def score_at(
 def maxscore(
     data: Bytes,
     last: Int32s,
-    ends: Int64s,
+    ends: Ends,
     first: Int64s,
     stop: Int64s,
     scales: Floats,

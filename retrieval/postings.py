@@ -26,10 +26,11 @@ BLOCK = 128
 Bytes = npt.NDArray[np.uint8]
 Int32s = npt.NDArray[np.int32]
 Int64s = npt.NDArray[np.int64]
+Ends = npt.NDArray[np.int32] | npt.NDArray[np.int64]  # where blocks end: int32 when the bytes allow
 Counts = npt.NDArray[np.uint16]
 
 
-def block_first(post_offsets: Int64s) -> Int64s:
+def block_first(post_offsets: npt.NDArray[np.int32] | Int64s) -> Int64s:
     """Each term's first block, and the end of the last term's (n_terms + 1 entries)."""
     counts = np.diff(np.asarray(post_offsets, dtype=np.int64))
     first = np.zeros(counts.size + 1, dtype=np.int64)
@@ -82,7 +83,7 @@ def encode(docs: Int32s, tfs: Counts, offsets: Int64s) -> tuple[Bytes, Int32s, I
     return out[:at].copy(), last, ends
 
 
-@njit(inline="always", cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def decode_block(data: Bytes, start: int, end: int, prev: int, docs: Int64s, tfs: Int64s) -> int:
     """Unpack the postings in data[start:end] (after passage id `prev`) into docs and tfs; return how many."""
     at = start
@@ -117,7 +118,7 @@ def decode_block(data: Bytes, start: int, end: int, prev: int, docs: Int64s, tfs
 
 
 @njit(cache=True, nogil=True)
-def decode(data: Bytes, last: Int32s, ends: Int64s, first: int, stop: int, count: int) -> tuple[Int32s, Counts]:
+def decode(data: Bytes, last: Int32s, ends: Ends, first: int, stop: int, count: int) -> tuple[Int32s, Counts]:
     """Unpack `count` postings from blocks first..stop-1 (one term's, or the first of them)."""
     docs = np.empty(count, dtype=np.int32)
     tfs = np.empty(count, dtype=np.uint16)
@@ -138,7 +139,7 @@ def decode(data: Bytes, last: Int32s, ends: Int64s, first: int, stop: int, count
 
 
 @njit(cache=True, nogil=True)
-def decode_docs(data: Bytes, last: Int32s, ends: Int64s, offsets: Int64s) -> Int32s:
+def decode_docs(data: Bytes, last: Int32s, ends: Ends, offsets: Int64s) -> Int32s:
     """Unpack the passage ids of every term's postings, terms in order."""
     docs = np.empty(offsets[-1], dtype=np.int32)
     block_docs = np.empty(BLOCK, dtype=np.int64)
