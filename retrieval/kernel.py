@@ -38,14 +38,15 @@ Grid = npt.NDArray[np.int64]  # one row of BLOCK per term
 
 
 @njit(nogil=True, cache=True)
-def _part(
-    tf: float, d: int, form: int, norm: Floats, dl: Floats, k1: float, b: float, delta: float, avgdl: float
-) -> float:
-    """One posting's term-frequency part minus its value at tf = 0, as `Searcher._weights` computes it."""
+def _part(tf: float, norm: float, dl: float, form: int, k1: float, b: float, delta: float, avgdl: float) -> float:
+    """One posting's term-frequency part minus its value at tf = 0, as `Searcher._weights` computes it.
+
+    `norm` and `dl` are the passage's length norm and length.
+    """
     if form == BM25L:
-        c = tf / (1.0 - b + b * dl[d] / avgdl)
+        c = tf / (1.0 - b + b * dl / avgdl)
         return (k1 + 1.0) * (c + delta) / (k1 + c + delta) - (k1 + 1.0) * delta / (k1 + delta)
-    return tf * (k1 + 1.0) / (tf + norm[d])
+    return tf * (k1 + 1.0) / (tf + norm)
 
 
 @njit(nogil=True, cache=True)
@@ -145,20 +146,6 @@ def _seek(
 
 
 @njit(nogil=True, cache=True)
-def _step(
-    t: int, data: Bytes, last: Int32s, ends: Ends, first: Int64s, stop: Int64s, block: Int64s, at: Int64s,
-    docs: Grid, tfs: Grid, n_in: Int64s,
-) -> None:  # fmt: skip
-    """Move term t's cursor to its next posting."""
-    at[t] += 1
-    if at[t] == n_in[t]:
-        block[t] += 1
-        at[t] = 0
-        if block[t] < stop[t]:
-            _load(t, block[t], data, last, ends, first, docs, tfs, n_in)
-
-
-@njit(nogil=True, cache=True)
 def _cursors(
     data: Bytes, last: Int32s, ends: Ends, first: Int64s, stop: Int64s
 ) -> tuple[Int64s, Int64s, Grid, Grid, Int64s]:
@@ -199,8 +186,18 @@ def score_at(
         d = cand[c]
         score = 0.0
         for t in range(first.size):
-            if _seek(t, d, data, last, ends, first, stop, block, at, docs, tfs, n_in):
-                score += scales[t] * _part(float(tfs[t, at[t]]), d, form, norm, dl, k1, b, delta, avgdl)
+            found = False
+            bt = block[t]
+            if bt < stop[t] and last[bt] >= d:
+                j = at[t]
+                while docs[t, j] < d:
+                    j += 1
+                at[t] = j
+                found = docs[t, j] == d
+            elif bt < stop[t]:
+                found = _seek(t, d, data, last, ends, first, stop, block, at, docs, tfs, n_in)
+            if found:
+                score += scales[t] * _part(float(tfs[t, at[t]]), norm[d], dl[d], form, k1, b, delta, avgdl)
         out[c] = score
     return out
 
@@ -265,11 +262,17 @@ def maxscore(
         for i in range(lazy, nt):
             t = order[i]
             if block[t] < stop[t] and docs[t, at[t]] == d:
-                part = scales[t] * _part(float(tfs[t, at[t]]), d, form, norm, dl, k1, b, delta, avgdl)
+                part = scales[t] * _part(float(tfs[t, at[t]]), norm[d], dl[d], form, k1, b, delta, avgdl)
                 parts[t] = part
                 held[t] = True
                 partial += part
-                _step(t, data, last, ends, first, stop, block, at, docs, tfs, n_in)
+                # The next posting; the next block unpacked when this one is done.
+                at[t] += 1
+                if at[t] == n_in[t]:
+                    block[t] += 1
+                    at[t] = 0
+                    if block[t] < stop[t]:
+                        _load(t, block[t], data, last, ends, first, docs, tfs, n_in)
         reach = live.size == 0 or live[d]
         i = lazy - 1
         while reach and i >= 0:
@@ -277,8 +280,19 @@ def maxscore(
                 reach = False
                 break
             t = order[i]
-            if _seek(t, d, data, last, ends, first, stop, block, at, docs, tfs, n_in):
-                part = scales[t] * _part(float(tfs[t, at[t]]), d, form, norm, dl, k1, b, delta, avgdl)
+            # Within the unpacked block the cursor moves here; past it, _seek skips blocks.
+            found = False
+            bt = block[t]
+            if bt < stop[t] and last[bt] >= d:
+                j = at[t]
+                while docs[t, j] < d:
+                    j += 1
+                at[t] = j
+                found = docs[t, j] == d
+            elif bt < stop[t]:
+                found = _seek(t, d, data, last, ends, first, stop, block, at, docs, tfs, n_in)
+            if found:
+                part = scales[t] * _part(float(tfs[t, at[t]]), norm[d], dl[d], form, k1, b, delta, avgdl)
                 parts[t] = part
                 held[t] = True
                 partial += part

@@ -386,7 +386,7 @@ class Searcher:
         heap_scores, heap_docs, heap_n = np.zeros(heap), np.zeros(heap, dtype=np.int64), 0
         out_docs, out_scores, out_n = np.zeros(0, dtype=np.int64), np.zeros(0), 0
         theta = -np.inf
-        if sum(t.size for t in query) > self.seed_min_postings:
+        if prior is not None and sum(t.size for t in query) > self.seed_min_postings:
             theta = self._threshold(query, k, constant, prior)
         scales = np.array([t.scale for t in query])
         scored = 0
