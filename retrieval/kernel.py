@@ -227,7 +227,7 @@ def maxscore(
     out_docs: Int64s,
     out_scores: Floats,
     out_n: int,
-) -> tuple[float, int, Int64s, Floats, int, int]:
+) -> tuple[float, int, int, int]:
     """Score one segment's passages for a query, skipping those that cannot reach the threshold.
 
     Terms come in scoring order: term t's postings are blocks first[t]:stop[t] of the
@@ -235,9 +235,10 @@ def maxscore(
     `scales[t]` and its bound `bounds[t]` (no part of term t exceeds it). With a heap
     (`heap_scores.size` = k > 0), the k best passages so far (global ids, `base` added) are
     kept in it and `theta` rises to the worst of them once it is full; without, every passage
-    whose score reaches the fixed `theta` goes to `out_docs`/`out_scores` (grown as needed).
-    `live` (empty: all) hides deleted passages. Returns the threshold, the heap's size, the
-    output arrays with their size, and how many passages were scored in full.
+    whose score reaches the fixed `theta` goes to `out_docs`/`out_scores` from `out_n` on.
+    `live` (empty: all) hides deleted passages. Returns the threshold, the heap's size, how
+    many passages the output holds (more than its size when it ran out of room: the arrays
+    are never replaced here, which keeps the loop fast), and how many were scored in full.
     """
     nt = first.size
     k = heap_scores.size
@@ -319,15 +320,11 @@ def maxscore(
                     margin = 1e-9 * max(1.0, abs(theta))
                     lazy = _essential_from(prefix, theta, margin)
             elif score >= theta - margin:
-                if out_n == out_docs.size:
-                    grown_docs = np.empty(2 * out_docs.size + 64, dtype=np.int64)
-                    grown_scores = np.empty(2 * out_docs.size + 64)
-                    grown_docs[:out_n] = out_docs[:out_n]
-                    grown_scores[:out_n] = out_scores[:out_n]
-                    out_docs, out_scores = grown_docs, grown_scores
-                out_docs[out_n] = g
-                out_scores[out_n] = score
+                # Counted even past the arrays' end: the caller then runs this again with room.
+                if out_n < out_docs.size:
+                    out_docs[out_n] = g
+                    out_scores[out_n] = score
                 out_n += 1
         for t in range(nt):
             held[t] = False
-    return theta, heap_n, out_docs, out_scores, out_n, scored
+    return theta, heap_n, out_n, scored

@@ -384,7 +384,8 @@ class Searcher:
         """
         heap = 0 if prior is not None else k
         heap_scores, heap_docs, heap_n = np.zeros(heap), np.zeros(heap, dtype=np.int64), 0
-        out_docs, out_scores, out_n = np.zeros(0, dtype=np.int64), np.zeros(0), 0
+        room = 0 if prior is None else 4096
+        out_docs, out_scores, out_n = np.zeros(room, dtype=np.int64), np.zeros(room), 0
         theta = -np.inf
         if prior is not None and sum(t.size for t in query) > self.seed_min_postings:
             theta = self._threshold(query, k, constant, prior)
@@ -395,25 +396,19 @@ class Searcher:
             if not (stop - first).any():
                 continue
             mask = self.live[si]
-            theta, heap_n, out_docs, out_scores, out_n, seen = kernel.maxscore(
-                seg.post_bytes,
-                seg.block_last,
-                seg.block_end,
-                first,
-                stop,
-                scales,
-                bounds,
-                *self._form(si),
-                _NO_MASK if mask is None else mask,
-                int(self.bases[si]),
-                theta,
-                heap_scores,
-                heap_docs,
-                heap_n,
-                out_docs,
-                out_scores,
-                out_n,
-            )
+            args = (seg.post_bytes, seg.block_last, seg.block_end, first, stop, scales, bounds, *self._form(si))
+            live, base = _NO_MASK if mask is None else mask, int(self.bases[si])
+            while True:
+                found = kernel.maxscore(
+                    *args, live, base, theta, heap_scores, heap_docs, heap_n, out_docs, out_scores, out_n
+                )
+                if found[2] <= out_docs.size:
+                    break
+                # Out of room for what it collected: again, with room for it all.
+                room = 2 * found[2]
+                out_docs = np.concatenate((out_docs[:out_n], np.zeros(room - out_n, dtype=np.int64)))
+                out_scores = np.concatenate((out_scores[:out_n], np.zeros(room - out_n)))
+            theta, heap_n, out_n, seen = found
             scored += seen
         if prior is None:
             return heap_docs[:heap_n], heap_scores[:heap_n], scored
