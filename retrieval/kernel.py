@@ -34,7 +34,7 @@ Int64s = npt.NDArray[np.int64]
 Ends = npt.NDArray[np.int32] | npt.NDArray[np.int64]  # where blocks end: int32 when the bytes allow
 Int32s = npt.NDArray[np.int32]
 Bytes = npt.NDArray[np.uint8]
-Grid = npt.NDArray[np.int64]  # one row of BLOCK per term
+Grid = npt.NDArray[np.int64]  # BLOCK entries per term, one term after another
 
 
 @njit(nogil=True, cache=True)
@@ -98,7 +98,8 @@ def _load(
     """Unpack block b of term t into row t of docs and tfs."""
     start = ends[b - 1] if b > 0 else 0
     prev = int(last[b - 1]) if b > first[t] else -1
-    n_in[t] = decode_block(data, start, ends[b], prev, docs[t], tfs[t])
+    row = slice(t * BLOCK, (t + 1) * BLOCK)
+    n_in[t] = decode_block(data, start, ends[b], prev, docs[row], tfs[row])
 
 
 @njit(nogil=True, cache=True)
@@ -139,10 +140,10 @@ def _seek(
             return False
         _load(t, lo, data, last, ends, first, docs, tfs, n_in)
     i = at[t]
-    while docs[t, i] < d:
+    while docs[t * BLOCK + i] < d:
         i += 1
     at[t] = i
-    return docs[t, i] == d
+    return docs[t * BLOCK + i] == d
 
 
 @njit(nogil=True, cache=True)
@@ -153,8 +154,8 @@ def _cursors(
     nt = first.size
     block = first.copy()
     at = np.zeros(nt, dtype=np.int64)
-    docs = np.zeros((nt, BLOCK), dtype=np.int64)
-    tfs = np.zeros((nt, BLOCK), dtype=np.int64)
+    docs = np.zeros(nt * BLOCK, dtype=np.int64)
+    tfs = np.zeros(nt * BLOCK, dtype=np.int64)
     n_in = np.zeros(nt, dtype=np.int64)
     for t in range(nt):
         if first[t] < stop[t]:
@@ -190,14 +191,14 @@ def score_at(
             bt = block[t]
             if bt < stop[t] and last[bt] >= d:
                 j = at[t]
-                while docs[t, j] < d:
+                while docs[t * BLOCK + j] < d:
                     j += 1
                 at[t] = j
-                found = docs[t, j] == d
+                found = docs[t * BLOCK + j] == d
             elif bt < stop[t]:
                 found = _seek(t, d, data, last, ends, first, stop, block, at, docs, tfs, n_in)
             if found:
-                score += scales[t] * _part(float(tfs[t, at[t]]), norm[d], dl[d], form, k1, b, delta, avgdl)
+                score += scales[t] * _part(float(tfs[t * BLOCK + at[t]]), norm[d], dl[d], form, k1, b, delta, avgdl)
         out[c] = score
     return out
 
@@ -255,15 +256,15 @@ def maxscore(
         d = no_doc
         for i in range(lazy, nt):
             t = order[i]
-            if block[t] < stop[t] and docs[t, at[t]] < d:
-                d = docs[t, at[t]]
+            if block[t] < stop[t] and docs[t * BLOCK + at[t]] < d:
+                d = docs[t * BLOCK + at[t]]
         if d == no_doc:
             break
         partial = 0.0
         for i in range(lazy, nt):
             t = order[i]
-            if block[t] < stop[t] and docs[t, at[t]] == d:
-                part = scales[t] * _part(float(tfs[t, at[t]]), norm[d], dl[d], form, k1, b, delta, avgdl)
+            if block[t] < stop[t] and docs[t * BLOCK + at[t]] == d:
+                part = scales[t] * _part(float(tfs[t * BLOCK + at[t]]), norm[d], dl[d], form, k1, b, delta, avgdl)
                 parts[t] = part
                 held[t] = True
                 partial += part
@@ -286,14 +287,14 @@ def maxscore(
             bt = block[t]
             if bt < stop[t] and last[bt] >= d:
                 j = at[t]
-                while docs[t, j] < d:
+                while docs[t * BLOCK + j] < d:
                     j += 1
                 at[t] = j
-                found = docs[t, j] == d
+                found = docs[t * BLOCK + j] == d
             elif bt < stop[t]:
                 found = _seek(t, d, data, last, ends, first, stop, block, at, docs, tfs, n_in)
             if found:
-                part = scales[t] * _part(float(tfs[t, at[t]]), norm[d], dl[d], form, k1, b, delta, avgdl)
+                part = scales[t] * _part(float(tfs[t * BLOCK + at[t]]), norm[d], dl[d], form, k1, b, delta, avgdl)
                 parts[t] = part
                 held[t] = True
                 partial += part
