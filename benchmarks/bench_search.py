@@ -552,10 +552,14 @@ def _run_child(role: str, spec: dict[str, Any], work: Path) -> dict[str, Any]:
     path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
     env = {**os.environ, "PYTHONPATH": path}
     began = time.perf_counter()
-    proc = subprocess.run(
+    log_path = work / f"{role}.log"
+    with log_path.open("w", encoding="utf-8") as log, subprocess.Popen(
         [sys.executable, "-m", "benchmarks.bench_search", "--child", role, str(spec_path)],
-        cwd=ROOT, env=env, capture_output=True, text=True,
-    )
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+    ) as child:
+        tree_peak = _watch_tree(child)
+    output = log_path.read_text(encoding="utf-8", errors="replace")
+    proc = subprocess.CompletedProcess(child.args, child.returncode, output, output)
     wall = time.perf_counter() - began
     if proc.returncode != 0 or not out_path.exists():
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
@@ -563,7 +567,41 @@ def _run_child(role: str, spec: dict[str, Any], work: Path) -> dict[str, Any]:
         return {"error": "\n".join(tail), "exit": proc.returncode}
     result = json.loads(out_path.read_text(encoding="utf-8"))
     result[f"{role.replace('newsbot-', '')}_child_wall_s"] = wall
+    for kind, peak in tree_peak.items():
+        result[f"{role.replace('newsbot-', '')}_tree_peak_{kind}_bytes"] = peak
     return result
+
+
+def _watch_tree(child: subprocess.Popen[str]) -> dict[str, int]:
+    """The largest memory a child and its descendants (forked workers) took together, sampled.
+
+    Sampled every 50 ms from this process, so that the child runs no thread of its own
+    (a build forks its workers only from a single-threaded process). Two sums: of RSS, where
+    pages a forked worker shares with its parent count in both (an upper bound), and of PSS,
+    where a shared page is split between the processes sharing it (what the tree takes).
+    """
+    import psutil
+
+    peak = {"rss": 0, "pss": 0}
+    try:
+        root = psutil.Process(child.pid)
+    except psutil.Error:
+        return peak
+    while child.poll() is None:
+        rss = pss = 0
+        try:
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            procs = []
+        for proc in procs:
+            try:
+                full = proc.memory_full_info()
+            except psutil.Error:
+                continue
+            rss, pss = rss + full.rss, pss + getattr(full, "pss", full.rss)
+        peak = {"rss": max(peak["rss"], rss), "pss": max(peak["pss"], pss)}
+        time.sleep(0.05)
+    return peak
 
 
 def _child_main(role: str, spec_path: str) -> int:

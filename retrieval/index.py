@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import mmap
 import multiprocessing
 import os
 import shutil
@@ -184,6 +185,11 @@ class Segment:
         """Return (passage ids, term frequencies) of one term."""
         lo, hi = int(self.post_offsets[term_id]), int(self.post_offsets[term_id + 1])
         return self.post_docs[lo:hi], self.post_tf[lo:hi]
+
+    def term_postings(self, term_id: int) -> tuple[Int32s, npt.NDArray[np.uint16]]:
+        """Decode one term's stored postings: (passage ids ascending, term frequencies)."""
+        lo, hi = int(self.post_offsets[term_id]), int(self.post_offsets[term_id + 1])
+        return self.post_docs[lo:hi], self.post_tf[lo:hi].astype(np.uint16, copy=False)
 
     def sentence_text(self, sentence: int) -> str:
         """Return one sentence verbatim."""
@@ -429,11 +435,12 @@ def build_segment(
     text_offsets = np.zeros(c.text_len.size + 1, dtype=np.int64)
     np.cumsum(c.text_len, out=text_offsets[1:])
     texts = Blocks.pack(c.text_blob, text_offsets, per_block=TEXT_BLOCK, train=True)
-    post_docs = (pairs % n_pass).astype(np.int32)
-    # A passage holds a word 65,535 times at most in the index (no real one comes near); the
-    # counts take one byte each when every one fits.
-    post_tf16 = np.minimum(tf, np.iinfo(np.uint16).max).astype(np.uint16)
-    post_tf = post_tf16.astype(np.uint8) if not post_tf16.size or post_tf16.max() <= 255 else post_tf16
+    # A passage holds a word 65,535 times at most in the index (no real one comes near).
+    stored = encode_postings(
+        post_offsets, (pairs % n_pass).astype(np.int32), np.minimum(tf, np.iinfo(np.uint16).max).astype(np.uint16)
+    )
+    post_offsets, post_docs, post_tf16 = stored["post_offsets"], stored["post_docs"], stored["post_tf"]
+    post_tf = narrow_counts(post_tf16)
     doc_len32 = doc_len.astype(np.int32)
     max_tf, min_len = _term_bounds(post_offsets, post_docs, post_tf16, doc_len32)
     return Segment(
@@ -464,6 +471,23 @@ def build_segment(
     )
 
 
+def encode_postings(offsets: Ints, docs: Int32s, tfs: npt.NDArray[np.uint16]) -> dict[str, np.ndarray]:
+    """Turn a run of terms' postings into the arrays a segment stores for them.
+
+    Term i of the run holds `docs[offsets[i]:offsets[i + 1]]` (passage ids, ascending) with
+    their counts `tfs`; `offsets` starts at 0. The result maps each stored postings array to
+    its part for the run: `post_offsets` (from 0, one more than the terms) indexes
+    `post_docs` and `post_tf`, so runs are joined by shifting their offsets by the postings
+    before them. `Segment.term_postings` reads a term back. Counts are uint16 here; a segment
+    whose counts all fit stores them in one byte.
+    """
+    return {
+        "post_offsets": offsets.astype(np.int64, copy=False),
+        "post_docs": docs.astype(np.int32, copy=False),
+        "post_tf": tfs.astype(np.uint16, copy=False),
+    }
+
+
 def _term_bounds(
     offsets: Ints, docs: Int32s, tf: npt.NDArray[np.uint16], doc_len: Int32s
 ) -> tuple[npt.NDArray[np.uint16], Int32s]:
@@ -476,6 +500,39 @@ def _term_bounds(
         max_tf[held] = np.maximum.reduceat(tf, starts)
         min_len[held] = np.minimum.reduceat(doc_len[docs], starts)
     return max_tf, min_len
+
+
+def narrow_counts(tfs: npt.NDArray[np.uint16]) -> npt.NDArray[np.uint8] | npt.NDArray[np.uint16]:
+    """Term counts in one byte each when every one fits, else as they are."""
+    return tfs.astype(np.uint8) if not tfs.size or int(tfs.max()) <= 255 else tfs
+
+
+def release_pages(segment: Segment) -> None:
+    """Let go of the pages of a memory-mapped segment this process has read.
+
+    They stay in the page cache and come back at the next read; until then they do not count
+    in this process's memory. Reading a whole segment once (checking it, merging it) would
+    otherwise leave all of it resident.
+    """
+    arrays = [getattr(segment, name) for name in _ARRAYS]
+    records = segment.articles.records
+    for array in (*arrays, records.blob, records.blocks, records.offsets, records.sums):
+        mapping = _mapping(array)
+        if mapping is not None:
+            mapping.madvise(mmap.MADV_DONTNEED)
+
+
+def _mapping(array: np.ndarray) -> mmap.mmap | None:
+    """The file mapping an array views, if any."""
+    base: object = array
+    while base is not None:
+        if isinstance(base, mmap.mmap):
+            return base
+        found = getattr(base, "_mmap", None)
+        if isinstance(found, mmap.mmap):
+            return found
+        base = getattr(base, "base", None)
+    return None
 
 
 def _npy(array: np.ndarray) -> list[integrity.Buffer]:
@@ -644,6 +701,8 @@ def load_segment(directory: Path, *, verify: bool = False) -> Segment:
         **arrays,
     )
     _check_shapes(segment, meta, directory)
+    # The checks read every id array through the map; what an answer needs is read back.
+    release_pages(segment)
     return segment
 
 
