@@ -87,6 +87,15 @@ class Analyzer:
         self._cache[token] = term
         return term
 
+    def tokens(self, text: str) -> list[str]:
+        """Return the raw tokens of `text`, in order (what `terms` analyses one by one)."""
+        return _TOKEN.findall(text)
+
+    def term(self, token: str) -> str:
+        """Return the index term of one raw token, '' when it is dropped (a stopword)."""
+        term = self._cache.get(token)
+        return self._term(token) if term is None else term
+
     def terms(self, text: str) -> list[str]:
         """Return the index terms of `text`, in order, stopwords dropped."""
         tokens = _TOKEN.findall(text)

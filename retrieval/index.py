@@ -217,7 +217,11 @@ def _ranges(starts: Ints, lengths: Ints) -> Ints:
 
 @dataclass(frozen=True, slots=True)
 class _Chunk:
-    """The analysed form of a run of articles, with term ids local to the chunk."""
+    """The analysed form of a run of articles, with term and passage ids local to the chunk.
+
+    Its postings are grouped by term: term `group_terms[g]` holds the postings
+    `group_offsets[g]:group_offsets[g + 1]` of `post_docs` (ascending) and `post_tf`.
+    """
 
     words: list[str]
     sent_terms: Int32s
@@ -233,74 +237,175 @@ class _Chunk:
     pass_article: Int32s
     article_first: Int32s
     meta: list[dict[str, str]]
+    doc_len: Int32s
+    group_terms: Int32s
+    group_offsets: Ints
+    post_docs: Int32s
+    post_tf: npt.NDArray[np.uint16]
+
+
+class _TermIds(dict[str, int]):
+    """Raw token → term id local to a chunk (-1: dropped), each token analysed on first sight."""
+
+    def __init__(self, analyzer: Analyzer) -> None:
+        super().__init__()
+        self.analyzer = analyzer
+        self.words: list[str] = []
+        self._number: dict[str, int] = {}
+
+    def __missing__(self, token: str) -> int:
+        term = self.analyzer.term(token)
+        number = self._number.get(term, -1) if term else -1
+        if term and number < 0:
+            number = self._number[term] = len(self.words)
+            self.words.append(term)
+        self[token] = number
+        return number
+
+
+# Put between the headline and sentences of a chunk so one regex scan tokenises them all; a
+# word no text holds (another is picked if one does).
+_BREAK = "qzxjbreakjxzq"
+
+
+def _article_record(article: Article) -> dict[str, str]:
+    return {
+        "id": article.id,
+        "title": article.title,
+        "source": article.source,
+        "url": article.url,
+        "published": article.published,
+        "language": article.language,
+        "path": article.path,
+        # Only when present, so that other articles' records stay as they were.
+        **({"also": mentions_json(article.also_reported_by)} if article.also_reported_by else {}),
+    }
 
 
 def _analyse(articles: Sequence[Article], analyzer: Analyzer, passages: PassageSettings) -> _Chunk:
-    """Split and analyse a run of articles into flat arrays."""
-    vocab: dict[str, int] = {}
-    add = vocab.setdefault
-    flat: list[int] = []
-    title_flat: list[int] = []
-    title_len: list[int] = []
-    sent_len: list[int] = []
-    texts: list[bytes] = []
-    sent_article: list[int] = []
-    sent_pos: list[int] = []
+    """Split and analyse a run of articles into flat arrays, postings included.
+
+    Headlines and sentences are joined with a break word between them and tokenised in one
+    scan; each distinct token is analysed once. A token never spans the spaces around the
+    break word, so every unit gets exactly the tokens it gets alone.
+    """
+    units: list[str] = []
+    sentences: list[str] = []
+    n_sent = np.zeros(len(articles), dtype=np.int64)
+    for a, article in enumerate(articles):
+        text = article.text
+        found = [text[s:e] for s, e in split_sentences(text)]
+        units.append(article.title)
+        units.extend(found)
+        sentences.extend(found)
+        n_sent[a] = len(found)
+    mark = _BREAK
+    glue = f" {mark} "
+    body = glue.join(units) + glue if units else ""
+    while body.count(mark) != len(units):
+        mark += "q"
+        glue = f" {mark} "
+        body = glue.join(units) + glue
+    ids = _TermIds(analyzer)
+    ids[mark] = -2
+    tokens = analyzer.tokens(body)
+    del body
+    flat = np.fromiter(map(ids.__getitem__, tokens), dtype=np.int32, count=len(tokens))
+    del tokens
+    marks = np.flatnonzero(flat == -2)
+    kept = flat >= 0
+    unit_len = np.diff(np.cumsum(kept)[marks], prepend=0).astype(np.int32)
+    terms = flat[kept]
+    del flat, kept
+    is_title = np.zeros(len(units), dtype=bool)
+    is_title[np.cumsum(1 + n_sent) - (1 + n_sent)] = True
+    in_title = np.repeat(is_title, unit_len)
+    title_terms, sent_terms = terms[in_title], terms[~in_title]
+    title_len, sent_len = unit_len[is_title], unit_len[~is_title]
+
+    n_articles, n_sentences = len(articles), len(sentences)
+    first = np.zeros(n_articles + 1, dtype=np.int64)
+    np.cumsum(n_sent, out=first[1:])
+    sent_article = np.repeat(np.arange(n_articles, dtype=np.int32), n_sent)
+    sent_pos = (np.arange(n_sentences, dtype=np.int64) - np.repeat(first[:-1], n_sent)).astype(np.int32)
     pass_start: list[int] = []
     pass_end: list[int] = []
     pass_article: list[int] = []
-    article_first: list[int] = []
-    meta: list[dict[str, str]] = []
-    terms_of = analyzer.terms
-    for a, article in enumerate(articles):
-        first = len(sent_len)
-        article_first.append(first)
-        meta.append(
-            {
-                "id": article.id,
-                "title": article.title,
-                "source": article.source,
-                "url": article.url,
-                "published": article.published,
-                "language": article.language,
-                "path": article.path,
-                # Only when present, so that other articles' records stay as they were.
-                **({"also": mentions_json(article.also_reported_by)} if article.also_reported_by else {}),
-            }
-        )
-        terms = terms_of(article.title)
-        title_flat.extend([add(t, len(vocab)) for t in terms])
-        title_len.append(len(terms))
-        text = article.text
-        spans = split_sentences(text)
-        for pos, (s, e) in enumerate(spans):
-            sentence = text[s:e]
-            terms = terms_of(sentence)
-            flat.extend([add(t, len(vocab)) for t in terms])
-            sent_len.append(len(terms))
-            texts.append(sentence.encode("utf-8"))
-            sent_article.append(a)
-            sent_pos.append(pos)
-        for s, e in windows(len(spans), passages):
-            pass_start.append(first + s)
-            pass_end.append(first + e)
+    for a in range(n_articles):
+        base = int(first[a])
+        for s, e in windows(int(n_sent[a]), passages):
+            pass_start.append(base + s)
+            pass_end.append(base + e)
             pass_article.append(a)
-    return _Chunk(
-        words=list(vocab),
-        sent_terms=np.asarray(flat, dtype=np.int32),
-        sent_len=np.asarray(sent_len, dtype=np.int32),
-        title_terms=np.asarray(title_flat, dtype=np.int32),
-        title_len=np.asarray(title_len, dtype=np.int32),
-        text_blob=b"".join(texts),
-        text_len=np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts)),
-        sent_pos=np.asarray(sent_pos, dtype=np.int32),
-        sent_article=np.asarray(sent_article, dtype=np.int32),
-        pass_start=np.asarray(pass_start, dtype=np.int32),
-        pass_end=np.asarray(pass_end, dtype=np.int32),
-        pass_article=np.asarray(pass_article, dtype=np.int32),
-        article_first=np.asarray(article_first, dtype=np.int32),
-        meta=meta,
+    blob = "".join(sentences).encode("utf-8")
+    if len(blob) == sum(map(len, sentences)):  # all ASCII: bytes are characters
+        text_len = np.fromiter(map(len, sentences), dtype=np.int64, count=n_sentences)
+    else:
+        text_len = np.fromiter((len(t.encode("utf-8")) for t in sentences), dtype=np.int64, count=n_sentences)
+    p_start = np.asarray(pass_start, dtype=np.int32)
+    p_end = np.asarray(pass_end, dtype=np.int32)
+    p_article = np.asarray(pass_article, dtype=np.int32)
+    doc_len, group_terms, group_offsets, post_docs, post_tf = _chunk_postings(
+        sent_terms, sent_len, title_terms, title_len, p_start, p_end, p_article, titled=passages.title
     )
+    return _Chunk(
+        words=ids.words,
+        sent_terms=sent_terms,
+        sent_len=sent_len,
+        title_terms=title_terms,
+        title_len=title_len,
+        text_blob=blob,
+        text_len=text_len,
+        sent_pos=sent_pos,
+        sent_article=sent_article,
+        pass_start=p_start,
+        pass_end=p_end,
+        pass_article=p_article,
+        article_first=first[:-1].astype(np.int32),
+        meta=[_article_record(article) for article in articles],
+        doc_len=doc_len,
+        group_terms=group_terms,
+        group_offsets=group_offsets,
+        post_docs=post_docs,
+        post_tf=post_tf,
+    )
+
+
+def _chunk_postings(
+    sent_terms: Int32s,
+    sent_len: Int32s,
+    title_terms: Int32s,
+    title_len: Int32s,
+    p_start: Int32s,
+    p_end: Int32s,
+    p_article: Int32s,
+    *,
+    titled: bool,
+) -> tuple[Int32s, Int32s, Ints, Int32s, npt.NDArray[np.uint16]]:
+    """Passage lengths and postings (grouped by term) of a chunk's passages."""
+    sent_offsets = np.zeros(sent_len.size + 1, dtype=np.int64)
+    np.cumsum(sent_len, out=sent_offsets[1:])
+    title_offsets = np.zeros(title_len.size + 1, dtype=np.int64)
+    np.cumsum(title_len, out=title_offsets[1:])
+    article = p_article.astype(np.int64)
+    tok_start = sent_offsets[p_start]
+    body_len = sent_offsets[p_end] - tok_start
+    head_start = title_offsets[article]
+    head_len = title_offsets[article + 1] - head_start if titled else np.zeros_like(head_start)
+    passage_ids = np.arange(p_start.size, dtype=np.int64)
+    tokens = np.concatenate(
+        (sent_terms[_ranges(tok_start, body_len)], title_terms[_ranges(head_start, head_len)])
+    ).astype(np.int64)
+    docs = np.concatenate((np.repeat(passage_ids, body_len), np.repeat(passage_ids, head_len)))
+    n_pass = max(p_start.size, 1)
+    pairs, tf = np.unique(tokens * n_pass + docs, return_counts=True)
+    terms = pairs // n_pass
+    starts = np.flatnonzero(np.diff(terms, prepend=-1))
+    group_offsets = np.append(starts, terms.size).astype(np.int64)
+    # A passage holds a word 65,535 times at most in the index (no real one comes near).
+    counts = np.minimum(tf, np.iinfo(np.uint16).max).astype(np.uint16)
+    doc_len = (body_len + head_len).astype(np.int32)
+    return doc_len, terms[starts].astype(np.int32), group_offsets, (pairs % n_pass).astype(np.int32), counts
 
 
 # Analysis is the bulk of a build; a big batch is analysed by forked workers, one chunk of
@@ -349,47 +454,6 @@ def _analyse_all(
     return chunks
 
 
-def _merge(chunks: list[_Chunk]) -> tuple[list[str], _Chunk]:
-    """Join chunks into one, with term ids renumbered over a shared sorted vocabulary."""
-    words = sorted(set().union(*(c.words for c in chunks)))
-    number = {w: i for i, w in enumerate(words)}
-    sent_terms, title_terms = [], []
-    sent_article, pass_start, pass_end, pass_article, article_first = [], [], [], [], []
-    sentences = articles = 0
-    for c in chunks:
-        remap = np.fromiter((number[w] for w in c.words), dtype=np.int32, count=len(c.words))
-        sent_terms.append(remap[c.sent_terms] if c.sent_terms.size else c.sent_terms)
-        title_terms.append(remap[c.title_terms] if c.title_terms.size else c.title_terms)
-        sent_article.append(c.sent_article + articles)
-        pass_start.append(c.pass_start + sentences)
-        pass_end.append(c.pass_end + sentences)
-        pass_article.append(c.pass_article + articles)
-        article_first.append(c.article_first + sentences)
-        sentences += c.sent_len.size
-        articles += len(c.meta)
-
-    def join(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-        return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
-
-    merged = _Chunk(
-        words=words,
-        sent_terms=join(sent_terms, np.int32),
-        sent_len=join([c.sent_len for c in chunks], np.int32),
-        title_terms=join(title_terms, np.int32),
-        title_len=join([c.title_len for c in chunks], np.int32),
-        text_blob=b"".join(c.text_blob for c in chunks),
-        text_len=join([c.text_len for c in chunks], np.int64),
-        sent_pos=join([c.sent_pos for c in chunks], np.int32),
-        sent_article=join(sent_article, np.int32),
-        pass_start=join(pass_start, np.int32),
-        pass_end=join(pass_end, np.int32),
-        pass_article=join(pass_article, np.int32),
-        article_first=np.concatenate([*article_first, np.array([sentences])]).astype(np.int32),
-        meta=[m for c in chunks for m in c.meta],
-    )
-    return words, merged
-
-
 def build_segment(
     articles: Sequence[Article],
     analyzer: Analyzer,
@@ -398,53 +462,76 @@ def build_segment(
     progress: Progress | None = None,
 ) -> Segment:
     """Split, analyse and index `articles` into one in-memory segment."""
-    words, c = _merge(_analyse_all(articles, analyzer, passages, progress))
-    sent_terms, title_terms = c.sent_terms, c.title_terms
-    title_offsets = np.zeros(c.title_len.size + 1, dtype=np.int64)
-    np.cumsum(c.title_len, out=title_offsets[1:])
-    encoded = [w.encode("utf-8") for w in words]
-    width = max((len(w) for w in encoded), default=1)
-    vocab_arr = np.array(encoded, dtype=f"S{width}") if encoded else np.zeros(0, dtype="S1")
+    chunks = _analyse_all(articles, analyzer, passages, progress)
+    words = sorted(set().union(*(c.words for c in chunks)))
+    number = {w: i for i, w in enumerate(words)}
+    remaps = [np.fromiter((number[w] for w in c.words), dtype=np.int32, count=len(c.words)) for c in chunks]
+    del number
 
-    sent_offsets = np.zeros(c.sent_len.size + 1, dtype=np.int64)
-    np.cumsum(c.sent_len, out=sent_offsets[1:])
-    p_start, p_end = c.pass_start, c.pass_end
-    p_article = c.pass_article.astype(np.int64)
-    tok_start = sent_offsets[p_start]
-    body_len = (sent_offsets[p_end] - tok_start).astype(np.int64)
-    head_start = title_offsets[p_article]
-    head_len = title_offsets[p_article + 1] - head_start
-    if not passages.title:
-        head_len = np.zeros_like(head_len)
-    doc_len = body_len + head_len
+    def join(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+        return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
 
-    # Postings: every (term, passage) pair with its count, sorted by term then passage.
-    passage_ids = np.arange(p_start.size, dtype=np.int64)
-    tokens = np.concatenate(
-        (sent_terms[_ranges(tok_start, body_len)], title_terms[_ranges(head_start, head_len)])
-    ).astype(np.int64)
-    docs = np.concatenate((np.repeat(passage_ids, body_len), np.repeat(passage_ids, head_len)))
-    n_pass = max(p_start.size, 1)
-    pairs, tf = np.unique(tokens * n_pass + docs, return_counts=True)
-    post_terms = pairs // n_pass
+    sentences = np.cumsum([0] + [c.sent_len.size for c in chunks])
+    counted = np.cumsum([0] + [len(c.meta) for c in chunks])
+    passed = np.cumsum([0] + [c.pass_start.size for c in chunks])
+    sent_terms = join([r[c.sent_terms] for c, r in zip(chunks, remaps, strict=True)], np.int32)
+    title_terms = join([r[c.title_terms] for c, r in zip(chunks, remaps, strict=True)], np.int32)
+    sent_len = join([c.sent_len for c in chunks], np.int32)
+    title_len = join([c.title_len for c in chunks], np.int32)
+    p_start = join([c.pass_start + sentences[i] for i, c in enumerate(chunks)], np.int32)
+    p_end = join([c.pass_end + sentences[i] for i, c in enumerate(chunks)], np.int32)
+    pass_article = join([c.pass_article + counted[i] for i, c in enumerate(chunks)], np.int32)
+    sent_article = join([c.sent_article + counted[i] for i, c in enumerate(chunks)], np.int32)
+    sent_pos = join([c.sent_pos for c in chunks], np.int32)
+    article_first = np.concatenate(
+        [*(c.article_first + sentences[i] for i, c in enumerate(chunks)), sentences[-1:]]
+    ).astype(np.int32)
+    doc_len32 = join([c.doc_len for c in chunks], np.int32)
+    text_len = join([c.text_len for c in chunks], np.int64)
+
+    # Postings: each chunk's, grouped by term, put in place by term then passage. Chunks hold
+    # ascending passages, so a term's postings come out ascending.
+    totals = np.zeros(len(words), dtype=np.int64)
+    for c, r in zip(chunks, remaps, strict=True):
+        totals[r[c.group_terms]] += np.diff(c.group_offsets)
     post_offsets = np.zeros(len(words) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(post_terms, minlength=len(words)), out=post_offsets[1:])
+    np.cumsum(totals, out=post_offsets[1:])
+    del totals
+    cursor = post_offsets[:-1].copy()
+    post_docs = np.empty(int(post_offsets[-1]), dtype=np.int32)
+    post_tf16 = np.empty(int(post_offsets[-1]), dtype=np.uint16)
+    for i, (c, r) in enumerate(zip(chunks, remaps, strict=True)):
+        held = r[c.group_terms]
+        lengths = np.diff(c.group_offsets)
+        place = np.arange(c.post_docs.size, dtype=np.int64) + np.repeat(cursor[held] - c.group_offsets[:-1], lengths)
+        post_docs[place] = c.post_docs + passed[i]
+        post_tf16[place] = c.post_tf
+        cursor[held] += lengths
+    del cursor
     if progress is not None:
         progress("index", len(articles), len(articles))
 
-    text_offsets = np.zeros(c.text_len.size + 1, dtype=np.int64)
-    np.cumsum(c.text_len, out=text_offsets[1:])
-    texts = Blocks.pack(c.text_blob, text_offsets, per_block=TEXT_BLOCK, train=True)
-    # A passage holds a word 65,535 times at most in the index (no real one comes near).
-    stored = encode_postings(
-        post_offsets, (pairs % n_pass).astype(np.int32), np.minimum(tf, np.iinfo(np.uint16).max).astype(np.uint16)
-    )
+    title_offsets = np.zeros(title_len.size + 1, dtype=np.int64)
+    np.cumsum(title_len, out=title_offsets[1:])
+    sent_offsets = np.zeros(sent_len.size + 1, dtype=np.int64)
+    np.cumsum(sent_len, out=sent_offsets[1:])
+    encoded = [w.encode("utf-8") for w in words]
+    width = max((len(w) for w in encoded), default=1)
+    vocab_arr = np.array(encoded, dtype=f"S{width}") if encoded else np.zeros(0, dtype="S1")
+    del encoded
+    text_offsets = np.zeros(text_len.size + 1, dtype=np.int64)
+    np.cumsum(text_len, out=text_offsets[1:])
+    meta = [m for c in chunks for m in c.meta]
+    blob = b"".join(c.text_blob for c in chunks)
+    del chunks
+    texts = Blocks.pack(blob, text_offsets, per_block=TEXT_BLOCK, train=True)
+    del blob
+    stored = encode_postings(post_offsets, post_docs, post_tf16)
     post_offsets, post_docs, post_tf16 = stored["post_offsets"], stored["post_docs"], stored["post_tf"]
     post_tf = narrow_counts(post_tf16)
-    doc_len32 = doc_len.astype(np.int32)
     max_tf, min_len = _term_bounds(post_offsets, post_docs, post_tf16, doc_len32)
     return Segment(
-        articles=ArticleTable.from_records(c.meta),
+        articles=ArticleTable.from_records(meta),
         vocab=vocab_arr,
         post_offsets=post_offsets,
         post_docs=post_docs,
@@ -454,17 +541,17 @@ def build_segment(
         doc_len=doc_len32,
         pass_start=p_start,
         pass_end=p_end,
-        pass_article=c.pass_article,
+        pass_article=pass_article,
         sent_offsets=sent_offsets,
         sent_terms=sent_terms,
-        sent_article=c.sent_article,
-        sent_pos=c.sent_pos,
+        sent_article=sent_article,
+        sent_pos=sent_pos,
         text_offsets=text_offsets,
         text_blocks=texts.blocks,
         text_blob=texts.blob,
         text_dict=texts.dictionary,
         text_sums=texts.sums,
-        article_first=c.article_first,
+        article_first=article_first,
         title_offsets=title_offsets,
         title_terms=title_terms,
         titled=passages.title,
