@@ -70,10 +70,14 @@ class Blocks:
     def pack(cls, data: bytes, offsets: Ints, *, per_block: int, train: bool = False) -> Blocks:
         """Compress the records `data[offsets[i]:offsets[i + 1]]` in blocks of `per_block`."""
         n = offsets.size - 1
-        raw = [data[int(offsets[b]) : int(offsets[min(b + per_block, n)])] for b in range(0, n, per_block)]
+        # Views, not copies: the records are compressed where they lie.
+        view = memoryview(data)
+        raw = [view[int(offsets[b]) : int(offsets[min(b + per_block, n)])] for b in range(0, n, per_block)]
         dictionary = None
         if train and len(raw) >= DICTIONARY_MIN_BLOCKS:
-            samples: list[bytes | bytearray | memoryview] = list(raw[:: max(1, len(raw) // _DICTIONARY_SAMPLES)])
+            samples: list[bytes | bytearray | memoryview] = [
+                bytes(r) for r in raw[:: max(1, len(raw) // _DICTIONARY_SAMPLES)]
+            ]
             try:
                 dictionary = zstandard.train_dictionary(DICTIONARY_BYTES, samples)
             except zstandard.ZstdError:  # samples too alike or too few to learn from

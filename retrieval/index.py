@@ -15,6 +15,7 @@ in small checked blocks (`retrieval.blocks`).
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import mmap
 import multiprocessing
@@ -219,10 +220,13 @@ def _ranges(starts: Ints, lengths: Ints) -> Ints:
 class _Chunk:
     """The analysed form of a run of articles, with term and passage ids local to the chunk.
 
-    Its postings are grouped by term: term `group_terms[g]` holds the postings
+    Term ids are those of the process that analysed it (`worker`), whose new terms it carries
+    in `words`, from id `first_word` on. Its postings are grouped by term: term `group_terms[g]` holds the postings
     `group_offsets[g]:group_offsets[g + 1]` of `post_docs` (ascending) and `post_tf`.
     """
 
+    worker: int
+    first_word: int
     words: list[str]
     sent_terms: Int32s
     sent_len: Int32s
@@ -244,23 +248,38 @@ class _Chunk:
     post_tf: npt.NDArray[np.uint16]
 
 
-class _TermIds(dict[str, int]):
-    """Raw token → term id local to a chunk (-1: dropped), each token analysed on first sight."""
+class _TermIds:
+    """Raw token → term id, each distinct token analysed once; kept by a process for a whole build.
+
+    Ids are numbered in the order terms are first met, so a chunk carries only the terms new
+    since the process's last chunk (`_Chunk.words` from `_Chunk.first_word` on).
+    """
 
     def __init__(self, analyzer: Analyzer) -> None:
-        super().__init__()
         self.analyzer = analyzer
+        self.ids: dict[str, int] = {}
         self.words: list[str] = []
         self._number: dict[str, int] = {}
 
-    def __missing__(self, token: str) -> int:
-        term = self.analyzer.term(token)
-        number = self._number.get(term, -1) if term else -1
-        if term and number < 0:
-            number = self._number[term] = len(self.words)
-            self.words.append(term)
-        self[token] = number
-        return number
+    def lookup(self, tokens: list[str], mark: str) -> Int32s:
+        """The term id of every token (-1: dropped), and -2 for each `mark`."""
+        ids = self.ids
+        kept = ids.pop(mark, None)
+        ids[mark] = -2
+        for token in set(tokens).difference(ids):
+            term = self.analyzer.term(token)
+            number = self._number.get(term, -1) if term else -1
+            if term and number < 0:
+                number = self._number[term] = len(self.words)
+                self.words.append(term)
+            ids[token] = number
+        try:
+            return np.fromiter(map(ids.__getitem__, tokens), dtype=np.int32, count=len(tokens))
+        finally:
+            # The mark may be a real word of another chunk.
+            del ids[mark]
+            if kept is not None:
+                ids[mark] = kept
 
 
 # Put between the headline and sentences of a chunk so one regex scan tokenises them all; a
@@ -282,7 +301,7 @@ def _article_record(article: Article) -> dict[str, str]:
     }
 
 
-def _analyse(articles: Sequence[Article], analyzer: Analyzer, passages: PassageSettings) -> _Chunk:
+def _analyse(articles: Sequence[Article], ids: _TermIds, passages: PassageSettings) -> _Chunk:
     """Split and analyse a run of articles into flat arrays, postings included.
 
     Headlines and sentences are joined with a break word between them and tokenised in one
@@ -306,11 +325,10 @@ def _analyse(articles: Sequence[Article], analyzer: Analyzer, passages: PassageS
         mark += "q"
         glue = f" {mark} "
         body = glue.join(units) + glue
-    ids = _TermIds(analyzer)
-    ids[mark] = -2
-    tokens = analyzer.tokens(body)
+    first_word = len(ids.words)
+    tokens = ids.analyzer.tokens(body)
     del body
-    flat = np.fromiter(map(ids.__getitem__, tokens), dtype=np.int32, count=len(tokens))
+    flat = ids.lookup(tokens, mark)
     del tokens
     marks = np.flatnonzero(flat == -2)
     kept = flat >= 0
@@ -349,7 +367,9 @@ def _analyse(articles: Sequence[Article], analyzer: Analyzer, passages: PassageS
         sent_terms, sent_len, title_terms, title_len, p_start, p_end, p_article, titled=passages.title
     )
     return _Chunk(
-        words=ids.words,
+        worker=os.getpid(),
+        first_word=first_word,
+        words=ids.words[first_word:],
         sent_terms=sent_terms,
         sent_len=sent_len,
         title_terms=title_terms,
@@ -412,13 +432,19 @@ def _chunk_postings(
 # articles each. Small batches (tests, a few new files) stay in-process.
 PARALLEL_MIN_ARTICLES = 4_000
 CHUNK_ARTICLES = 2_000
-_WORK: tuple[Sequence[Article], Analyzer, PassageSettings] | None = None
+_WORK: tuple[Sequence[Article], Analyzer, PassageSettings, int] | None = None
+# A worker's term ids, for the build (numbered in _WORK) it serves.
+_IDS: tuple[int, _TermIds] | None = None
+_BUILDS = itertools.count()
 
 
 def _analyse_range(bounds: tuple[int, int]) -> _Chunk:
+    global _IDS
     assert _WORK is not None
-    articles, analyzer, passages = _WORK
-    return _analyse(articles[bounds[0] : bounds[1]], analyzer, passages)
+    articles, analyzer, passages, build = _WORK
+    if _IDS is None or _IDS[0] != build:
+        _IDS = (build, _TermIds(analyzer))
+    return _analyse(articles[bounds[0] : bounds[1]], _IDS[1], passages)
 
 
 def _analyse_all(
@@ -437,12 +463,13 @@ def _analyse_all(
         or threading.active_count() > 1
         or "fork" not in multiprocessing.get_all_start_methods()
     ):
+        ids = _TermIds(analyzer)
         for lo, hi in bounds:
-            chunks.append(_analyse(articles[lo:hi], analyzer, passages))
+            chunks.append(_analyse(articles[lo:hi], ids, passages))
             if progress is not None:
                 progress("analyse", hi, n)
         return chunks
-    _WORK = (articles, analyzer, passages)
+    _WORK = (articles, analyzer, passages, next(_BUILDS))
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             for (_, hi), chunk in zip(bounds, pool.imap(_analyse_range, bounds), strict=True):
@@ -463,10 +490,18 @@ def build_segment(
 ) -> Segment:
     """Split, analyse and index `articles` into one in-memory segment."""
     chunks = _analyse_all(articles, analyzer, passages, progress)
-    words = sorted(set().union(*(c.words for c in chunks)))
+    # Each process's terms, in the order of its ids; then one sorted vocabulary for all.
+    vocabs: dict[int, list[str]] = {}
+    for c in chunks:
+        known = vocabs.setdefault(c.worker, [])
+        end = c.first_word + len(c.words)
+        known.extend([""] * (end - len(known)))
+        known[c.first_word : end] = c.words
+    words = sorted(set().union(*vocabs.values()))
     number = {w: i for i, w in enumerate(words)}
-    remaps = [np.fromiter((number[w] for w in c.words), dtype=np.int32, count=len(c.words)) for c in chunks]
-    del number
+    by_worker = {w: np.fromiter(map(number.__getitem__, v), dtype=np.int32, count=len(v)) for w, v in vocabs.items()}
+    remaps = [by_worker[c.worker] for c in chunks]
+    del number, vocabs
 
     def join(parts: list[np.ndarray], dtype: type) -> np.ndarray:
         return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)

@@ -17,6 +17,9 @@ changed, and the problems and warnings met on the way. The caller holds the inde
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import logging
 import shutil
 import uuid
@@ -341,12 +344,28 @@ class _Batches:
         self._batch, self._used = [], 0
         save_segment(segment, self.index_dir / self._name)
         self.built.append(self._name)
+        del segment
+        _trim_heap()
 
     def finish(self) -> list[str]:
         """Build the last batch; return the names of the segments saved, in order."""
         if self._batch:
             self._build()
         return self.built
+
+
+def _trim_heap() -> None:
+    """Hand the memory a batch freed back to the system.
+
+    glibc keeps freed heap memory for reuse, so a build's resident size would otherwise stay
+    at its largest batch plus whatever the next one cannot fit into the holes left.
+    """
+    gc.collect()
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to hand back this way
+        pass
 
 
 def make_state(manifest: Manifest, segments: dict[str, Segment], settings: Settings) -> IndexState:
