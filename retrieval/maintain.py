@@ -303,9 +303,11 @@ def _segment_name() -> str:
     return f"seg-{uuid.uuid4().hex[:12]}"
 
 
-# Peak memory a build takes per byte of article text, the forked analysis workers included;
-# measured at 1,000,000 news-like passages (`benchmarks.newslike`) and rounded up.
-BUILD_BYTES_PER_TEXT_BYTE = 12
+# Memory a batch's build takes per byte of its article text, the forked analysis workers
+# included: at 12, a 1,000,000-passage news-like build (`benchmarks.newslike`) peaked at
+# 1,283 MiB over its process tree with index.memory_mb 1024, about 14 per byte beside the
+# interpreter's own; 20 leaves that room.
+BUILD_BYTES_PER_TEXT_BYTE = 20
 
 
 class _Batches:
