@@ -18,12 +18,13 @@ from retrieval.merge import merge_segments
 from retrieval.models import Article
 from retrieval.settings import IndexSettings, PassageSettings, Settings
 
-WORDS = (
-    "harbour bridge council budget river flood storm minister election court ruling tariff "
-    "factory workers strike vaccine hospital drought harvest wheat price railway tunnel mayor "
-    "festival museum painting orchestra satellite launch rocket glacier volcano eruption "
-    "village school teachers pension reform senate vote border talks ceasefire treaty"
-).split()
+WORDS = [
+    "harbour", "bridge", "council", "budget", "river", "flood", "storm", "minister", "election", "court",
+    "ruling", "tariff", "factory", "workers", "strike", "vaccine", "hospital", "drought", "harvest", "wheat",
+    "price", "railway", "tunnel", "mayor", "festival", "museum", "painting", "orchestra", "satellite",
+    "launch", "rocket", "glacier", "volcano", "eruption", "village", "school", "teachers", "pension",
+    "reform", "senate", "vote", "border", "talks", "ceasefire", "treaty",
+]
 
 
 def _sentence(rng: random.Random) -> str:
@@ -172,7 +173,9 @@ def test_a_jsonl_file_read_in_parts_gives_what_one_read_gives(tmp_path: Path, co
     assert _joined(parts) == (list(whole.articles), list(whole.problems), whole.digest, whole.size, whole.breaks)
 
 
-@pytest.mark.parametrize("content", [b"", b"  \n\n", b'{"id": "a", "text": "One."}\n\x00\n'], ids=["empty", "blank", "nul"])
+@pytest.mark.parametrize(
+    "content", [b"", b"  \n\n", b'{"id": "a", "text": "One."}\n\x00\n'], ids=["empty", "blank", "nul"]
+)
 def test_a_jsonl_file_that_cannot_be_used_is_one_part_saying_why(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "news.jsonl"
     path.write_bytes(content)
