@@ -487,8 +487,13 @@ def build_segment(
     passages: PassageSettings,
     *,
     progress: Progress | None = None,
+    train: bool = True,
 ) -> Segment:
-    """Split, analyse and index `articles` into one in-memory segment."""
+    """Split, analyse and index `articles` into one in-memory segment.
+
+    `train` learns a compression dictionary for its sentences; a batch that is to be merged
+    skips it (the merge learns one for all).
+    """
     chunks = _analyse_all(articles, analyzer, passages, progress)
     # Each process's terms, in the order of its ids; then one sorted vocabulary for all.
     vocabs: dict[int, list[str]] = {}
@@ -559,7 +564,7 @@ def build_segment(
     meta = [m for c in chunks for m in c.meta]
     blob = b"".join(c.text_blob for c in chunks)
     del chunks
-    texts = Blocks.pack(blob, text_offsets, per_block=TEXT_BLOCK, train=True)
+    texts = Blocks.pack(blob, text_offsets, per_block=TEXT_BLOCK, train=train)
     del blob
     stored = encode_postings(post_offsets, post_docs, post_tf16)
     post_offsets, post_docs, post_tf16 = stored["post_offsets"], stored["post_docs"], stored["post_tf"]

@@ -328,7 +328,7 @@ class _Batches:
         """Add `article` to the current batch (building the last one if full); return its segment and place."""
         size = len(article.text) + len(article.title)
         if self._batch and self._used + size > self.budget:
-            self._build()
+            self._build(merged=True)
         if not self._batch:
             self._name = _segment_name()
             self._ids[self._name] = []
@@ -341,8 +341,11 @@ class _Batches:
         """The id of an article placed in a batch."""
         return self._ids[segment][place]
 
-    def _build(self) -> None:
-        segment = build_segment(self._batch, self.analyzer, self.settings.passages, progress=self.progress)
+    def _build(self, *, merged: bool) -> None:
+        """Build and save the current batch; one that will be merged learns no compression dictionary."""
+        segment = build_segment(
+            self._batch, self.analyzer, self.settings.passages, progress=self.progress, train=not merged
+        )
         self._batch, self._used = [], 0
         save_segment(segment, self.index_dir / self._name)
         self.built.append(self._name)
@@ -352,7 +355,7 @@ class _Batches:
     def finish(self) -> list[str]:
         """Build the last batch; return the names of the segments saved, in order."""
         if self._batch:
-            self._build()
+            self._build(merged=bool(self.built))
         return self.built
 
 
