@@ -267,7 +267,8 @@ class _TermIds:
         kept = ids.pop(mark, None)
         ids[mark] = -2
         for token in set(tokens).difference(ids):
-            term = self.analyzer.term(token)
+            # This map is the build's cache: the analyser's own would hold every token twice.
+            term = self.analyzer.term(token, remember=False)
             number = self._number.get(term, -1) if term else -1
             if term and number < 0:
                 number = self._number[term] = len(self.words)

@@ -304,10 +304,10 @@ def _segment_name() -> str:
 
 
 # Memory a batch's build takes per byte of its article text, the forked analysis workers
-# included: at 12, a 1,000,000-passage news-like build (`benchmarks.newslike`) peaked at
-# 1,283 MiB over its process tree with index.memory_mb 1024, about 14 per byte beside the
-# interpreter's own; 20 leaves that room.
-BUILD_BYTES_PER_TEXT_BYTE = 20
+# included: at 20, a 1,000,000-passage news-like build (`benchmarks.newslike`) with
+# index.memory_mb 1024 peaked at 1,130 MiB over its process tree (801 MiB in the building
+# process), mostly in proportion to the batch; 26 leaves the interpreters' own room.
+BUILD_BYTES_PER_TEXT_BYTE = 26
 
 
 class _Batches:
