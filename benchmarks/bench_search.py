@@ -892,6 +892,10 @@ def print_size(result: dict[str, Any]) -> None:
               f"{_cell(r, lat + '.p99', 'ms'):>9}"
               f"{_versus(speed):>16}"
               f"{(f'{overlap:.2f}' if overlap is not None else ''):>7}")
+    if "build_tree_peak_pss_bytes" in nb:
+        print(f"newsbot build peak {nb['build_peak_rss_bytes'] / MiB:,.0f} MiB in the building process, "
+              f"{nb['build_tree_peak_pss_bytes'] / MiB:,.0f} MiB with its analysis workers (PSS, "
+              f"sampled); {nb.get('build_cpu_s', 0):.1f} s of CPU")
     if "serve_rss_anon_bytes" in nb:
         print(f"newsbot serving RSS {nb['serve_rss_bytes'] / MiB:,.0f} MiB = "
               f"{nb['serve_rss_anon_bytes'] / MiB:,.0f} MiB heap + "
