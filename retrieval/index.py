@@ -645,9 +645,7 @@ def release_pages(segment: Segment) -> None:
     arrays = [getattr(segment, name) for name in _ARRAYS]
     records = segment.articles.records
     for array in (*arrays, records.blob, records.blocks, records.offsets, records.sums):
-        mapping = _mapping(array)
-        if mapping is not None:
-            mapping.madvise(mmap.MADV_DONTNEED)
+        _let_go(array)
 
 
 def _mapping(array: np.ndarray) -> mmap.mmap | None:
@@ -866,13 +864,34 @@ def _check_shapes(segment: Segment, meta: dict[str, int], directory: Path) -> No
     _check_ranges(segment, directory)
 
 
+# Arrays are checked this many items at a time, their pages let go after each piece: a
+# segment's arrays read whole through the map would all count as this process's memory.
+_CHECK_ITEMS = 1 << 23
+
+
 def _within(array: np.ndarray, low: int, high: int) -> bool:
     """Whether every value of `array` lies in [low, high) (an empty array does)."""
-    return not array.size or (int(array.min()) >= low and int(array.max()) < high)
+    for lo in range(0, array.size, _CHECK_ITEMS):
+        part = array[lo : lo + _CHECK_ITEMS]
+        if int(part.min()) < low or int(part.max()) >= high:
+            return False
+        _let_go(array)
+    return True
 
 
 def _ascending(array: np.ndarray) -> bool:
-    return array.size < 2 or bool((np.diff(array) >= 0).all())
+    for lo in range(0, max(array.size - 1, 0), _CHECK_ITEMS):
+        if not bool((np.diff(array[lo : lo + _CHECK_ITEMS + 1]) >= 0).all()):
+            return False
+        _let_go(array)
+    return True
+
+
+def _let_go(array: np.ndarray) -> None:
+    """Let go of the pages of the file an array maps, if it maps one (see `release_pages`)."""
+    mapping = _mapping(array)
+    if mapping is not None:
+        mapping.madvise(mmap.MADV_DONTNEED)
 
 
 def _check_ranges(segment: Segment, directory: Path) -> None:

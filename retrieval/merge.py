@@ -41,6 +41,7 @@ from retrieval.index import (
     SEGMENT_FORMAT,
     TEXT_BLOCK,
     Segment,
+    _let_go,
     _term_bounds,
     encode_postings,
     release_pages,
@@ -193,6 +194,7 @@ def _shifted(column: _Column, arrays: Sequence[np.ndarray], shifts: Sequence[int
     for array, shift in zip(arrays, shifts, strict=True):
         for lo in range(0, array.size, CHUNK):
             column.add(np.asarray(array[lo : lo + CHUNK], dtype=np.int64) + shift)
+            _let_go(array)
 
 
 def _mapped(column: _Column, arrays: Sequence[np.ndarray], maps: Sequence[npt.NDArray[np.int32]]) -> None:
@@ -200,6 +202,7 @@ def _mapped(column: _Column, arrays: Sequence[np.ndarray], maps: Sequence[npt.ND
     for array, term_map in zip(arrays, maps, strict=True):
         for lo in range(0, array.size, CHUNK):
             column.add(term_map[np.asarray(array[lo : lo + CHUNK])])
+            _let_go(array)
 
 
 def _offsets(column: _Column, arrays: Sequence[np.ndarray]) -> None:
@@ -209,6 +212,7 @@ def _offsets(column: _Column, arrays: Sequence[np.ndarray]) -> None:
     for array in arrays:
         for lo in range(1, array.size, CHUNK):
             column.add(np.asarray(array[lo : lo + CHUNK], dtype=np.int64) + end)
+            _let_go(array)
         end += int(array[-1])
 
 
@@ -230,8 +234,11 @@ def _reblock(folder: Path, name: str, sources: Sequence, *, per_block: int, lear
     with open(blob_raw, "wb") as out:
         writer = BlockWriter(out, per_block=per_block, dictionary=dictionary)
         for source in sources:
-            for raw, ends in source.raw_blocks():
+            for b, (raw, ends) in enumerate(source.raw_blocks()):
                 writer.add(raw, ends)
+                if b % 4096 == 4095:
+                    _let_go(source.blob)
+            _let_go(source.blob)
         starts = writer.finish()
     return {"dictionary": writer.dictionary, "blocks": starts}, int(starts[-1])
 
