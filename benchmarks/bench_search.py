@@ -141,6 +141,19 @@ def _peak_rss_bytes() -> int:
     return int(peak) * (1 if sys.platform == "darwin" else 1024)
 
 
+def _cpu_s() -> float:
+    """CPU seconds (user and system) of this process and of the children it has waited for.
+
+    On a machine that others share, the wall time of a build says as much about them as
+    about it; its CPU time, forked analysis workers included, says less.
+    """
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
+
+
 def _dir_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -201,8 +214,10 @@ def _child_newsbot_build(spec: dict[str, Any]) -> dict[str, Any]:
         profiler = cProfile.Profile()
         profiler.enable()
     began = time.perf_counter()
+    cpu_began = _cpu_s()
     engine = Engine.open(spec["corpus"], index, Settings(), progress=None)
     build_s = time.perf_counter() - began
+    build_cpu_s = _cpu_s() - cpu_began
     if profiler is not None:
         import io
         import pstats
@@ -215,6 +230,7 @@ def _child_newsbot_build(spec: dict[str, Any]) -> dict[str, Any]:
     stats = engine.stats
     return {
         "build_s": build_s,
+        "build_cpu_s": build_cpu_s,
         "build_peak_rss_bytes": peak,
         "index_bytes": _dir_bytes(index),
         "index_files": _bytes_by_name(index),
@@ -564,10 +580,14 @@ def _run_child(role: str, spec: dict[str, Any], work: Path) -> dict[str, Any]:
     path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
     env = {**os.environ, "PYTHONPATH": path}
     began = time.perf_counter()
-    proc = subprocess.run(
+    log_path = work / f"{role}.log"
+    with log_path.open("w", encoding="utf-8") as log, subprocess.Popen(
         [sys.executable, "-m", "benchmarks.bench_search", "--child", role, str(spec_path)],
-        cwd=ROOT, env=env, capture_output=True, text=True,
-    )
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+    ) as child:
+        tree_peak = _watch_tree(child)
+    output = log_path.read_text(encoding="utf-8", errors="replace")
+    proc = subprocess.CompletedProcess(child.args, child.returncode, output, output)
     wall = time.perf_counter() - began
     if proc.returncode != 0 or not out_path.exists():
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
@@ -575,7 +595,41 @@ def _run_child(role: str, spec: dict[str, Any], work: Path) -> dict[str, Any]:
         return {"error": "\n".join(tail), "exit": proc.returncode}
     result = json.loads(out_path.read_text(encoding="utf-8"))
     result[f"{role.replace('newsbot-', '')}_child_wall_s"] = wall
+    for kind, peak in tree_peak.items():
+        result[f"{role.replace('newsbot-', '')}_tree_peak_{kind}_bytes"] = peak
     return result
+
+
+def _watch_tree(child: subprocess.Popen[str]) -> dict[str, int]:
+    """The largest memory a child and its descendants (forked workers) took together, sampled.
+
+    Sampled every 50 ms from this process, so that the child runs no thread of its own
+    (a build forks its workers only from a single-threaded process). Two sums: of RSS, where
+    pages a forked worker shares with its parent count in both (an upper bound), and of PSS,
+    where a shared page is split between the processes sharing it (what the tree takes).
+    """
+    import psutil
+
+    peak = {"rss": 0, "pss": 0}
+    try:
+        root = psutil.Process(child.pid)
+    except psutil.Error:
+        return peak
+    while child.poll() is None:
+        rss = pss = 0
+        try:
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            procs = []
+        for proc in procs:
+            try:
+                full = proc.memory_full_info()
+            except psutil.Error:
+                continue
+            rss, pss = rss + full.rss, pss + getattr(full, "pss", full.rss)
+        peak = {"rss": max(peak["rss"], rss), "pss": max(peak["pss"], pss)}
+        time.sleep(0.05)
+    return peak
 
 
 def _child_main(role: str, spec_path: str) -> int:
@@ -850,6 +904,10 @@ def print_size(result: dict[str, Any]) -> None:
               f"{_cell(r, lat + '.p99', 'ms'):>9}"
               f"{_versus(speed):>16}"
               f"{(f'{overlap:.2f}' if overlap is not None else ''):>7}")
+    if "build_tree_peak_pss_bytes" in nb:
+        print(f"newsbot build peak {nb['build_peak_rss_bytes'] / MiB:,.0f} MiB in the building process, "
+              f"{nb['build_tree_peak_pss_bytes'] / MiB:,.0f} MiB with its analysis workers (PSS, "
+              f"sampled); {nb.get('build_cpu_s', 0):.1f} s of CPU")
     if "serve_rss_anon_bytes" in nb:
         print(f"newsbot serving RSS {nb['serve_rss_bytes'] / MiB:,.0f} MiB = "
               f"{nb['serve_rss_anon_bytes'] / MiB:,.0f} MiB heap + "

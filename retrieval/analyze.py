@@ -64,6 +64,15 @@ class Analyzer:
         self._cache: dict[str, str] = {}
 
     def _term(self, token: str) -> str:
+        """Analyse one raw token and remember it; '' means it is dropped (a stopword)."""
+        term = self._analysed(token)
+        if len(self._cache) >= _MAX_CACHE:
+            # Questions bring words without end; past this many, start the cache afresh.
+            self._cache.clear()
+        self._cache[token] = term
+        return term
+
+    def _analysed(self, token: str) -> str:
         """Analyse one raw token; '' means it is dropped (a stopword)."""
         folded = _fold(token)
         if folded in self._stopwords:
@@ -81,11 +90,21 @@ class Analyzer:
                 term = self._stemmer.stemWord(term)
             if term in self._stopwords:
                 term = ""
-        if len(self._cache) >= _MAX_CACHE:
-            # Questions bring words without end; past this many, start the cache afresh.
-            self._cache.clear()
-        self._cache[token] = term
         return term
+
+    def tokens(self, text: str) -> list[str]:
+        """Return the raw tokens of `text`, in order (what `terms` analyses one by one)."""
+        return _TOKEN.findall(text)
+
+    def term(self, token: str, *, remember: bool = True) -> str:
+        """Return the index term of one raw token, '' when it is dropped (a stopword).
+
+        `remember` False leaves the analyser's cache as it is: for a caller that keeps its own.
+        """
+        term = self._cache.get(token)
+        if term is not None:
+            return term
+        return self._term(token) if remember else self._analysed(token)
 
     def terms(self, text: str) -> list[str]:
         """Return the index terms of `text`, in order, stopwords dropped."""

@@ -16,6 +16,8 @@ that fails its checksum, fails to decompress or decompresses to the wrong size r
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -70,10 +72,14 @@ class Blocks:
     def pack(cls, data: bytes, offsets: Ints, *, per_block: int, train: bool = False) -> Blocks:
         """Compress the records `data[offsets[i]:offsets[i + 1]]` in blocks of `per_block`."""
         n = offsets.size - 1
-        raw = [data[int(offsets[b]) : int(offsets[min(b + per_block, n)])] for b in range(0, n, per_block)]
+        # Views, not copies: the records are compressed where they lie.
+        view = memoryview(data)
+        raw = [view[int(offsets[b]) : int(offsets[min(b + per_block, n)])] for b in range(0, n, per_block)]
         dictionary = None
         if train and len(raw) >= DICTIONARY_MIN_BLOCKS:
-            samples: list[bytes | bytearray | memoryview] = list(raw[:: max(1, len(raw) // _DICTIONARY_SAMPLES)])
+            samples: list[bytes | bytearray | memoryview] = [
+                bytes(r) for r in raw[:: max(1, len(raw) // _DICTIONARY_SAMPLES)]
+            ]
             try:
                 dictionary = zstandard.train_dictionary(DICTIONARY_BYTES, samples)
             except zstandard.ZstdError:  # samples too alike or too few to learn from
@@ -120,6 +126,19 @@ class Blocks:
             raise DamagedSegmentError(self.where, f"{self.where}: block {b} decompresses to the wrong size")
         return raw
 
+    def block(self, b: int) -> bytes:
+        """Return block `b` decompressed (its records back to back)."""
+        return self._block(b)
+
+    def raw_blocks(self) -> Iterator[tuple[bytes, Ints]]:
+        """Yield every block decompressed, in order, with its records' ends within it."""
+        decompressor = zstandard.ZstdDecompressor(dict_data=self._dict)
+        n = len(self)
+        for b in range(-(-n // self.per_block)):
+            lo, hi = b * self.per_block, min((b + 1) * self.per_block, n)
+            ends = np.asarray(self.offsets[lo + 1 : hi + 1], dtype=np.int64) - int(self.offsets[lo])
+            yield self._decompress(b, decompressor), ends
+
     def verify(self) -> None:
         """Check every checksum of the compressed bytes now."""
         integrity.check_blocks(self.blob, self.sums, where=self.where)
@@ -142,3 +161,58 @@ class Blocks:
 
 def _ascending(array: np.ndarray) -> bool:
     return array.size < 2 or bool((np.diff(array) >= 0).all())
+
+
+def train(samples: list[bytes]) -> npt.NDArray[np.uint8] | None:
+    """A zstd dictionary learnt from sample blocks, or None when there are too few to learn from."""
+    if len(samples) < DICTIONARY_MIN_BLOCKS:
+        return None
+    try:
+        learnt = zstandard.train_dictionary(DICTIONARY_BYTES, list(samples))
+    except zstandard.ZstdError:  # samples too alike or too few to learn from
+        return None
+    return np.frombuffer(learnt.as_bytes(), dtype=np.uint8)
+
+
+class BlockWriter:
+    """Records compressed into blocks of `per_block` as they come, written straight to a file.
+
+    What `Blocks.pack` makes in memory, made a few records at a time: merging segments
+    re-blocks their records through this without holding any blob whole.
+    """
+
+    def __init__(self, out: BinaryIO, *, per_block: int, dictionary: npt.NDArray[np.uint8] | None = None) -> None:
+        self.out, self.per_block = out, per_block
+        self.dictionary = np.zeros(0, np.uint8) if dictionary is None else dictionary
+        data = zstandard.ZstdCompressionDict(self.dictionary.tobytes()) if self.dictionary.size else None
+        self._compressor = zstandard.ZstdCompressor(level=_LEVEL, dict_data=data)
+        self._pending = bytearray()
+        self._ends: list[Ints] = []
+        self._count = 0
+        self._starts = [0]
+
+    def add(self, data: bytes, ends: Ints) -> None:
+        """Add records: `data` holds them back to back, `ends` where each ends in it."""
+        if ends.size:
+            self._ends.append(ends + len(self._pending))
+            self._pending += data[: int(ends[-1])]
+            self._count += int(ends.size)
+        while self._count >= self.per_block:
+            self._emit(self.per_block)
+
+    def _emit(self, records: int) -> None:
+        ends = np.concatenate(self._ends)
+        cut = int(ends[records - 1])
+        packed = self._compressor.compress(bytes(self._pending[:cut]))
+        self.out.write(packed)
+        self._starts.append(self._starts[-1] + len(packed))
+        del self._pending[:cut]
+        rest = ends[records:] - cut
+        self._ends = [rest] if rest.size else []
+        self._count -= records
+
+    def finish(self) -> Ints:
+        """Write the last, partial block; return where each compressed block starts (and the end)."""
+        if self._count:
+            self._emit(self._count)
+        return np.asarray(self._starts, dtype=np.int64)

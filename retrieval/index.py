@@ -15,7 +15,9 @@ in small checked blocks (`retrieval.blocks`).
 from __future__ import annotations
 
 import io
+import itertools
 import json
+import mmap
 import multiprocessing
 import os
 import shutil
@@ -229,19 +231,6 @@ class Segment:
 MAX_TF = int(np.iinfo(np.uint16).max)
 
 
-def encode_postings(docs: Int32s, tfs: npt.NDArray[np.integer]) -> tuple[npt.NDArray[np.uint8], Int32s, Ints]:
-    """Turn one term's postings (passage ids ascending, counts) into the parts a segment stores.
-
-    Returns (bytes, last passage id of each block, end of each block in those bytes). Terms
-    go in vocabulary order: a term's bytes go to the end of `post_bytes`, its block ends (plus
-    the bytes already there) to the end of `block_end`, its last ids to the end of
-    `block_last`, and `post_offsets` counts its postings. A count over 65,535 is kept as 65,535.
-    """
-    counts = np.minimum(np.asarray(tfs, dtype=np.int64), MAX_TF).astype(np.uint16)
-    offsets = np.array([0, len(docs)], dtype=np.int64)
-    return postings.encode(np.asarray(docs, dtype=np.int32), counts, offsets)
-
-
 def _narrow(array: np.ndarray, narrow: type, wide: type) -> np.ndarray:
     """`array` as `narrow` when every value fits, else as `wide`."""
     fits = not array.size or (int(array.min()) >= np.iinfo(narrow).min and int(array.max()) <= np.iinfo(narrow).max)
@@ -256,8 +245,15 @@ def _ranges(starts: Ints, lengths: Ints) -> Ints:
 
 @dataclass(frozen=True, slots=True)
 class _Chunk:
-    """The analysed form of a run of articles, with term ids local to the chunk."""
+    """The analysed form of a run of articles, with term and passage ids local to the chunk.
 
+    Term ids are those of the process that analysed it (`worker`), whose new terms it carries
+    in `words`, from id `first_word` on. Its postings are grouped by term: term `group_terms[g]` holds the postings
+    `group_offsets[g]:group_offsets[g + 1]` of `post_docs` (ascending) and `post_tf`.
+    """
+
+    worker: int
+    first_word: int
     words: list[str]
     sent_terms: Int32s
     sent_len: Int32s
@@ -272,87 +268,211 @@ class _Chunk:
     pass_article: Int32s
     article_first: Int32s
     meta: list[dict[str, str]]
+    doc_len: Int32s
+    group_terms: Int32s
+    group_offsets: Ints
+    post_docs: Int32s
+    post_tf: npt.NDArray[np.uint16]
 
 
-def _analyse(articles: Sequence[Article], analyzer: Analyzer, passages: PassageSettings) -> _Chunk:
-    """Split and analyse a run of articles into flat arrays."""
-    vocab: dict[str, int] = {}
-    add = vocab.setdefault
-    flat: list[int] = []
-    title_flat: list[int] = []
-    title_len: list[int] = []
-    sent_len: list[int] = []
-    texts: list[bytes] = []
-    sent_article: list[int] = []
-    sent_pos: list[int] = []
+class _TermIds:
+    """Raw token → term id, each distinct token analysed once; kept by a process for a whole build.
+
+    Ids are numbered in the order terms are first met, so a chunk carries only the terms new
+    since the process's last chunk (`_Chunk.words` from `_Chunk.first_word` on).
+    """
+
+    def __init__(self, analyzer: Analyzer) -> None:
+        self.analyzer = analyzer
+        self.ids: dict[str, int] = {}
+        self.words: list[str] = []
+        self._number: dict[str, int] = {}
+
+    def lookup(self, tokens: list[str], mark: str) -> Int32s:
+        """The term id of every token (-1: dropped), and -2 for each `mark`."""
+        ids = self.ids
+        kept = ids.pop(mark, None)
+        ids[mark] = -2
+        for token in set(tokens).difference(ids):
+            # This map is the build's cache: the analyser's own would hold every token twice.
+            term = self.analyzer.term(token, remember=False)
+            number = self._number.get(term, -1) if term else -1
+            if term and number < 0:
+                number = self._number[term] = len(self.words)
+                self.words.append(term)
+            ids[token] = number
+        try:
+            return np.fromiter(map(ids.__getitem__, tokens), dtype=np.int32, count=len(tokens))
+        finally:
+            # The mark may be a real word of another chunk.
+            del ids[mark]
+            if kept is not None:
+                ids[mark] = kept
+
+
+# Put between the headline and sentences of a chunk so one regex scan tokenises them all; a
+# word no text holds (another is picked if one does).
+_BREAK = "qzxjbreakjxzq"
+
+
+def _article_record(article: Article) -> dict[str, str]:
+    return {
+        "id": article.id,
+        "title": article.title,
+        "source": article.source,
+        "url": article.url,
+        "published": article.published,
+        "language": article.language,
+        "path": article.path,
+        # Only when present, so that other articles' records stay as they were.
+        **({"also": mentions_json(article.also_reported_by)} if article.also_reported_by else {}),
+    }
+
+
+def _analyse(articles: Sequence[Article], ids: _TermIds, passages: PassageSettings) -> _Chunk:
+    """Split and analyse a run of articles into flat arrays, postings included.
+
+    Headlines and sentences are joined with a break word between them and tokenised in one
+    scan; each distinct token is analysed once. A token never spans the spaces around the
+    break word, so every unit gets exactly the tokens it gets alone.
+    """
+    units: list[str] = []
+    sentences: list[str] = []
+    n_sent = np.zeros(len(articles), dtype=np.int64)
+    for a, article in enumerate(articles):
+        text = article.text
+        found = [text[s:e] for s, e in split_sentences(text)]
+        units.append(article.title)
+        units.extend(found)
+        sentences.extend(found)
+        n_sent[a] = len(found)
+    mark = _BREAK
+    glue = f" {mark} "
+    body = glue.join(units) + glue if units else ""
+    while body.count(mark) != len(units):
+        mark += "q"
+        glue = f" {mark} "
+        body = glue.join(units) + glue
+    first_word = len(ids.words)
+    tokens = ids.analyzer.tokens(body)
+    del body
+    flat = ids.lookup(tokens, mark)
+    del tokens
+    marks = np.flatnonzero(flat == -2)
+    kept = flat >= 0
+    unit_len = np.diff(np.cumsum(kept)[marks], prepend=0).astype(np.int32)
+    terms = flat[kept]
+    del flat, kept
+    is_title = np.zeros(len(units), dtype=bool)
+    is_title[np.cumsum(1 + n_sent) - (1 + n_sent)] = True
+    in_title = np.repeat(is_title, unit_len)
+    title_terms, sent_terms = terms[in_title], terms[~in_title]
+    title_len, sent_len = unit_len[is_title], unit_len[~is_title]
+
+    n_articles, n_sentences = len(articles), len(sentences)
+    first = np.zeros(n_articles + 1, dtype=np.int64)
+    np.cumsum(n_sent, out=first[1:])
+    sent_article = np.repeat(np.arange(n_articles, dtype=np.int32), n_sent)
+    sent_pos = (np.arange(n_sentences, dtype=np.int64) - np.repeat(first[:-1], n_sent)).astype(np.int32)
     pass_start: list[int] = []
     pass_end: list[int] = []
     pass_article: list[int] = []
-    article_first: list[int] = []
-    meta: list[dict[str, str]] = []
-    terms_of = analyzer.terms
-    for a, article in enumerate(articles):
-        first = len(sent_len)
-        article_first.append(first)
-        meta.append(
-            {
-                "id": article.id,
-                "title": article.title,
-                "source": article.source,
-                "url": article.url,
-                "published": article.published,
-                "language": article.language,
-                "path": article.path,
-                # Only when present, so that other articles' records stay as they were.
-                **({"also": mentions_json(article.also_reported_by)} if article.also_reported_by else {}),
-            }
-        )
-        terms = terms_of(article.title)
-        title_flat.extend([add(t, len(vocab)) for t in terms])
-        title_len.append(len(terms))
-        text = article.text
-        spans = split_sentences(text)
-        for pos, (s, e) in enumerate(spans):
-            sentence = text[s:e]
-            terms = terms_of(sentence)
-            flat.extend([add(t, len(vocab)) for t in terms])
-            sent_len.append(len(terms))
-            texts.append(sentence.encode("utf-8"))
-            sent_article.append(a)
-            sent_pos.append(pos)
-        for s, e in windows(len(spans), passages):
-            pass_start.append(first + s)
-            pass_end.append(first + e)
+    for a in range(n_articles):
+        base = int(first[a])
+        for s, e in windows(int(n_sent[a]), passages):
+            pass_start.append(base + s)
+            pass_end.append(base + e)
             pass_article.append(a)
-    return _Chunk(
-        words=list(vocab),
-        sent_terms=np.asarray(flat, dtype=np.int32),
-        sent_len=np.asarray(sent_len, dtype=np.int32),
-        title_terms=np.asarray(title_flat, dtype=np.int32),
-        title_len=np.asarray(title_len, dtype=np.int32),
-        text_blob=b"".join(texts),
-        text_len=np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts)),
-        sent_pos=np.asarray(sent_pos, dtype=np.int32),
-        sent_article=np.asarray(sent_article, dtype=np.int32),
-        pass_start=np.asarray(pass_start, dtype=np.int32),
-        pass_end=np.asarray(pass_end, dtype=np.int32),
-        pass_article=np.asarray(pass_article, dtype=np.int32),
-        article_first=np.asarray(article_first, dtype=np.int32),
-        meta=meta,
+    blob = "".join(sentences).encode("utf-8")
+    if len(blob) == sum(map(len, sentences)):  # all ASCII: bytes are characters
+        text_len = np.fromiter(map(len, sentences), dtype=np.int64, count=n_sentences)
+    else:
+        text_len = np.fromiter((len(t.encode("utf-8")) for t in sentences), dtype=np.int64, count=n_sentences)
+    p_start = np.asarray(pass_start, dtype=np.int32)
+    p_end = np.asarray(pass_end, dtype=np.int32)
+    p_article = np.asarray(pass_article, dtype=np.int32)
+    doc_len, group_terms, group_offsets, post_docs, post_tf = _chunk_postings(
+        sent_terms, sent_len, title_terms, title_len, p_start, p_end, p_article, titled=passages.title
     )
+    return _Chunk(
+        worker=os.getpid(),
+        first_word=first_word,
+        words=ids.words[first_word:],
+        sent_terms=sent_terms,
+        sent_len=sent_len,
+        title_terms=title_terms,
+        title_len=title_len,
+        text_blob=blob,
+        text_len=text_len,
+        sent_pos=sent_pos,
+        sent_article=sent_article,
+        pass_start=p_start,
+        pass_end=p_end,
+        pass_article=p_article,
+        article_first=first[:-1].astype(np.int32),
+        meta=[_article_record(article) for article in articles],
+        doc_len=doc_len,
+        group_terms=group_terms,
+        group_offsets=group_offsets,
+        post_docs=post_docs,
+        post_tf=post_tf,
+    )
+
+
+def _chunk_postings(
+    sent_terms: Int32s,
+    sent_len: Int32s,
+    title_terms: Int32s,
+    title_len: Int32s,
+    p_start: Int32s,
+    p_end: Int32s,
+    p_article: Int32s,
+    *,
+    titled: bool,
+) -> tuple[Int32s, Int32s, Ints, Int32s, npt.NDArray[np.uint16]]:
+    """Passage lengths and postings (grouped by term) of a chunk's passages."""
+    sent_offsets = np.zeros(sent_len.size + 1, dtype=np.int64)
+    np.cumsum(sent_len, out=sent_offsets[1:])
+    title_offsets = np.zeros(title_len.size + 1, dtype=np.int64)
+    np.cumsum(title_len, out=title_offsets[1:])
+    article = p_article.astype(np.int64)
+    tok_start = sent_offsets[p_start]
+    body_len = sent_offsets[p_end] - tok_start
+    head_start = title_offsets[article]
+    head_len = title_offsets[article + 1] - head_start if titled else np.zeros_like(head_start)
+    passage_ids = np.arange(p_start.size, dtype=np.int64)
+    tokens = np.concatenate(
+        (sent_terms[_ranges(tok_start, body_len)], title_terms[_ranges(head_start, head_len)])
+    ).astype(np.int64)
+    docs = np.concatenate((np.repeat(passage_ids, body_len), np.repeat(passage_ids, head_len)))
+    n_pass = max(p_start.size, 1)
+    pairs, tf = np.unique(tokens * n_pass + docs, return_counts=True)
+    terms = pairs // n_pass
+    starts = np.flatnonzero(np.diff(terms, prepend=-1))
+    group_offsets = np.append(starts, terms.size).astype(np.int64)
+    # A passage holds a word 65,535 times at most in the index (no real one comes near).
+    counts = np.minimum(tf, np.iinfo(np.uint16).max).astype(np.uint16)
+    doc_len = (body_len + head_len).astype(np.int32)
+    return doc_len, terms[starts].astype(np.int32), group_offsets, (pairs % n_pass).astype(np.int32), counts
 
 
 # Analysis is the bulk of a build; a big batch is analysed by forked workers, one chunk of
 # articles each. Small batches (tests, a few new files) stay in-process.
 PARALLEL_MIN_ARTICLES = 4_000
 CHUNK_ARTICLES = 2_000
-_WORK: tuple[Sequence[Article], Analyzer, PassageSettings] | None = None
+_WORK: tuple[Sequence[Article], Analyzer, PassageSettings, int] | None = None
+# A worker's term ids, for the build (numbered in _WORK) it serves.
+_IDS: tuple[int, _TermIds] | None = None
+_BUILDS = itertools.count()
 
 
 def _analyse_range(bounds: tuple[int, int]) -> _Chunk:
+    global _IDS
     assert _WORK is not None
-    articles, analyzer, passages = _WORK
-    return _analyse(articles[bounds[0] : bounds[1]], analyzer, passages)
+    articles, analyzer, passages, build = _WORK
+    if _IDS is None or _IDS[0] != build:
+        _IDS = (build, _TermIds(analyzer))
+    return _analyse(articles[bounds[0] : bounds[1]], _IDS[1], passages)
 
 
 def _analyse_all(
@@ -371,12 +491,13 @@ def _analyse_all(
         or threading.active_count() > 1
         or "fork" not in multiprocessing.get_all_start_methods()
     ):
+        ids = _TermIds(analyzer)
         for lo, hi in bounds:
-            chunks.append(_analyse(articles[lo:hi], analyzer, passages))
+            chunks.append(_analyse(articles[lo:hi], ids, passages))
             if progress is not None:
                 progress("analyse", hi, n)
         return chunks
-    _WORK = (articles, analyzer, passages)
+    _WORK = (articles, analyzer, passages, next(_BUILDS))
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             for (_, hi), chunk in zip(bounds, pool.imap(_analyse_range, bounds), strict=True):
@@ -388,105 +509,102 @@ def _analyse_all(
     return chunks
 
 
-def _merge(chunks: list[_Chunk]) -> tuple[list[str], _Chunk]:
-    """Join chunks into one, with term ids renumbered over a shared sorted vocabulary."""
-    words = sorted(set().union(*(c.words for c in chunks)))
-    number = {w: i for i, w in enumerate(words)}
-    sent_terms, title_terms = [], []
-    sent_article, pass_start, pass_end, pass_article, article_first = [], [], [], [], []
-    sentences = articles = 0
-    for c in chunks:
-        remap = np.fromiter((number[w] for w in c.words), dtype=np.int32, count=len(c.words))
-        sent_terms.append(remap[c.sent_terms] if c.sent_terms.size else c.sent_terms)
-        title_terms.append(remap[c.title_terms] if c.title_terms.size else c.title_terms)
-        sent_article.append(c.sent_article + articles)
-        pass_start.append(c.pass_start + sentences)
-        pass_end.append(c.pass_end + sentences)
-        pass_article.append(c.pass_article + articles)
-        article_first.append(c.article_first + sentences)
-        sentences += c.sent_len.size
-        articles += len(c.meta)
-
-    def join(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-        return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
-
-    merged = _Chunk(
-        words=words,
-        sent_terms=join(sent_terms, np.int32),
-        sent_len=join([c.sent_len for c in chunks], np.int32),
-        title_terms=join(title_terms, np.int32),
-        title_len=join([c.title_len for c in chunks], np.int32),
-        text_blob=b"".join(c.text_blob for c in chunks),
-        text_len=join([c.text_len for c in chunks], np.int64),
-        sent_pos=join([c.sent_pos for c in chunks], np.int32),
-        sent_article=join(sent_article, np.int32),
-        pass_start=join(pass_start, np.int32),
-        pass_end=join(pass_end, np.int32),
-        pass_article=join(pass_article, np.int32),
-        article_first=np.concatenate([*article_first, np.array([sentences])]).astype(np.int32),
-        meta=[m for c in chunks for m in c.meta],
-    )
-    return words, merged
-
-
 def build_segment(
     articles: Sequence[Article],
     analyzer: Analyzer,
     passages: PassageSettings,
     *,
     progress: Progress | None = None,
+    train: bool = True,
 ) -> Segment:
-    """Split, analyse and index `articles` into one in-memory segment."""
-    words, c = _merge(_analyse_all(articles, analyzer, passages, progress))
-    sent_terms, title_terms = c.sent_terms, c.title_terms
-    title_offsets = np.zeros(c.title_len.size + 1, dtype=np.int64)
-    np.cumsum(c.title_len, out=title_offsets[1:])
-    encoded = [w.encode("utf-8") for w in words]
-    width = max((len(w) for w in encoded), default=1)
-    vocab_arr = np.array(encoded, dtype=f"S{width}") if encoded else np.zeros(0, dtype="S1")
+    """Split, analyse and index `articles` into one in-memory segment.
 
-    sent_offsets = np.zeros(c.sent_len.size + 1, dtype=np.int64)
-    np.cumsum(c.sent_len, out=sent_offsets[1:])
-    p_start, p_end = c.pass_start, c.pass_end
-    p_article = c.pass_article.astype(np.int64)
-    tok_start = sent_offsets[p_start]
-    body_len = (sent_offsets[p_end] - tok_start).astype(np.int64)
-    head_start = title_offsets[p_article]
-    head_len = title_offsets[p_article + 1] - head_start
-    if not passages.title:
-        head_len = np.zeros_like(head_len)
-    doc_len = body_len + head_len
+    `train` learns a compression dictionary for its sentences; a batch that is to be merged
+    skips it (the merge learns one for all).
+    """
+    chunks = _analyse_all(articles, analyzer, passages, progress)
+    # Each process's terms, in the order of its ids; then one sorted vocabulary for all.
+    vocabs: dict[int, list[str]] = {}
+    for c in chunks:
+        known = vocabs.setdefault(c.worker, [])
+        end = c.first_word + len(c.words)
+        known.extend([""] * (end - len(known)))
+        known[c.first_word : end] = c.words
+    words = sorted(set().union(*vocabs.values()))
+    number = {w: i for i, w in enumerate(words)}
+    by_worker = {w: np.fromiter(map(number.__getitem__, v), dtype=np.int32, count=len(v)) for w, v in vocabs.items()}
+    remaps = [by_worker[c.worker] for c in chunks]
+    del number, vocabs
 
-    # Postings: every (term, passage) pair with its count, sorted by term then passage.
-    passage_ids = np.arange(p_start.size, dtype=np.int64)
-    tokens = np.concatenate(
-        (sent_terms[_ranges(tok_start, body_len)], title_terms[_ranges(head_start, head_len)])
-    ).astype(np.int64)
-    docs = np.concatenate((np.repeat(passage_ids, body_len), np.repeat(passage_ids, head_len)))
-    n_pass = max(p_start.size, 1)
-    pairs, tf = np.unique(tokens * n_pass + docs, return_counts=True)
-    post_terms = pairs // n_pass
+    def join(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+        return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
+
+    sentences = np.cumsum([0] + [c.sent_len.size for c in chunks])
+    counted = np.cumsum([0] + [len(c.meta) for c in chunks])
+    passed = np.cumsum([0] + [c.pass_start.size for c in chunks])
+    sent_terms = join([r[c.sent_terms] for c, r in zip(chunks, remaps, strict=True)], np.int32)
+    title_terms = join([r[c.title_terms] for c, r in zip(chunks, remaps, strict=True)], np.int32)
+    sent_len = join([c.sent_len for c in chunks], np.int32)
+    title_len = join([c.title_len for c in chunks], np.int32)
+    p_start = join([c.pass_start + sentences[i] for i, c in enumerate(chunks)], np.int32)
+    p_end = join([c.pass_end + sentences[i] for i, c in enumerate(chunks)], np.int32)
+    pass_article = join([c.pass_article + counted[i] for i, c in enumerate(chunks)], np.int32)
+    sent_article = join([c.sent_article + counted[i] for i, c in enumerate(chunks)], np.int32)
+    sent_pos = join([c.sent_pos for c in chunks], np.int32)
+    article_first = np.concatenate(
+        [*(c.article_first + sentences[i] for i, c in enumerate(chunks)), sentences[-1:]]
+    ).astype(np.int32)
+    doc_len32 = join([c.doc_len for c in chunks], np.int32)
+    text_len = join([c.text_len for c in chunks], np.int64)
+
+    # Postings: each chunk's, grouped by term, put in place by term then passage. Chunks hold
+    # ascending passages, so a term's postings come out ascending.
+    totals = np.zeros(len(words), dtype=np.int64)
+    for c, r in zip(chunks, remaps, strict=True):
+        totals[r[c.group_terms]] += np.diff(c.group_offsets)
     post_offsets = np.zeros(len(words) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(post_terms, minlength=len(words)), out=post_offsets[1:])
+    np.cumsum(totals, out=post_offsets[1:])
+    del totals
+    cursor = post_offsets[:-1].copy()
+    post_docs = np.empty(int(post_offsets[-1]), dtype=np.int32)
+    post_tf16 = np.empty(int(post_offsets[-1]), dtype=np.uint16)
+    for i, (c, r) in enumerate(zip(chunks, remaps, strict=True)):
+        held = r[c.group_terms]
+        lengths = np.diff(c.group_offsets)
+        place = np.arange(c.post_docs.size, dtype=np.int64) + np.repeat(cursor[held] - c.group_offsets[:-1], lengths)
+        post_docs[place] = c.post_docs + passed[i]
+        post_tf16[place] = c.post_tf
+        cursor[held] += lengths
+    del cursor
     if progress is not None:
         progress("index", len(articles), len(articles))
 
-    text_offsets = np.zeros(c.text_len.size + 1, dtype=np.int64)
-    np.cumsum(c.text_len, out=text_offsets[1:])
-    texts = Blocks.pack(c.text_blob, text_offsets, per_block=TEXT_BLOCK, train=True)
-    post_docs = (pairs % n_pass).astype(np.int32)
-    post_tf16 = np.minimum(tf, MAX_TF).astype(np.uint16)
-    post_bytes, block_last, block_end = postings.encode(post_docs, post_tf16, post_offsets)
-    block_end = _narrow(block_end, np.int32, np.int64)
+    title_offsets = np.zeros(title_len.size + 1, dtype=np.int64)
+    np.cumsum(title_len, out=title_offsets[1:])
+    sent_offsets = np.zeros(sent_len.size + 1, dtype=np.int64)
+    np.cumsum(sent_len, out=sent_offsets[1:])
+    encoded = [w.encode("utf-8") for w in words]
+    width = max((len(w) for w in encoded), default=1)
+    vocab_arr = np.array(encoded, dtype=f"S{width}") if encoded else np.zeros(0, dtype="S1")
+    del encoded
+    text_offsets = np.zeros(text_len.size + 1, dtype=np.int64)
+    np.cumsum(text_len, out=text_offsets[1:])
+    meta = [m for c in chunks for m in c.meta]
+    blob = b"".join(c.text_blob for c in chunks)
+    del chunks
+    texts = Blocks.pack(blob, text_offsets, per_block=TEXT_BLOCK, train=train)
+    del blob
+    stored = encode_postings(post_offsets, post_docs, post_tf16)
+    post_bytes, block_last = stored["post_bytes"], stored["block_last"]
+    block_end = _narrow(stored["block_end"], np.int32, np.int64)
     # Read-only, as they are once saved and memory-mapped: the compiled search loop is then
     # compiled (and cached) for one kind of array.
     for packed in (post_bytes, block_last, block_end):
         packed.flags.writeable = False
-    doc_len32 = doc_len.astype(np.int32)
     max_tf, min_len = _term_bounds(post_offsets, post_docs, post_tf16, doc_len32)
-    del post_docs, post_tf16, pairs
+    del post_docs, post_tf16
     return Segment(
-        articles=ArticleTable.from_records(c.meta),
+        articles=ArticleTable.from_records(meta),
         vocab=vocab_arr,
         post_offsets=_narrow(post_offsets, np.int32, np.int64),
         post_bytes=post_bytes,
@@ -497,21 +615,38 @@ def build_segment(
         doc_len=_narrow(doc_len32, np.uint16, np.int32),
         pass_start=p_start,
         pass_end=p_end,
-        pass_article=c.pass_article,
+        pass_article=pass_article,
         sent_offsets=_narrow(sent_offsets, np.int32, np.int64),
         sent_terms=sent_terms,
-        sent_article=c.sent_article,
-        sent_pos=_narrow(c.sent_pos, np.uint16, np.int32),
+        sent_article=sent_article,
+        sent_pos=_narrow(sent_pos, np.uint16, np.int32),
         text_offsets=_narrow(text_offsets, np.int32, np.int64),
         text_blocks=texts.blocks,
         text_blob=texts.blob,
         text_dict=texts.dictionary,
         text_sums=texts.sums,
-        article_first=c.article_first,
+        article_first=article_first,
         title_offsets=title_offsets,
         title_terms=title_terms,
         titled=passages.title,
     )
+
+
+def encode_postings(offsets: Ints, docs: Int32s, tfs: npt.NDArray[np.integer]) -> dict[str, np.ndarray]:
+    """Turn a run of terms' postings into the arrays a segment stores for them.
+
+    Term i of the run holds `docs[offsets[i]:offsets[i + 1]]` (passage ids, ascending) with
+    their counts `tfs`; `offsets` starts at 0. The result maps each stored postings array to
+    its part for the run: `post_offsets` (from 0, one more than the terms) counts postings,
+    `post_bytes` holds them packed (`retrieval.postings`), `block_last` is each block's last
+    passage id and `block_end` where its bytes end, from 0. Runs are joined by shifting
+    `post_offsets` by the postings and `block_end` by the bytes before them.
+    `Segment.term_postings` reads a term back. A count over 65,535 is kept as 65,535.
+    """
+    offsets = np.asarray(offsets, dtype=np.int64)
+    counts = np.minimum(np.asarray(tfs, dtype=np.int64), MAX_TF).astype(np.uint16)
+    packed, last, ends = postings.encode(np.asarray(docs, dtype=np.int32), counts, offsets)
+    return {"post_offsets": offsets, "post_bytes": packed, "block_last": last, "block_end": ends}
 
 
 def _term_bounds(
@@ -526,6 +661,32 @@ def _term_bounds(
         max_tf[held] = np.maximum.reduceat(tf, starts)
         min_len[held] = np.minimum.reduceat(doc_len[docs], starts)
     return max_tf, min_len
+
+
+def release_pages(segment: Segment) -> None:
+    """Let go of the pages of a memory-mapped segment this process has read.
+
+    They stay in the page cache and come back at the next read; until then they do not count
+    in this process's memory. Reading a whole segment once (checking it, merging it) would
+    otherwise leave all of it resident.
+    """
+    arrays = [getattr(segment, name) for name in _ARRAYS]
+    records = segment.articles.records
+    for array in (*arrays, records.blob, records.blocks, records.offsets, records.sums):
+        _let_go(array)
+
+
+def _mapping(array: np.ndarray) -> mmap.mmap | None:
+    """The file mapping an array views, if any."""
+    base: object = array
+    while base is not None:
+        if isinstance(base, mmap.mmap):
+            return base
+        found = getattr(base, "_mmap", None)
+        if isinstance(found, mmap.mmap):
+            return found
+        base = getattr(base, "base", None)
+    return None
 
 
 def _npy(array: np.ndarray) -> list[integrity.Buffer]:
@@ -694,6 +855,8 @@ def load_segment(directory: Path, *, verify: bool = False) -> Segment:
         **arrays,
     )
     _check_shapes(segment, meta, directory)
+    # The checks read every id array through the map; what an answer needs is read back.
+    release_pages(segment)
     return segment
 
 
@@ -730,13 +893,34 @@ def _check_shapes(segment: Segment, meta: dict[str, int], directory: Path) -> No
     _check_ranges(segment, directory)
 
 
+# Arrays are checked this many items at a time, their pages let go after each piece: a
+# segment's arrays read whole through the map would all count as this process's memory.
+_CHECK_ITEMS = 1 << 23
+
+
 def _within(array: np.ndarray, low: int, high: int) -> bool:
     """Whether every value of `array` lies in [low, high) (an empty array does)."""
-    return not array.size or (int(array.min()) >= low and int(array.max()) < high)
+    for lo in range(0, array.size, _CHECK_ITEMS):
+        part = array[lo : lo + _CHECK_ITEMS]
+        if int(part.min()) < low or int(part.max()) >= high:
+            return False
+        _let_go(array)
+    return True
 
 
 def _ascending(array: np.ndarray) -> bool:
-    return array.size < 2 or bool((np.diff(array) >= 0).all())
+    for lo in range(0, max(array.size - 1, 0), _CHECK_ITEMS):
+        if not bool((np.diff(array[lo : lo + _CHECK_ITEMS + 1]) >= 0).all()):
+            return False
+        _let_go(array)
+    return True
+
+
+def _let_go(array: np.ndarray) -> None:
+    """Let go of the pages of the file an array maps, if it maps one (see `release_pages`)."""
+    mapping = _mapping(array)
+    if mapping is not None:
+        mapping.madvise(mmap.MADV_DONTNEED)
 
 
 def _check_ranges(segment: Segment, directory: Path) -> None:

@@ -50,6 +50,7 @@ __all__ = [
     "FileRead",
     "drop_duplicates",
     "read_file",
+    "read_file_parts",
     "MAX_ARTICLE_BYTES",
     "SUFFIXES",
     "corpus_files",
@@ -166,6 +167,61 @@ def read_file(
         if grown is not None:
             return grown
     return _read_file(path, root=root, known=known)
+
+
+# A .jsonl file is read this many bytes (whole lines) at a time by `read_file_parts`.
+PART_BYTES = 16 << 20
+
+
+def read_file_parts(path: Path, *, root: Path, part_bytes: int = PART_BYTES) -> Iterator[FileRead]:
+    """Read a corpus file new to the index a part at a time: what `read_file` returns, in pieces.
+
+    A `.jsonl` file is parsed `part_bytes` of whole lines at a time, so a file of any size is
+    read in bounded memory; each part carries its articles and problems, and a last part
+    with none carries the file's digest, size and line breaks (a problem that keeps the whole
+    file out comes alone, in the one part). Any other file is one part.
+    """
+    if path.suffix.lower() != ".jsonl":
+        yield _read_file(path, root=root, known=())
+        return
+    relative = _relative(path, root)
+    try:
+        with open(path, "rb") as fh:
+            # First a pass that only looks: a NUL anywhere makes the whole file binary.
+            empty, binary = True, False
+            while chunk := fh.read(part_bytes):
+                binary = binary or b"\x00" in chunk
+                empty = empty and chunk.isspace()
+            size = fh.tell()
+            if binary or empty:
+                # The one-read path says which, with the digest, as for any other file.
+                yield _read_file(path, root=root, known=())
+                return
+            fh.seek(0)
+            hasher = xxhash.xxh3_128()
+            line, offset, carry = 1, 0, b""
+            while True:
+                more = fh.read(min(part_bytes, size - offset - len(carry)))
+                chunk = carry + more
+                last = not more
+                cut = len(chunk) if last else chunk.rfind(b"\n") + 1
+                if not cut:
+                    if last:
+                        break
+                    carry = chunk  # a line longer than a part: read on to its end
+                    continue
+                data, carry = chunk[:cut], chunk[cut:]
+                hasher.update(data)
+                found, problems, breaks = _read_jsonl(data, relative, (), [], first=line, offset=offset)
+                line, offset = line + breaks, offset + len(data)
+                yield FileRead(tuple(found), (), tuple(problems))
+                if last:
+                    break
+            # The bytes read, not the size listed: the digest is of exactly those.
+            yield FileRead((), (), (), hasher.hexdigest(), offset, breaks=line - 1)
+    except OSError as error:
+        retry = error.errno in _TRANSIENT
+        yield FileRead((), (), (LoadProblem(relative, f"cannot read: {error.strerror or error}", retry=retry),))
 
 
 def load_file(path: Path, *, root: Path) -> tuple[list[Article], list[LoadProblem]]:

@@ -17,8 +17,13 @@ changed, and the problems and warnings met on the way. The caller holds the inde
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import logging
+import shutil
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +33,8 @@ from retrieval.analyze import Analyzer
 from retrieval.clean import CLEAN_VERSION
 from retrieval.errors import CorruptIndexError
 from retrieval.index import SEGMENT_FORMAT, Progress, Segment, build_segment, load_segment, save_segment
-from retrieval.load import drop_duplicates, read_file, scan_corpus
+from retrieval.load import FileRead, drop_duplicates, read_file, read_file_parts, scan_corpus
+from retrieval.merge import merge_segments
 from retrieval.models import Article, LoadProblem
 from retrieval.search import Searcher
 from retrieval.settings import Settings
@@ -192,23 +198,27 @@ def _update_files(
 ) -> bool:
     """Re-read the touched files; index their new and changed articles into new segments.
 
-    The articles go into one segment, or into several when their build would not fit
-    `settings.index.memory_mb`.
+    Articles are indexed in batches that fit `settings.index.memory_mb`, each saved as a
+    segment as soon as it is full and let go; a file new to the index is read a part at a
+    time as the batches take it, so no more of the corpus is ever held than a batch. Several
+    batches are then merged into one segment, streaming (`retrieval.merge`).
 
     Returns whether any file was recorded (one that cannot be read for a passing reason is
     not: it keeps what it had and is tried again at the next update).
     """
+    # Files indexed before are read first, whole (only their changed articles are parsed):
+    # which of their articles stay decides which ids a new article may take.
     reads = {}
     for name in touched:
         old = manifest.files.get(name)
-        known = {ref[2]: ref for ref in old.articles} if old else {}
-        before = (old.size, old.digest, old.breaks) if old else None
-        read = read_file(current[name][0], root=root, known=known, before=before)
+        if old is None:
+            continue
+        known = {ref[2]: ref for ref in old.articles}
+        read = read_file(current[name][0], root=root, known=known, before=(old.size, old.digest, old.breaks))
         if any(p.retry for p in read.problems):
             problems.extend(read.problems)
             continue
         if read.grown:
-            assert old is not None
             kept, earlier = list(old.articles), [LoadProblem(name, r, n) for r, n in old.problems]
         else:
             unchanged = set(read.unchanged)
@@ -220,59 +230,147 @@ def _update_files(
     for name, entry in manifest.files.items():
         for seg, place, _ in reads[name][1] if name in reads else entry.articles:
             seen[segments[seg].articles.ids[place]] = name
-    batches = _Batches(settings.index.memory_mb)
-    for name, (read, kept, earlier) in reads.items():
-        keys = {id(article): key for key, article, _ in read.articles}
-        fresh, duplicates = drop_duplicates([(a, line) for _, a, line in read.articles], seen)
-        met = [*read.problems, *duplicates]
-        problems.extend(met)
-        refs = kept
-        for article in fresh:
-            refs.append((*batches.place(article), keys[id(article)]))
-        # The size read, not the one listed: the digest is of exactly those bytes.
-        manifest.files[name] = FileEntry(
-            size=read.size,
-            mtime_ns=current[name][2],
-            articles=refs,
-            problems=[(p.reason, p.line) for p in (*earlier, *met)],
-            digest=read.digest,
-            breaks=read.breaks,
-        )
-    for i, (seg_name, articles) in enumerate(batches.batches):
-        segment = build_segment(articles, analyzer, settings.passages, progress=progress)
-        save_segment(segment, index_dir / seg_name)
-        if i + 1 < len(batches.batches):
-            # Built arrays give way to the saved files, memory-mapped: building stays in budget.
-            del segment
-            segment = load_segment(index_dir / seg_name)
-        segments[seg_name] = segment
+    batches = _Batches(settings.index.memory_mb, index_dir, analyzer, settings, progress)
+    recorded = False
+    for name in touched:
+        if name in reads:
+            read, refs, earlier = reads.pop(name)
+            parts: Iterable[FileRead] = (read,)
+        elif name not in manifest.files:
+            parts, refs, earlier = read_file_parts(current[name][0], root=root), [], []
+        else:
+            continue  # indexed before, and could not be read now: kept as it was
+        met: list[LoadProblem] = []
+        last: FileRead | None = None
+        placed = len(refs)
+        for part in parts:
+            if any(p.retry for p in part.problems):
+                break
+            keys = {id(article): key for key, article, _ in part.articles}
+            fresh, duplicates = drop_duplicates([(a, line) for _, a, line in part.articles], seen)
+            met.extend([*part.problems, *duplicates])
+            for article in fresh:
+                refs.append((*batches.place(article), keys[id(article)]))
+            last = part
+        else:
+            assert last is not None
+            problems.extend(met)
+            # The size read, not the one listed: the digest is of exactly those bytes.
+            manifest.files[name] = FileEntry(
+                size=last.size,
+                mtime_ns=current[name][2],
+                articles=refs,
+                problems=[(p.reason, p.line) for p in (*earlier, *met)],
+                digest=last.digest,
+                breaks=last.breaks,
+            )
+            recorded = True
+            continue
+        # A read that failed part way (a file removed or unreadable): it is tried again at the
+        # next update, and what it had placed already is masked out.
+        problems.extend(p for p in part.problems if p.retry)
+        for ref in refs[placed:]:
+            seen.pop(batches.article_id(ref[0], ref[1]), None)
+        _forget(manifest, refs[placed:])
+    built = batches.finish()
+    if len(built) > 1:
+        built = [_merge_batches(manifest, built, index_dir)]
+    for seg_name in built:
+        segments[seg_name] = load_segment(index_dir / seg_name)
         manifest.segments.append(seg_name)
-    return bool(reads)
+    return recorded
 
 
-# Peak memory a build takes per byte of article text: 10.4 measured at 100,000 news-like
-# passages (`benchmarks.newslike`), rounded up for the forked analysis workers' copies.
-BUILD_BYTES_PER_TEXT_BYTE = 12
+def _merge_batches(manifest: Manifest, built: list[str], index_dir: Path) -> str:
+    """Merge the segments just built into one; move their articles' references to it."""
+    name = _segment_name()
+    parts = [load_segment(index_dir / n) for n in built]
+    merge_segments(parts, index_dir / name)
+    bases = dict(zip(built, np.cumsum([0] + [len(p.articles) for p in parts[:-1]]).tolist(), strict=True))
+    del parts
+    for entry in manifest.files.values():
+        if any(ref[0] in bases for ref in entry.articles):
+            entry.articles = [(name, bases[s] + i, k) if s in bases else (s, i, k) for s, i, k in entry.articles]
+    for old in built:
+        gone = manifest.deleted.pop(old, None)
+        if gone:
+            manifest.deleted.setdefault(name, []).extend(bases[old] + i for i in gone)
+        shutil.rmtree(index_dir / old, ignore_errors=True)
+    return name
+
+
+def _segment_name() -> str:
+    return f"seg-{uuid.uuid4().hex[:12]}"
+
+
+# Memory a batch's build takes per byte of its article text, the forked analysis workers
+# included: at 20, a 1,000,000-passage news-like build (`benchmarks.newslike`) with
+# index.memory_mb 1024 peaked at 1,130 MiB over its process tree (801 MiB in the building
+# process), mostly in proportion to the batch; 26 leaves the interpreters' own room.
+BUILD_BYTES_PER_TEXT_BYTE = 26
 
 
 class _Batches:
-    """New articles split into batches whose build fits `memory_mb`, each a segment to be."""
+    """New articles gathered into batches whose build fits `memory_mb`; each full batch is built and saved."""
 
-    def __init__(self, memory_mb: int) -> None:
+    def __init__(
+        self, memory_mb: int, index_dir: Path, analyzer: Analyzer, settings: Settings, progress: Progress | None
+    ) -> None:
         self.budget = memory_mb * 2**20 // BUILD_BYTES_PER_TEXT_BYTE
-        self.batches: list[tuple[str, list[Article]]] = []
+        self.index_dir, self.analyzer, self.settings, self.progress = index_dir, analyzer, settings, progress
+        self.built: list[str] = []
+        self._ids: dict[str, list[str]] = {}
+        self._name = ""
+        self._batch: list[Article] = []
         self._used = 0
 
     def place(self, article: Article) -> tuple[str, int]:
-        """Add `article` to the current batch (or a new one); return its segment and place there."""
+        """Add `article` to the current batch (building the last one if full); return its segment and place."""
         size = len(article.text) + len(article.title)
-        if not self.batches or (self.batches[-1][1] and self._used + size > self.budget):
-            self.batches.append((f"seg-{uuid.uuid4().hex[:12]}", []))
-            self._used = 0
+        if self._batch and self._used + size > self.budget:
+            self._build(merged=True)
+        if not self._batch:
+            self._name = _segment_name()
+            self._ids[self._name] = []
         self._used += size
-        name, batch = self.batches[-1]
-        batch.append(article)
-        return name, len(batch) - 1
+        self._batch.append(article)
+        self._ids[self._name].append(article.id)
+        return self._name, len(self._batch) - 1
+
+    def article_id(self, segment: str, place: int) -> str:
+        """The id of an article placed in a batch."""
+        return self._ids[segment][place]
+
+    def _build(self, *, merged: bool) -> None:
+        """Build and save the current batch; one that will be merged learns no compression dictionary."""
+        segment = build_segment(
+            self._batch, self.analyzer, self.settings.passages, progress=self.progress, train=not merged
+        )
+        self._batch, self._used = [], 0
+        save_segment(segment, self.index_dir / self._name)
+        self.built.append(self._name)
+        del segment
+        _trim_heap()
+
+    def finish(self) -> list[str]:
+        """Build the last batch; return the names of the segments saved, in order."""
+        if self._batch:
+            self._build(merged=bool(self.built))
+        return self.built
+
+
+def _trim_heap() -> None:
+    """Hand the memory a batch freed back to the system.
+
+    glibc keeps freed heap memory for reuse, so a build's resident size would otherwise stay
+    at its largest batch plus whatever the next one cannot fit into the holes left.
+    """
+    gc.collect()
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to hand back this way
+        pass
 
 
 def make_state(manifest: Manifest, segments: dict[str, Segment], settings: Settings) -> IndexState:

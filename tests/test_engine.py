@@ -159,14 +159,15 @@ def test_a_file_vanishing_before_it_is_read_is_skipped_not_fatal(
 
     (corpus_dir / "volcano.txt").write_text(VOLCANO)
     (corpus_dir / "gone.txt").write_text("Gone\n\nThis file is deleted while the corpus is read.\n")
-    real_read = maintain_module.read_file
+    real_read = maintain_module.read_file_parts
 
     def delete_then_read(path: Path, **kwargs):  # type: ignore[no-untyped-def]
         if path.name == "gone.txt":
             path.unlink()
         return real_read(path, **kwargs)
 
-    monkeypatch.setattr(maintain_module, "read_file", delete_then_read)
+    # Files new to the index are read a part at a time.
+    monkeypatch.setattr(maintain_module, "read_file_parts", delete_then_read)
     update = engine.refresh()
     assert update.changed
     assert [str(p) for p in update.problems] == ["gone.txt: cannot read: No such file or directory"]

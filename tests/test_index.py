@@ -371,7 +371,8 @@ def test_each_terms_postings_read_back_as_they_were_encoded(tmp_path: Path) -> N
     data, last, ends = bytearray(), [], []
     for term in range(loaded.vocab.size):
         docs, tfs = loaded.term_postings(term)
-        part, part_last, part_ends = encode_postings(docs, tfs)
+        stored = encode_postings(np.array([0, docs.size]), docs, tfs)
+        part, part_last, part_ends = stored["post_bytes"], stored["block_last"], stored["block_end"]
         ends.extend((part_ends + len(data)).tolist())
         data += part.tobytes()
         last.extend(part_last.tolist())
@@ -384,7 +385,8 @@ def test_postings_of_any_length_read_back_whole_or_in_part(size: int) -> None:
     rng = np.random.default_rng(size)
     docs = np.sort(rng.choice(3_000_000, size=size, replace=False)).astype(np.int32)
     tfs = rng.choice([1, 1, 1, 2, 200, 40_000], size=size).astype(np.uint16)
-    data, last, ends = encode_postings(docs, tfs)
+    stored = encode_postings(np.array([0, size]), docs, tfs)
+    data, last, ends = stored["post_bytes"], stored["block_last"], stored["block_end"]
     assert last.tolist() == docs[127::128].tolist() + ([] if size % 128 == 0 else [int(docs[-1])])
     got_docs, got_tfs = postings.decode(data, last, ends, 0, last.size, size)
     assert (got_docs.tolist(), got_tfs.tolist()) == (docs.tolist(), tfs.tolist())

@@ -12,6 +12,7 @@ import pytest
 from retrieval import maintain
 from retrieval.analyze import Analyzer
 from retrieval.engine import Engine
+from retrieval.index import Segment
 from retrieval.maintain import refresh_index
 from retrieval.models import LoadProblem
 from retrieval.settings import IndexSettings, Settings
@@ -233,18 +234,29 @@ def ranked(engine: Engine, question: str) -> list[tuple[str, str, float]]:
     return hits
 
 
-def test_a_small_memory_budget_builds_several_segments_that_answer_as_one(
+def test_a_small_memory_budget_builds_batches_merged_into_one_segment_that_answers_as_the_whole(
     corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     questions = ["who decides on negotiations", "how much will the bridge repairs cost", "why did tea prices rise"]
     whole = Engine.open(corpus_dir, tmp_path / "whole")
     expected = [(whole.answer(q), ranked(whole, q)) for q in questions]
     assert len(whole.state.segments) == 1
-    # A budget that a single article's build already fills: one segment per article.
+    merged: list[int] = []
+    merge = maintain.merge_segments
+
+    def counting(segments: list[Segment], directory: Path) -> int:
+        merged.append(len(segments))
+        return merge(segments, directory)
+
+    monkeypatch.setattr(maintain, "merge_segments", counting)
+    # A budget that a single article's build already fills: one batch per article.
     monkeypatch.setattr(maintain, "BUILD_BYTES_PER_TEXT_BYTE", 16 * 2**20)
     split = Engine.open(corpus_dir, tmp_path / "split", Settings(index=IndexSettings(memory_mb=16)))
-    assert len(split.state.segments) == split.stats.articles == whole.stats.articles == 4
+    assert merged == [4]
+    assert len(split.state.segments) == 1
+    assert split.stats.articles == whole.stats.articles == 4
+    assert [p.name for p in (tmp_path / "split").iterdir() if p.name.startswith("seg-")] == list(split.state.names)
     assert [(split.answer(q), ranked(split, q)) for q in questions] == expected
     reopened = Engine.open(corpus_dir, tmp_path / "split", Settings(index=IndexSettings(memory_mb=16)))
-    assert len(reopened.state.segments) == 4
+    assert reopened.state.names == split.state.names
     assert [(reopened.answer(q), ranked(reopened, q)) for q in questions] == expected

@@ -1,0 +1,388 @@
+"""Saved segments merged into one, streaming: part of stage 4, after the batches are built.
+
+    load → split → analyze → **index** (batches merged here) → search → select → answer
+
+A big build is made in batches that each fit the memory budget, each saved as a segment;
+`merge_segments` then joins them into one segment on disk without holding any of them whole:
+
+- the vocabularies (sorted) are merged into one, with a map from each segment's term ids;
+- postings are read term by term (`Segment.term_postings`) in the merged order, passage ids
+  shifted by the passages before their segment, and written run by run through
+  `encode_postings`, so the merge never depends on how postings are stored;
+- every per-sentence, per-passage and per-article array is appended segment by segment with
+  its ids shifted (term ids through the map);
+- sentence text and article metadata are decompressed block by block and compressed again in
+  the merged segment's blocks (one dictionary, trained on samples of every segment).
+
+Every array goes to its own file as it is made; the input segments are memory-mapped and
+their pages let go as they are read. Passages, sentences and articles keep their order, so
+a merged segment scores exactly as one built from all the articles at once.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import numpy.typing as npt
+import xxhash
+
+from retrieval import integrity
+from retrieval.blocks import BlockWriter, train
+from retrieval.index import (
+    _ARRAYS,
+    ARTICLE_BLOCK,
+    SEGMENT_FORMAT,
+    TEXT_BLOCK,
+    Segment,
+    _let_go,
+    _narrow,
+    _term_bounds,
+    encode_postings,
+    release_pages,
+)
+from retrieval.store import replace_synced, sync_folder
+
+__all__ = ["merge_segments"]
+
+# Postings gathered before a run is encoded and written (about 20 bytes each in flight).
+RUN_POSTINGS = 4_000_000
+# Ids remapped or shifted this many at a time.
+CHUNK = 4_000_000
+_SAMPLES = 4_000
+
+
+class _Column:
+    """One array of the merged segment, appended piece by piece to a file of its own."""
+
+    def __init__(self, folder: Path, name: str, dtype: npt.DTypeLike) -> None:
+        self.name, self.dtype = name, np.dtype(dtype)
+        self.raw_path = folder / f"{name}.raw"
+        self.fh: BinaryIO = open(self.raw_path, "wb")  # noqa: SIM115 - closed by finish()
+        self.count = 0
+
+    def add(self, values: npt.ArrayLike) -> None:
+        array = np.ascontiguousarray(values, dtype=self.dtype).reshape(-1)
+        self.fh.write(array.view(np.uint8).data)
+        self.count += array.size
+
+    def finish(self, folder: Path) -> tuple[str, int]:
+        """Write `<name>.npy` (header, then the bytes appended); return its checksum and size."""
+        self.fh.close()
+        return _write_npy(folder / f"{self.name}.npy", self.dtype, self.count, self.raw_path)
+
+
+def _write_npy(path: Path, dtype: np.dtype, count: int, raw: Path) -> tuple[str, int]:
+    header = _header_for(dtype, count)
+    hasher = xxhash.xxh3_64(header)
+    size = len(header)
+    with open(path, "wb") as out, open(raw, "rb") as src:
+        out.write(header)
+        while chunk := src.read(8 << 20):
+            hasher.update(chunk)
+            out.write(chunk)
+            size += len(chunk)
+        out.flush()
+        _fsync(out)
+    raw.unlink()
+    return hasher.hexdigest(), size
+
+
+def _header_for(dtype: np.dtype, count: int) -> bytes:
+    """The .npy header of a 1-d array of `count` items, without making the array."""
+    header = io.BytesIO()
+    fields = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": (count,)}
+    np.lib.format.write_array_header_1_0(header, fields)
+    return header.getvalue()
+
+
+def _fsync(fh: BinaryIO) -> None:
+    os.fsync(fh.fileno())
+
+
+def _vocabulary(segments: Sequence[Segment]) -> tuple[np.ndarray, list[npt.NDArray[np.int32]]]:
+    """The merged sorted vocabulary, and each segment's term ids mapped into it."""
+    width = max((s.vocab.dtype.itemsize for s in segments), default=1)
+    merged = np.zeros(0, f"S{width}")
+    # One segment at a time: never more than the merged vocabulary and one segment's at once.
+    for segment in segments:
+        merged = np.union1d(merged, np.asarray(segment.vocab).astype(f"S{width}"))
+    maps = [np.searchsorted(merged, np.asarray(s.vocab).astype(f"S{width}")).astype(np.int32) for s in segments]
+    return merged, maps
+
+
+def _postings(
+    segments: Sequence[Segment],
+    maps: list[npt.NDArray[np.int32]],
+    passage_base: npt.NDArray[np.int64],
+    doc_len: npt.NDArray[np.int32],
+    n_terms: int,
+    folder: Path,
+) -> dict[str, _Column]:
+    """Write the merged postings and their per-term bounds, run by run."""
+    total = sum(int(s.post_offsets[-1]) for s in segments)
+    # Merged, a term's postings may take a few more bytes where one segment's follow another's.
+    most_bytes = sum(int(s.post_bytes.size) for s in segments) + 8 * sum(int(m.size) for m in maps)
+    columns = {
+        "post_offsets": _Column(folder, "post_offsets", _fitting(total)),
+        "post_bytes": _Column(folder, "post_bytes", np.uint8),
+        "block_last": _Column(folder, "block_last", np.int32),
+        "block_end": _Column(folder, "block_end", _fitting(most_bytes)),
+        "term_max_tf": _Column(folder, "term_max_tf", np.uint16),
+        "term_min_len": _Column(folder, "term_min_len", doc_len.dtype),
+    }
+    columns["post_offsets"].add(np.zeros(1, np.int64))
+    # Every (merged term, segment, local term) in merged order: a stable sort keeps the
+    # segments of one term in order, so its passage ids come out ascending.
+    terms = np.concatenate(maps) if maps else np.zeros(0, np.int32)
+    owner = np.concatenate([np.full(m.size, i, np.int32) for i, m in enumerate(maps)]) if maps else terms
+    local = np.concatenate([np.arange(m.size, dtype=np.int32) for m in maps]) if maps else terms
+    order = np.argsort(terms, kind="stable")
+    terms, owner, local = terms[order], owner[order], local[order]
+    del order
+    written = written_bytes = 0
+    docs: list[npt.NDArray[np.int32]] = []
+    tfs: list[npt.NDArray[np.uint16]] = []
+    gathered = 0
+    first = 0  # the run's first (term, segment) pair
+    term_postings = [s.term_postings for s in segments]
+
+    def flush(upto: int) -> None:
+        nonlocal written, written_bytes, gathered, first, docs, tfs
+        lengths = np.fromiter((d.size for d in docs), dtype=np.int64, count=len(docs))
+        run_docs = np.concatenate(docs) if docs else np.zeros(0, np.int32)
+        run_docs = run_docs + np.repeat(passage_base[owner[first:upto]], lengths).astype(np.int32)
+        run_tf = np.concatenate(tfs) if tfs else np.zeros(0, np.uint16)
+        run_terms = terms[first:upto]
+        lo = int(run_terms[0]) if run_terms.size else n_terms
+        hi = int(run_terms[-1]) + 1 if run_terms.size else n_terms
+        per_term = np.bincount(run_terms - lo, weights=lengths, minlength=hi - lo).astype(np.int64)
+        offsets = np.zeros(hi - lo + 1, np.int64)
+        np.cumsum(per_term, out=offsets[1:])
+        stored = encode_postings(offsets, run_docs.astype(np.int32), run_tf)
+        columns["post_offsets"].add(stored["post_offsets"][1:] + written)
+        columns["post_bytes"].add(stored["post_bytes"])
+        columns["block_last"].add(stored["block_last"])
+        columns["block_end"].add(stored["block_end"] + written_bytes)
+        written_bytes += int(stored["post_bytes"].size)
+        max_tf, min_len = _term_bounds(offsets, run_docs, run_tf, doc_len)
+        columns["term_max_tf"].add(max_tf)
+        columns["term_min_len"].add(min_len)
+        written += int(offsets[-1])
+        docs, tfs, gathered, first = [], [], 0, upto
+        for segment in segments:
+            release_pages(segment)
+
+    n = int(terms.size)
+    for start in range(0, n, 1 << 16):
+        # Python ints a slice at a time: a list of every pair would cost more than the postings.
+        end = min(n, start + (1 << 16))
+        for i, who, term in zip(range(start, end), owner[start:end].tolist(), local[start:end].tolist(), strict=True):
+            d, t = term_postings[who](term)
+            docs.append(d)
+            tfs.append(t)
+            gathered += d.size
+            if gathered >= RUN_POSTINGS and (i + 1 == n or terms[i + 1] != terms[i]):
+                flush(i + 1)
+    if first < n or not n:
+        flush(n)
+    return columns
+
+
+def _shifted(column: _Column, arrays: Sequence[np.ndarray], shifts: Sequence[int]) -> None:
+    """Append each array plus its shift, a chunk at a time."""
+    for array, shift in zip(arrays, shifts, strict=True):
+        for lo in range(0, array.size, CHUNK):
+            column.add(np.asarray(array[lo : lo + CHUNK], dtype=np.int64) + shift)
+            _let_go(array)
+
+
+def _mapped(column: _Column, arrays: Sequence[np.ndarray], maps: Sequence[npt.NDArray[np.int32]]) -> None:
+    """Append each array of term ids mapped into the merged vocabulary, a chunk at a time."""
+    for array, term_map in zip(arrays, maps, strict=True):
+        for lo in range(0, array.size, CHUNK):
+            column.add(term_map[np.asarray(array[lo : lo + CHUNK])])
+            _let_go(array)
+
+
+def _fitting(largest: int) -> type:
+    """The narrower of int32 and int64 that holds every value up to `largest`, as builds store them."""
+    return np.int32 if largest <= np.iinfo(np.int32).max else np.int64
+
+
+def _offsets(column: _Column, arrays: Sequence[np.ndarray]) -> None:
+    """Append offset arrays (each starting at 0) as one, each shifted by the ends before it."""
+    column.add(np.zeros(1, np.int64))
+    end = 0
+    for array in arrays:
+        for lo in range(1, array.size, CHUNK):
+            column.add(np.asarray(array[lo : lo + CHUNK], dtype=np.int64) + end)
+            _let_go(array)
+        end += int(array[-1])
+
+
+def _reblock(folder: Path, name: str, sources: Sequence, *, per_block: int, learn: bool) -> tuple[dict, int]:
+    """Write the records of every source (`Blocks`) into blocks of their own; return what was written."""
+    dictionary = None
+    if learn:
+        total = sum(-(-len(s) // s.per_block) for s in sources)
+        step = max(1, total // _SAMPLES)
+        samples: list[bytes] = []
+        seen = 0
+        for source in sources:
+            count = -(-len(source) // source.per_block)
+            # The blocks whose place in the whole run is a multiple of `step`.
+            samples.extend(source.block(b) for b in range((-seen) % step, count, step))
+            seen += count
+        dictionary = train(samples)
+    blob_raw = folder / f"{name}_blob.raw"
+    with open(blob_raw, "wb") as out:
+        writer = BlockWriter(out, per_block=per_block, dictionary=dictionary)
+        for source in sources:
+            for b, (raw, ends) in enumerate(source.raw_blocks()):
+                writer.add(raw, ends)
+                if b % 4096 == 4095:
+                    _let_go(source.blob)
+            _let_go(source.blob)
+        starts = writer.finish()
+    return {"dictionary": writer.dictionary, "blocks": starts}, int(starts[-1])
+
+
+def _blob_sums(path: Path) -> npt.NDArray[np.uint64]:
+    """One checksum per `integrity.BLOCK` bytes of a file's contents."""
+    sums = []
+    with open(path, "rb") as fh:
+        while chunk := fh.read(integrity.BLOCK):
+            sums.append(xxhash.xxh3_64_intdigest(chunk))
+    return np.asarray(sums, dtype=np.uint64)
+
+
+def merge_segments(segments: Sequence[Segment], directory: Path) -> int:
+    """Merge saved segments (in order) into one segment saved at `directory`; return its bytes.
+
+    Written atomically like `save_segment`: into a temporary folder, renamed when complete.
+    """
+    tmp = directory.with_name(directory.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    try:
+        return _merge(segments, directory, tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _bases(counts: Sequence[int]) -> npt.NDArray[np.int64]:
+    return np.concatenate(([0], np.cumsum(counts, dtype=np.int64))).astype(np.int64)
+
+
+def _merge(segments: Sequence[Segment], directory: Path, tmp: Path) -> int:
+    tmp.mkdir(parents=True)
+    if len({s.titled for s in segments}) > 1:
+        raise ValueError("segments indexed with and without headlines cannot be merged")
+    passages = _bases([s.n_passages for s in segments])
+    sentences = _bases([s.n_sentences for s in segments])
+    articles = _bases([len(s.articles) for s in segments])
+    vocab, maps = _vocabulary(segments)
+    digests: dict[str, str] = {}
+    sizes: dict[str, int] = {}
+
+    def finish(column: _Column) -> None:
+        digest, size = column.finish(tmp)
+        digests[f"{column.name}.npy"], sizes[column.name] = digest, size
+
+    def whole(name: str, array: np.ndarray) -> None:
+        column = _Column(tmp, name, array.dtype)
+        column.add(array)
+        finish(column)
+
+    whole("vocab", vocab)
+    doc_len = _narrow(np.concatenate([np.asarray(s.doc_len) for s in segments]), np.uint16, np.int32)
+    whole("doc_len", doc_len)
+    for column in _postings(segments, maps, passages, doc_len, int(vocab.size), tmp).values():
+        finish(column)
+    del doc_len
+
+    def shifted(name: str, dtype: npt.DTypeLike, shifts: npt.NDArray[np.int64]) -> None:
+        column = _Column(tmp, name, dtype)
+        _shifted(column, [getattr(s, name) for s in segments], [int(x) for x in shifts[:-1]])
+        finish(column)
+
+    shifted("pass_start", np.int32, sentences)
+    shifted("pass_end", np.int32, sentences)
+    shifted("pass_article", np.int32, articles)
+    shifted("sent_article", np.int32, articles)
+    widest = max((int(np.max(s.sent_pos)) for s in segments if s.sent_pos.size), default=0)
+    positions = np.uint16 if widest <= np.iinfo(np.uint16).max else np.int32
+    shifted("sent_pos", positions, np.zeros(len(segments) + 1, np.int64))
+    column = _Column(tmp, "article_first", np.int32)
+    _shifted(column, [np.asarray(s.article_first)[:-1] for s in segments], [int(x) for x in sentences[:-1]])
+    column.add(sentences[-1:])
+    finish(column)
+    for name, terms_name in (("sent_offsets", "sent_terms"), ("title_offsets", "title_terms")):
+        total = sum(int(getattr(s, name)[-1]) for s in segments)
+        column = _Column(tmp, name, _fitting(total) if name == "sent_offsets" else np.int64)
+        _offsets(column, [getattr(s, name) for s in segments])
+        finish(column)
+        column = _Column(tmp, terms_name, np.int32)
+        _mapped(column, [getattr(s, terms_name) for s in segments], maps)
+        finish(column)
+    for segment in segments:
+        release_pages(segment)
+
+    column = _Column(tmp, "text_offsets", _fitting(sum(int(s.text_offsets[-1]) for s in segments)))
+    _offsets(column, [s.text_offsets for s in segments])
+    finish(column)
+    texts, text_bytes = _reblock(tmp, "text", [s.texts for s in segments], per_block=TEXT_BLOCK, learn=True)
+    whole("text_blocks", texts["blocks"])
+    whole("text_dict", texts["dictionary"])
+    whole("text_sums", _blob_sums(tmp / "text_blob.raw"))
+    digests["text_blob.npy"], sizes["text_blob"] = _write_npy(
+        tmp / "text_blob.npy", np.dtype(np.uint8), text_bytes, tmp / "text_blob.raw"
+    )
+    records = [s.articles.records for s in segments]
+    column = _Column(tmp, "article_offsets", np.int64)
+    _offsets(column, [r.offsets for r in records])
+    finish(column)
+    table, table_bytes = _reblock(tmp, "article", records, per_block=ARTICLE_BLOCK, learn=False)
+    whole("article_blocks", table["blocks"])
+    whole("article_sums", _blob_sums(tmp / "article_blob.raw"))
+    digests["article_blob.npy"], sizes["article_blob"] = _write_npy(
+        tmp / "article_blob.npy", np.dtype(np.uint8), table_bytes, tmp / "article_blob.raw"
+    )
+    for segment in segments:
+        release_pages(segment)
+
+    ids = json.dumps([i for s in segments for i in s.articles.ids], ensure_ascii=False).encode("utf-8")
+    with open(tmp / "article_ids.json", "wb") as fh:
+        digests["article_ids.json"] = integrity.write_parts(fh, [ids])
+        fh.flush()
+        _fsync(fh)
+    assert set(sizes) == {*_ARRAYS, "article_blob", "article_blocks", "article_offsets", "article_sums"}
+    meta = {
+        "format": SEGMENT_FORMAT,
+        "passages": int(passages[-1]),
+        "sentences": int(sentences[-1]),
+        "articles": int(articles[-1]),
+        "terms": int(vocab.size),
+        "sizes": sizes,
+        "ids_size": len(ids),
+        "titled": segments[0].titled if segments else True,
+        "block": integrity.BLOCK,
+        "checksums": digests,
+    }
+    with open(tmp / "segment.json", "wb") as fh:
+        fh.write(json.dumps(integrity.seal(meta)).encode())
+        fh.flush()
+        _fsync(fh)
+    sync_folder(tmp)
+    if directory.exists():
+        shutil.rmtree(directory)
+    replace_synced(tmp, directory)
+    return sum(sizes.values()) + len(ids)

@@ -1,0 +1,185 @@
+"""Segments merged into one, streaming (`retrieval.merge`), and builds in batches that end merged."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval import maintain, postings
+from retrieval.analyze import Analyzer
+from retrieval.engine import Engine
+from retrieval.index import _ARRAYS, Segment, build_segment, encode_postings, load_segment, save_segment
+from retrieval.load import FileRead, read_file, read_file_parts
+from retrieval.merge import merge_segments
+from retrieval.models import Article
+from retrieval.settings import IndexSettings, PassageSettings, Settings
+
+WORDS = [
+    "harbour", "bridge", "council", "budget", "river", "flood", "storm", "minister", "election", "court",
+    "ruling", "tariff", "factory", "workers", "strike", "vaccine", "hospital", "drought", "harvest", "wheat",
+    "price", "railway", "tunnel", "mayor", "festival", "museum", "painting", "orchestra", "satellite",
+    "launch", "rocket", "glacier", "volcano", "eruption", "village", "school", "teachers", "pension",
+    "reform", "senate", "vote", "border", "talks", "ceasefire", "treaty",
+]
+
+
+def _sentence(rng: random.Random) -> str:
+    words = [rng.choice(WORDS) for _ in range(rng.randint(4, 14))]
+    if rng.random() < 0.3:
+        words.insert(rng.randrange(len(words)), str(rng.randint(2, 2030)))
+    return " ".join(words).capitalize() + "."
+
+
+def _articles(count: int, seed: int = 5) -> list[Article]:
+    rng = random.Random(seed)
+    return [
+        Article(
+            id=f"a{i}",
+            title=" ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 6))).title(),
+            text=" ".join(_sentence(rng) for _ in range(rng.randint(1, 9))),
+            source=rng.choice(["Coast Gazette", "Wire", ""]),
+            published=f"2024-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
+        )
+        for i in range(count)
+    ]
+
+
+def _saved(articles: list[Article], folder: Path, cuts: list[int]) -> list[Segment]:
+    segments = []
+    for i, (lo, hi) in enumerate(zip([0, *cuts], [*cuts, len(articles)], strict=True)):
+        save_segment(build_segment(articles[lo:hi], Analyzer(), PassageSettings()), folder / f"seg-{i}")
+        segments.append(load_segment(folder / f"seg-{i}"))
+    return segments
+
+
+@pytest.mark.parametrize("cuts", [[1], [40, 41, 90], [10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110]])
+def test_merged_segments_hold_exactly_what_one_build_of_all_their_articles_holds(
+    tmp_path: Path, cuts: list[int]
+) -> None:
+    articles = _articles(120)
+    whole = build_segment(articles, Analyzer(), PassageSettings())
+    merge_segments(_saved(articles, tmp_path, cuts), tmp_path / "merged")
+    merged = load_segment(tmp_path / "merged", verify=True)
+    # Everything but the compressed text (another dictionary, other bytes) is the same array.
+    text = {"text_blob", "text_blocks", "text_dict", "text_sums"}
+    for name in sorted(set(_ARRAYS) - text):
+        assert np.array_equal(np.asarray(getattr(merged, name)), np.asarray(getattr(whole, name))), name
+    assert [merged.sentence_text(i) for i in range(merged.n_sentences)] == [
+        whole.sentence_text(i) for i in range(whole.n_sentences)
+    ]
+    assert list(merged.articles) == list(whole.articles)
+    assert merged.articles.ids == whole.articles.ids
+
+
+def test_a_merge_reads_postings_through_term_postings_and_writes_them_through_encode_postings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    articles = _articles(30)
+    segments = _saved(articles, tmp_path, [12])
+    read: list[int] = []
+    original = Segment.term_postings
+
+    def counting(self: Segment, term_id: int) -> tuple[np.ndarray, np.ndarray]:
+        read.append(term_id)
+        return original(self, term_id)
+
+    monkeypatch.setattr(Segment, "term_postings", counting)
+    merge_segments(segments, tmp_path / "merged")
+    assert len(read) == sum(int(s.vocab.size) for s in segments)
+
+
+def test_encoded_postings_read_back_term_by_term(tmp_path: Path) -> None:
+    segment = build_segment(_articles(25), Analyzer(), PassageSettings())
+    for term in range(int(segment.vocab.size)):
+        docs, tfs = segment.term_postings(term)
+        stored = encode_postings(np.array([0, docs.size]), docs, tfs)
+        blocks = int(stored["block_last"].size)
+        assert blocks == -(-docs.size // postings.BLOCK)
+        again = postings.decode(stored["post_bytes"], stored["block_last"], stored["block_end"], 0, blocks, docs.size)
+        assert np.array_equal(again[0], docs) and np.array_equal(again[1], tfs)
+        assert list(stored["post_offsets"]) == [0, docs.size]
+        assert np.all(np.diff(docs) > 0) and np.all(tfs >= 1)
+
+
+def _corpus(folder: Path, articles: list[Article]) -> Path:
+    folder.mkdir()
+    lines = [
+        json.dumps({"id": a.id, "title": a.title, "source": a.source, "url": "", "published": a.published,
+                    "text": a.text})
+        for a in articles
+    ]
+    (folder / "news.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def _top(engine: Engine, question: str) -> list[tuple[str, int, float]]:
+    """The top passages as (article id, first sentence, score)."""
+    hits = []
+    for hit in engine.search(question, k=10):
+        seg = engine.state.segments[hit.segment]
+        hits.append((seg.articles.ids[int(seg.pass_article[hit.local])], int(seg.pass_start[hit.local]), hit.score))
+    return hits
+
+
+def test_a_build_in_many_small_batches_ends_as_one_segment_scoring_exactly_as_one_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = _corpus(tmp_path / "corpus", _articles(400, seed=9))
+    one = Engine.open(corpus, tmp_path / "one")
+    batches: list[int] = []
+    merge = maintain.merge_segments
+
+    def counting(segments: list[Segment], directory: Path) -> int:
+        batches.append(len(segments))
+        return merge(segments, directory)
+
+    monkeypatch.setattr(maintain, "merge_segments", counting)
+    # The smallest budget allowed, made to stand for a few kilobytes of text a batch.
+    monkeypatch.setattr(maintain, "BUILD_BYTES_PER_TEXT_BYTE", 2000)
+    many = Engine.open(corpus, tmp_path / "many", Settings(index=IndexSettings(memory_mb=16)))
+    assert batches and batches[0] > 5
+    assert len(many.state.segments) == len(one.state.segments) == 1
+    rng = random.Random(3)
+    questions = [" ".join(rng.sample(WORDS, rng.randint(1, 5))) for _ in range(200)]
+    assert [_top(many, q) for q in questions] == [_top(one, q) for q in questions]
+    assert [many.answer(q, asked_at="2024-12-31") for q in questions[:30]] == [
+        one.answer(q, asked_at="2024-12-31") for q in questions[:30]
+    ]
+
+
+def _joined(parts: list[FileRead]) -> tuple[list[tuple[str, Article, int | None]], list[object], str, int, int]:
+    articles = [found for part in parts for found in part.articles]
+    problems = [problem for part in parts for problem in part.problems]
+    return articles, problems, parts[-1].digest, parts[-1].size, parts[-1].breaks
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"id": "a", "title": "T", "text": "One."}\n{"id": "b", "title": "U", "text": "Two."}\n',
+        b'\xef\xbb\xbf{"id": "a", "title": "T", "text": "One."}\r\n\r\nnot json\r\n{"title": "U", "text": "Two."}',
+        b'{"id": "a", "text": "One."}\n\xff\xfe broken\n{"id": "c", "text": "' + b"x" * 300 + b'."}\n[1]\n',
+        b'{"id": "a", "text": "One."}\n{"id": "a", "text": "Again."}\n{"text": ""}\n',
+    ],
+    ids=["plain", "bom-crlf-bad-line", "bad-utf8-long-line", "duplicates"],
+)
+@pytest.mark.parametrize("part_bytes", [1, 7, 64, 1 << 20])
+def test_a_jsonl_file_read_in_parts_gives_what_one_read_gives(tmp_path: Path, content: bytes, part_bytes: int) -> None:
+    path = tmp_path / "news.jsonl"
+    path.write_bytes(content)
+    whole = read_file(path, root=tmp_path)
+    parts = list(read_file_parts(path, root=tmp_path, part_bytes=part_bytes))
+    assert _joined(parts) == (list(whole.articles), list(whole.problems), whole.digest, whole.size, whole.breaks)
+
+
+@pytest.mark.parametrize(
+    "content", [b"", b"  \n\n", b'{"id": "a", "text": "One."}\n\x00\n'], ids=["empty", "blank", "nul"]
+)
+def test_a_jsonl_file_that_cannot_be_used_is_one_part_saying_why(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "news.jsonl"
+    path.write_bytes(content)
+    assert list(read_file_parts(path, root=tmp_path, part_bytes=4)) == [read_file(path, root=tmp_path)]
