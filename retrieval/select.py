@@ -15,7 +15,8 @@ mini-index over a few sentences):
 - title: the share of the question's idf that the article's headline holds;
 - position: the sentence's place in its article (news puts the facts first);
 - cue: the sentence holds what the question asks for (a number for "how many", a date for
-  "when", a name not in the question for "who"/"which"/"where").
+  "when", a country or US state for "which country"/"which state"/"where", a name not in the
+  question for "who"/"which"/"what").
 """
 
 from __future__ import annotations
@@ -32,11 +33,15 @@ import numpy.typing as npt
 from retrieval import bm25
 from retrieval.candidates import Candidates
 from retrieval.settings import AnswerSettings
+from retrieval.wordlists import PLACES
 
 _NUMBER_Q = re.compile(
     r"\b(how (many|much|old|long|far|big|large|tall|high|fast)|what (number|percentage|percent|"
     r"amount|share|proportion|age)|approximately|roughly)\b",
     re.I,
+)
+_PLACE_Q = re.compile(
+    r"\bwhere\b|\b(?:which|what)\s+(?:\S+\s+){0,4}?(?:country|countries|nation|nations|state|states)\b", re.I
 )
 _DATE_Q = re.compile(r"\b(when|what (year|date|day|month|time)|which (year|date|day|month))\b", re.I)
 _NAME_Q = re.compile(r"\b(who|whom|whose|which|what|where|name)\b", re.I)
@@ -51,6 +56,12 @@ _DATE = re.compile(
     r"thursday|friday|saturday|sunday|yesterday|today|tomorrow|century|decade)\b",
     re.I,
 )
+_CAPITAL_WORD = re.compile(r"(?<![\w.])[A-Z][\w.]*")
+# The place names that start with each first word, longest first ("South Korea" before "South").
+_PLACES_BY_FIRST: dict[str, tuple[str, ...]] = {}
+for _place in sorted(PLACES, key=len, reverse=True):
+    _first = _place.split()[0]
+    _PLACES_BY_FIRST[_first] = (*_PLACES_BY_FIRST.get(_first, ()), _place)
 _CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w’'-]*[a-z][\w’'-]*|\b[A-Z]{2,}\b")
 
 
@@ -75,6 +86,8 @@ def _cue(question: str) -> str:
         return "number"
     if _DATE_Q.search(question):
         return "date"
+    if _PLACE_Q.search(question):
+        return "place"
     if _NAME_Q.search(question):
         return "name"
     return ""
@@ -85,9 +98,24 @@ def _has_cue(cue: str, text: str, question_words: set[str]) -> bool:
         return any(m.group().lower() not in question_words for m in _NUMBER.finditer(text))
     if cue == "date":
         return any(m.group().lower() not in question_words for m in _DATE.finditer(text))
+    if cue == "place":
+        return any(not set(_WORD.findall(p.lower())) <= question_words for p in _places(text))
     if cue == "name":
         return any(m.group().lower() not in question_words for m in _CAPITALISED.finditer(text))
     return False
+
+
+def _places(text: str) -> list[str]:
+    """The country and US state names (`wordlists.PLACES`) that `text` holds."""
+    found = []
+    for m in _CAPITAL_WORD.finditer(text):
+        word = m.group()
+        for place in _PLACES_BY_FIRST.get(word, ()) or _PLACES_BY_FIRST.get(word.rstrip("."), ()):
+            end = m.start() + len(place)
+            if text.startswith(place, m.start()) and not (end < len(text) and text[end].isalnum()):
+                found.append(place)
+                break
+    return found
 
 
 def _dedupe_key(text: str) -> str:

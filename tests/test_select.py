@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from retrieval import select
-from retrieval.candidates import Candidates, gather
+from retrieval.candidates import Candidate, Candidates, gather
 from retrieval.engine import Engine
 from retrieval.index import Segment
 from retrieval.select import Chosen, select_sentences
@@ -234,3 +234,44 @@ def test_only_the_candidates_taken_in_score_order_are_read(tmp_path: Path, monke
     chosen = select_sentences("Harbour bridge ferry island council budget", terms, pool, AnswerSettings(), limit=3)
     assert len(chosen) == 3
     assert 3 <= len(read) < len(pool.sentences) // 2
+
+
+class _Written:
+    """Stands in for the index's stored text: sentences and headlines written here."""
+
+    def __init__(self, sentences: dict[int, str], headline: str) -> None:
+        self.sentences, self.headline = sentences, headline
+
+    def sentence(self, segment: int, sentence: int) -> str:
+        return self.sentences[sentence]
+
+    def title(self, segment: int, article: int) -> str:
+        return self.headline
+
+
+def _written_pool(texts: list[str], counts: list[dict[str, int]], doc_freqs: dict[str, int]) -> Candidates:
+    written = _Written(dict(enumerate(texts)), "Summit host chosen")
+    sentences = tuple(
+        Candidate(0, i, 0, i, len(t.split()), c, frozenset(), 5.0, 5.0, written)  # type: ignore[arg-type]
+        for i, (t, c) in enumerate(zip(texts, counts, strict=True))
+    )
+    return Candidates(sentences, 5.0, doc_freqs, 1000, 8.0)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Which country will host the summit next year?",
+        "Where will the summit be held next year?",
+        "Which of the following African nations will host the summit next year?",
+    ],
+)
+def test_a_question_asking_for_a_place_prefers_a_sentence_naming_a_country(question: str) -> None:
+    counts = {"summit": 1, "next": 1, "year": 1}
+    pool = _written_pool(
+        ["Mayor Ellen Park said the summit will come next year.", "The summit will go to Kenya next year."],
+        [counts, counts],
+        {"summit": 10, "next": 100, "year": 100},
+    )
+    chosen = select_sentences(question, ["summit", "next", "year"], pool, AnswerSettings(), limit=2)
+    assert [c.sentence for c in chosen] == [1, 0]
