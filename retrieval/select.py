@@ -16,7 +16,10 @@ mini-index over a few sentences):
 - position: the sentence's place in its article (news puts the facts first);
 - cue: the sentence holds what the question asks for (a number for "how many", a date for
   "when", a country or US state for "which country"/"which state"/"where", a name not in the
-  question for "who"/"which"/"what").
+  question for "who"/"which"/"what");
+- focus: when the question tells a story before it asks ("X won the cup. How many titles do
+  they have?"), the share of the asking sentence's idf the sentence holds, times
+  FOCUS_WEIGHT: the story's words find the article, the asking words the sentence in it.
 """
 
 from __future__ import annotations
@@ -128,6 +131,8 @@ _QUIZ = re.compile(r"\bquiz\b|\bquestions? of the (?:day|week)\b", re.I)
 NEAR_DUPLICATE = 0.7
 # A second or third quote must hold this share of what the first holds of the question.
 EXTRA_SUPPORT = 0.3
+# What holding all of the asking sentence's words adds, when the question sets a scene first.
+FOCUS_WEIGHT = 1.0
 
 
 def _words(text: str) -> frozenset[str]:
@@ -180,11 +185,13 @@ def select_sentences(
     *,
     limit: int,
     names: frozenset[str] = frozenset(),
+    focus: frozenset[str] = frozenset(),
 ) -> list[Chosen]:
     """Return up to `limit` distinct sentences of `pool` that answer the question, best first.
 
     `pool` is `candidates.gather` of the question's terms and hits; `names` are the terms
-    of the question's names (see `question_weights`).
+    of the question's names (see `question_weights`); `focus` the terms of its asking
+    sentence when it has a scene-setting one before it (`question.asking_clause`).
 
     Every candidate is scored from its counts and scores at once; the parts that need its
     words (a quiz headline, a sentence that asks, the answer-type cue) are read only for the
@@ -200,7 +207,7 @@ def select_sentences(
     if total <= 0 or not weights:
         return []
     cands = pool.sentences
-    matched, support, base = _scores(pool, weights, total, settings)
+    matched, support, base = _scores(pool, weights, total, settings, focus)
     coverage = matched / total
     cue = _cue(question)
     boost = settings.answer_type_boost if cue else 0.0
@@ -254,7 +261,11 @@ def select_sentences(
 
 
 def _scores(
-    pool: Candidates, weights: Mapping[str, float], total: float, settings: AnswerSettings
+    pool: Candidates,
+    weights: Mapping[str, float],
+    total: float,
+    settings: AnswerSettings,
+    focus: frozenset[str] = frozenset(),
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Each candidate's matched idf, support and score without the answer-type cue (see the module docstring).
 
@@ -267,12 +278,15 @@ def _scores(
     norm = k1 * (1.0 - b + b * lengths / pool.avg_sentence_len)
     matched = np.zeros(len(cands))
     held = np.zeros(len(cands))
+    focused = np.zeros(len(cands))
     for term, weight in weights.items():
         tf = np.array([c.counts.get(term, 0) for c in cands], dtype=np.float64)
         has = tf > 0
         in_title = np.array([term in c.headline_terms for c in cands], dtype=bool)
         matched = np.where(has, matched + weight * tf * (k1 + 1.0) / np.where(has, tf + norm, 1.0), matched)
         held = np.where(has | in_title, held + weight, held)
+        if term in focus:
+            focused = np.where(has, focused + weight, focused)
     # Candidates of one article share a headline: its share of the question is summed once.
     title_share = {h: sum(w for t, w in weights.items() if t in h) / total for h in {c.headline_terms for c in cands}}
     title = np.array([title_share[c.headline_terms] for c in cands], dtype=np.float64)
@@ -288,4 +302,7 @@ def _scores(
         + settings.title_weight * title
         + settings.position_prior / np.sqrt(1.0 + position)
     )
+    focus_total = sum(w for t, w in weights.items() if t in focus)
+    if focus_total > 0:
+        base = base + FOCUS_WEIGHT * focused / focus_total
     return matched, held / total, base

@@ -275,3 +275,27 @@ def test_a_question_asking_for_a_place_prefers_a_sentence_naming_a_country(quest
     )
     chosen = select_sentences(question, ["summit", "next", "year"], pool, AnswerSettings(), limit=2)
     assert [c.sentence for c in chosen] == [1, 0]
+
+
+# A question that tells a story before it asks: "The storm closed the harbour bridge on
+# Monday. How long will its repairs last?" (its terms, as the analyser gives them).
+STORY = ["storm", "close", "harbour", "bridg", "monday"]
+ASKING = ["long", "repair", "last"]
+STORY_POOL = _written_pool(
+    ["A storm closed the harbour bridge on Monday.", "Repairs to the bridge will last six weeks."],
+    [{t: 1 for t in STORY}, {"repair": 1, "bridg": 1, "last": 1}],
+    {t: 10 for t in STORY + ASKING},
+)
+STORY_QUESTION = "The storm closed the harbour bridge on Monday. How long will its repairs last?"
+
+
+def test_a_story_question_is_answered_by_the_sentence_holding_its_asking_words() -> None:
+    chosen = select_sentences(
+        STORY_QUESTION, STORY + ASKING, STORY_POOL, AnswerSettings(), limit=2, focus=frozenset(ASKING)
+    )
+    assert [c.sentence for c in chosen] == [1, 0]
+
+
+def test_without_an_asking_sentence_the_story_words_count_as_much_as_any() -> None:
+    chosen = select_sentences(STORY_QUESTION, STORY + ASKING, STORY_POOL, AnswerSettings(), limit=2)
+    assert [c.sentence for c in chosen] == [0, 1]
