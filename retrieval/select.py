@@ -20,6 +20,10 @@ mini-index over a few sentences):
 - focus: when the question tells a story before it asks ("X won the cup. How many titles do
   they have?"), the share of the asking sentence's idf the sentence holds, times
   FOCUS_WEIGHT: the story's words find the article, the asking words the sentence in it.
+
+After the first quote, each one is taken in the order of its score less REDUNDANCY times the
+share of its matched idf that the first already holds (`repeated`), so the second and third
+quotes add to the first rather than repeat it.
 """
 
 from __future__ import annotations
@@ -133,6 +137,8 @@ NEAR_DUPLICATE = 0.7
 EXTRA_SUPPORT = 0.3
 # What holding all of the asking sentence's words adds, when the question sets a scene first.
 FOCUS_WEIGHT = 1.0
+# A later quote loses this much for holding only the question words the first quote holds.
+REDUNDANCY = 0.3
 
 
 def _words(text: str) -> frozenset[str]:
@@ -215,22 +221,30 @@ def select_sentences(
     ordered = np.flatnonzero(~(matched <= 0) & ~(support < settings.min_score / 2)).tolist()
     bounds = (base + boost if boost > 0 else base).tolist()
     # (-score, segment, sentence, candidate, exact): the score is an upper bound until exact.
-    heap = [(-bounds[i], cands[i].segment, cands[i].sentence, i, False) for i in ordered]
+    # (-key, segment, sentence, candidate, stage, score): the key is an upper bound at stage 0,
+    # the exact score at stage 1, and that less what repeats the first quote at stage 2.
+    heap = [(-bounds[i], cands[i].segment, cands[i].sentence, i, 0, 0.0) for i in ordered]
     heapq.heapify(heap)
     seen: set[str] = set()
     kept_words: list[frozenset[str]] = []
     out: list[Chosen] = []
     while heap:
-        negative, segment, sentence, i, exact = heapq.heappop(heap)
+        negative, segment, sentence, i, stage, score = heapq.heappop(heap)
         cand = cands[i]
-        if not exact:
+        if stage == 0:
             if _QUIZ.search(cand.headline) or _is_question(cand.text):
                 continue
             score = float(base[i])
             if boost and _has_cue(cue, cand.text, question_words):
                 score += boost
-            heapq.heappush(heap, (-score, segment, sentence, i, True))
+            heapq.heappush(heap, (-score, segment, sentence, i, 1, score))
             continue
+        held = frozenset(t for t in weights if cand.counts.get(t, 0) or t in cand.headline_terms)
+        if stage == 1 and out:
+            again = REDUNDANCY * repeated(held, out[0].held, weights)
+            if again > 0:
+                heapq.heappush(heap, (-(score - again), segment, sentence, i, 2, score))
+                continue
         text_key = _dedupe_key(cand.text)
         if text_key in seen:
             continue
@@ -247,10 +261,10 @@ def select_sentences(
                 segment,
                 sentence,
                 cand.text,
-                -negative,
+                score,
                 float(coverage[i]),
                 float(support[i]),
-                frozenset(t for t in weights if cand.counts.get(t, 0) or t in cand.headline_terms),
+                held,
                 article=cand.article,
                 position=cand.position,
             )
@@ -258,6 +272,22 @@ def select_sentences(
         if len(out) >= limit:
             break
     return out
+
+
+def repeated(held: frozenset[str], first: frozenset[str], weights: Mapping[str, float]) -> float:
+    """The share of the idf of `held` (a candidate's question terms) that `first` holds too.
+
+    A second quote matching the same question words as the first most often says the same
+    thing again (the story the question tells); one matching the others is likelier to hold
+    the answer (maximal marginal relevance, Carbonell and Goldstein 1998).
+    """
+    mine = shared = 0.0
+    for term, weight in weights.items():
+        if term in held:
+            mine += weight
+            if term in first:
+                shared += weight
+    return shared / mine if mine > 0 else 0.0
 
 
 def _scores(

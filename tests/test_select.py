@@ -125,6 +125,19 @@ def _select_one_by_one(
             )
         )
     chosen.sort(key=lambda c: (-c.score, c.segment, c.sentence))
+    if chosen:
+        first = chosen[0].held
+        chosen = [
+            chosen[0],
+            *sorted(
+                chosen[1:],
+                key=lambda c: (
+                    -(c.score - select.REDUNDANCY * select.repeated(c.held, first, weights)),
+                    c.segment,
+                    c.sentence,
+                ),
+            ),
+        ]
     seen: set[str] = set()
     kept_words: list[frozenset[str]] = []
     out: list[Chosen] = []
@@ -299,3 +312,22 @@ def test_a_story_question_is_answered_by_the_sentence_holding_its_asking_words()
 def test_without_an_asking_sentence_the_story_words_count_as_much_as_any() -> None:
     chosen = select_sentences(STORY_QUESTION, STORY + ASKING, STORY_POOL, AnswerSettings(), limit=2)
     assert [c.sentence for c in chosen] == [0, 1]
+
+
+def test_a_later_quote_that_repeats_the_first_ones_words_gives_way_to_one_adding_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pool = _written_pool(
+        [
+            "A storm closed the harbour bridge on Monday.",
+            "The storm closed the harbour for a day.",
+            "The repair crews will last the winter, a bridge engineer said.",
+        ],
+        [{t: 1 for t in STORY}, {"storm": 1, "close": 1, "harbour": 1}, {"repair": 1, "last": 1, "bridg": 1}],
+        {t: 10 for t in STORY + ASKING},
+    )
+    question = "The storm closed the harbour bridge on Monday. Who will repair it?"
+    terms = STORY + ["repair", "last"]
+    assert [c.sentence for c in select_sentences(question, terms, pool, AnswerSettings(), limit=3)] == [0, 2, 1]
+    monkeypatch.setattr(select, "REDUNDANCY", 0.0)
+    assert [c.sentence for c in select_sentences(question, terms, pool, AnswerSettings(), limit=3)] == [0, 1, 2]
