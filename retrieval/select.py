@@ -21,9 +21,11 @@ mini-index over a few sentences):
   they have?"), the share of the asking sentence's idf the sentence holds, times
   FOCUS_WEIGHT: the story's words find the article, the asking words the sentence in it.
 
-After the first quote, each one is taken in the order of its score less REDUNDANCY times the
-share of its matched idf that the first already holds (`repeated`), so the second and third
-quotes add to the first rather than repeat it.
+A sentence whose headline tells the question's story gains for holding the headline's news
+(its words the question lacks: `headline_news`). After the first quote, each one is taken in
+the order of its score less REDUNDANCY times the share of its matched idf that the first
+already holds (`repeated`), so the second and third quotes add to the first rather than
+repeat it.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ import numpy.typing as npt
 from retrieval import bm25
 from retrieval.candidates import Candidates
 from retrieval.settings import AnswerSettings
-from retrieval.wordlists import PLACES
+from retrieval.wordlists import ENGLISH_STOPWORDS, PLACES
 
 _NUMBER_Q = re.compile(
     r"\b(how (many|much|old|long|far|big|large|tall|high|fast)|what (number|percentage|percent|"
@@ -139,6 +141,12 @@ EXTRA_SUPPORT = 0.3
 FOCUS_WEIGHT = 1.0
 # A later quote loses this much for holding only the question words the first quote holds.
 REDUNDANCY = 0.3
+# What holding all of its headline's news adds to a sentence (see `headline_news`), when the
+# headline holds at least HEADLINE_SHARED of the question's words (it tells its story) and
+# HEADLINE_STATES words that are not stopwords (it states news, not a name).
+HEADLINE_NEWS_WEIGHT = 0.6
+HEADLINE_SHARED = 2
+HEADLINE_STATES = 6
 
 
 def _words(text: str) -> frozenset[str]:
@@ -219,7 +227,16 @@ def select_sentences(
     boost = settings.answer_type_boost if cue else 0.0
     question_words = {w.lower() for w in re.findall(r"[\w’'-]+", question)}
     ordered = np.flatnonzero(~(matched <= 0) & ~(support < settings.min_score / 2)).tolist()
-    bounds = (base + boost if boost > 0 else base).tolist()
+    # A headline telling the question's story may add its news (read only when taken).
+    news_of: dict[str, frozenset[str]] = {}
+    storied = np.array(
+        [
+            len(c.headline_terms) >= HEADLINE_SHARED and bool(news_words(c.headline, question_words, news_of))
+            for c in cands
+        ],
+        dtype=bool,
+    )
+    bounds = (base + boost + HEADLINE_NEWS_WEIGHT * storied).tolist()
     # (-score, segment, sentence, candidate, exact): the score is an upper bound until exact.
     # (-key, segment, sentence, candidate, stage, score): the key is an upper bound at stage 0,
     # the exact score at stage 1, and that less what repeats the first quote at stage 2.
@@ -237,6 +254,8 @@ def select_sentences(
             score = float(base[i])
             if boost and _has_cue(cue, cand.text, question_words):
                 score += boost
+            if storied[i]:
+                score += headline_news(cand.headline, cand.text, question_words, news_of)
             heapq.heappush(heap, (-score, segment, sentence, i, 1, score))
             continue
         held = frozenset(t for t in weights if cand.counts.get(t, 0) or t in cand.headline_terms)
@@ -272,6 +291,40 @@ def select_sentences(
         if len(out) >= limit:
             break
     return out
+
+
+def news_words(
+    headline: str, question_words: set[str], known: dict[str, frozenset[str]] | None = None
+) -> frozenset[str]:
+    """The news of a headline: its words that are not stopwords and that the question lacks.
+
+    A title of fewer than HEADLINE_STATES such words names a subject (as in an encyclopedia)
+    and says no news. `known` keeps each headline's words between calls.
+    """
+    news = None if known is None else known.get(headline)
+    if news is None:
+        content = [w for w in _WORD.findall(headline.lower()) if len(w) > 2 and w not in ENGLISH_STOPWORDS]
+        news = (
+            frozenset(w for w in content if w not in question_words) if len(content) >= HEADLINE_STATES else frozenset()
+        )
+        if known is not None:
+            known[headline] = news
+    return news
+
+
+def headline_news(
+    headline: str, text: str, question_words: set[str], known: dict[str, frozenset[str]] | None = None
+) -> float:
+    """What a sentence gains for holding the news of its headline (one telling the question's story).
+
+    A news headline states the story in a line ("X renewed for a new season"); its words that
+    the question lacks are most often what the question asks, and the sentence repeating them
+    answers it: HEADLINE_NEWS_WEIGHT times the share of them (`news_words`) it holds.
+    """
+    news = news_words(headline, question_words, known)
+    if not news:
+        return 0.0
+    return HEADLINE_NEWS_WEIGHT * len(news.intersection(_WORD.findall(text.lower()))) / len(news)
 
 
 def repeated(held: frozenset[str], first: frozenset[str], weights: Mapping[str, float]) -> float:

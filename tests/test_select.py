@@ -111,6 +111,8 @@ def _select_one_by_one(
         )
         if cue and settings.answer_type_boost and select._has_cue(cue, cand.text, question_words):
             score += settings.answer_type_boost
+        if len(cand.headline_terms) >= select.HEADLINE_SHARED:
+            score += select.headline_news(cand.headline, cand.text, question_words)
         chosen.append(
             Chosen(
                 cand.segment,
@@ -331,3 +333,40 @@ def test_a_later_quote_that_repeats_the_first_ones_words_gives_way_to_one_adding
     assert [c.sentence for c in select_sentences(question, terms, pool, AnswerSettings(), limit=3)] == [0, 2, 1]
     monkeypatch.setattr(select, "REDUNDANCY", 0.0)
     assert [c.sentence for c in select_sentences(question, terms, pool, AnswerSettings(), limit=3)] == [0, 1, 2]
+
+
+SHOW_TERMS = ["wild", "popular", "show", "recent", "green", "lit", "new", "season"]
+
+
+@pytest.mark.parametrize(
+    ("headline", "headline_terms", "order"),
+    [
+        ("Harbour Sagas renewed for a new season by streaming service Wavely", frozenset({"new", "season"}), [1, 0]),
+        # A title that names, not one that tells the news.
+        ("Harbour Sagas", frozenset(), [0, 1]),
+        # A headline telling another story (one question word in common).
+        ("Harbour Sagas renewed for a second season by streaming service Wavely", frozenset({"season"}), [0, 1]),
+    ],
+)
+def test_the_sentence_repeating_the_news_of_its_headline_comes_first(
+    headline: str, headline_terms: frozenset[str], order: list[int]
+) -> None:
+    texts = [
+        "The show is popular and will return for a new season.",
+        "The show Harbour Sagas will be back for a season, Wavely said.",
+    ]
+    counts = [{"popular": 1, "show": 1, "new": 1, "season": 1}, {"season": 1, "show": 1}]
+    written = _Written(dict(enumerate(texts)), headline)
+    pool = Candidates(
+        tuple(
+            Candidate(0, i, 0, i, len(t.split()), c, headline_terms, 5.0, 5.0, written)  # type: ignore[arg-type]
+            for i, (t, c) in enumerate(zip(texts, counts, strict=True))
+        ),
+        5.0,
+        {t: 10 for t in SHOW_TERMS} | {"season": 40},
+        1000,
+        8.0,
+    )
+    question = "Which wildly popular show was recently green lit for a new season?"
+    chosen = select_sentences(question, SHOW_TERMS, pool, AnswerSettings(), limit=2)
+    assert [c.sentence for c in chosen] == order
