@@ -46,7 +46,7 @@ from retrieval.models import (
     RefreshReport,
     Source,
 )
-from retrieval.question import clean_question, is_small_talk
+from retrieval.question import asking_clause, clean_question, is_small_talk
 from retrieval.search import PassageHit
 from retrieval.select import question_weights, select_sentences
 from retrieval.settings import Settings
@@ -372,7 +372,8 @@ class Engine:
         pool = gather(searcher, terms, hits)
         names = name_terms(asked, list(self.analyzer.spans(asked)))
         names = frozenset(fixes.get(t, t) for t in names)
-        chosen = select_sentences(asked, terms, pool, self.settings.answers, limit=limit, names=names)
+        focus = frozenset(fixes.get(t, t) for t in self.analyzer.terms(asking_clause(asked)))
+        chosen = select_sentences(asked, terms, pool, self.settings.answers, limit=limit, names=names, focus=focus)
         wanted = set(terms)
         now = day_number(moment)
         sentences = []

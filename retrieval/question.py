@@ -12,6 +12,8 @@ from __future__ import annotations
 import html
 import re
 
+from retrieval.split import split_sentences
+
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.I)
 _TAG = re.compile(r"</?[a-zA-Z][^<>]{0,200}>")
 _BLOCK_TAG = re.compile(r"</?(?:p|br|div|li|ul|ol|h[1-6]|tr|td|blockquote|pre)\b[^<>]{0,200}>", re.I)
@@ -73,3 +75,17 @@ def is_small_talk(text: str) -> bool:
     # A greeting or thanks in front of a real question does not make it small talk.
     parts = [p for p in re.split(r"[,.!?;]+", plain) if p.strip()]
     return all(_SMALL_TALK.match(_SPACE.sub(" ", _PUNCT.sub(" ", p.replace("’", "'"))).strip()) for p in parts)
+
+
+def asking_clause(question: str) -> str:
+    """The sentence that asks, when a question sets the scene first; "" for a one-sentence question.
+
+    A quiz question often tells the story first ("The Avalanche won the Stanley Cup. How many
+    titles do they have?"): the story's words find the article, the asking sentence's words
+    find the sentence inside it that answers.
+    """
+    parts = [question[a:b] for a, b in split_sentences(question)]
+    if len(parts) < 2:
+        return ""
+    asking = [p for p in parts if p.rstrip().endswith("?")]
+    return (asking or parts)[-1]

@@ -15,7 +15,17 @@ mini-index over a few sentences):
 - title: the share of the question's idf that the article's headline holds;
 - position: the sentence's place in its article (news puts the facts first);
 - cue: the sentence holds what the question asks for (a number for "how many", a date for
-  "when", a name not in the question for "who"/"which"/"where").
+  "when", a country or US state for "which country"/"which state"/"where", a name not in the
+  question for "who"/"which"/"what");
+- focus: when the question tells a story before it asks ("X won the cup. How many titles do
+  they have?"), the share of the asking sentence's idf the sentence holds, times
+  FOCUS_WEIGHT: the story's words find the article, the asking words the sentence in it.
+
+A sentence whose headline tells the question's story gains for holding the headline's news
+(its words the question lacks: `headline_news`). After the first quote, each one is taken in
+the order of its score less REDUNDANCY times the share of its matched idf that the first
+already holds (`repeated`), so the second and third quotes add to the first rather than
+repeat it.
 """
 
 from __future__ import annotations
@@ -32,11 +42,15 @@ import numpy.typing as npt
 from retrieval import bm25
 from retrieval.candidates import Candidates
 from retrieval.settings import AnswerSettings
+from retrieval.wordlists import ENGLISH_STOPWORDS, PLACES
 
 _NUMBER_Q = re.compile(
     r"\b(how (many|much|old|long|far|big|large|tall|high|fast)|what (number|percentage|percent|"
     r"amount|share|proportion|age)|approximately|roughly)\b",
     re.I,
+)
+_PLACE_Q = re.compile(
+    r"\bwhere\b|\b(?:which|what)\s+(?:\S+\s+){0,4}?(?:country|countries|nation|nations|state|states)\b", re.I
 )
 _DATE_Q = re.compile(r"\b(when|what (year|date|day|month|time)|which (year|date|day|month))\b", re.I)
 _NAME_Q = re.compile(r"\b(who|whom|whose|which|what|where|name)\b", re.I)
@@ -51,6 +65,12 @@ _DATE = re.compile(
     r"thursday|friday|saturday|sunday|yesterday|today|tomorrow|century|decade)\b",
     re.I,
 )
+_CAPITAL_WORD = re.compile(r"(?<![\w.])[A-Z][\w.]*")
+# The place names that start with each first word, longest first ("South Korea" before "South").
+_PLACES_BY_FIRST: dict[str, tuple[str, ...]] = {}
+for _place in sorted(PLACES, key=len, reverse=True):
+    _first = _place.split()[0]
+    _PLACES_BY_FIRST[_first] = (*_PLACES_BY_FIRST.get(_first, ()), _place)
 _CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w’'-]*[a-z][\w’'-]*|\b[A-Z]{2,}\b")
 
 
@@ -75,6 +95,8 @@ def _cue(question: str) -> str:
         return "number"
     if _DATE_Q.search(question):
         return "date"
+    if _PLACE_Q.search(question):
+        return "place"
     if _NAME_Q.search(question):
         return "name"
     return ""
@@ -85,9 +107,24 @@ def _has_cue(cue: str, text: str, question_words: set[str]) -> bool:
         return any(m.group().lower() not in question_words for m in _NUMBER.finditer(text))
     if cue == "date":
         return any(m.group().lower() not in question_words for m in _DATE.finditer(text))
+    if cue == "place":
+        return any(not set(_WORD.findall(p.lower())) <= question_words for p in _places(text))
     if cue == "name":
         return any(m.group().lower() not in question_words for m in _CAPITALISED.finditer(text))
     return False
+
+
+def _places(text: str) -> list[str]:
+    """The country and US state names (`wordlists.PLACES`) that `text` holds."""
+    found = []
+    for m in _CAPITAL_WORD.finditer(text):
+        word = m.group()
+        for place in _PLACES_BY_FIRST.get(word, ()) or _PLACES_BY_FIRST.get(word.rstrip("."), ()):
+            end = m.start() + len(place)
+            if text.startswith(place, m.start()) and not (end < len(text) and text[end].isalnum()):
+                found.append(place)
+                break
+    return found
 
 
 def _dedupe_key(text: str) -> str:
@@ -100,6 +137,16 @@ _QUIZ = re.compile(r"\bquiz\b|\bquestions? of the (?:day|week)\b", re.I)
 NEAR_DUPLICATE = 0.7
 # A second or third quote must hold this share of what the first holds of the question.
 EXTRA_SUPPORT = 0.3
+# What holding all of the asking sentence's words adds, when the question sets a scene first.
+FOCUS_WEIGHT = 1.0
+# A later quote loses this much for holding only the question words the first quote holds.
+REDUNDANCY = 0.3
+# What holding all of its headline's news adds to a sentence (see `headline_news`), when the
+# headline holds at least HEADLINE_SHARED of the question's words (it tells its story) and
+# HEADLINE_STATES words that are not stopwords (it states news, not a name).
+HEADLINE_NEWS_WEIGHT = 0.6
+HEADLINE_SHARED = 2
+HEADLINE_STATES = 6
 
 
 def _words(text: str) -> frozenset[str]:
@@ -152,11 +199,13 @@ def select_sentences(
     *,
     limit: int,
     names: frozenset[str] = frozenset(),
+    focus: frozenset[str] = frozenset(),
 ) -> list[Chosen]:
     """Return up to `limit` distinct sentences of `pool` that answer the question, best first.
 
     `pool` is `candidates.gather` of the question's terms and hits; `names` are the terms
-    of the question's names (see `question_weights`).
+    of the question's names (see `question_weights`); `focus` the terms of its asking
+    sentence when it has a scene-setting one before it (`question.asking_clause`).
 
     Every candidate is scored from its counts and scores at once; the parts that need its
     words (a quiz headline, a sentence that asks, the answer-type cue) are read only for the
@@ -172,30 +221,49 @@ def select_sentences(
     if total <= 0 or not weights:
         return []
     cands = pool.sentences
-    matched, support, base = _scores(pool, weights, total, settings)
+    matched, support, base = _scores(pool, weights, total, settings, focus)
     coverage = matched / total
     cue = _cue(question)
     boost = settings.answer_type_boost if cue else 0.0
     question_words = {w.lower() for w in re.findall(r"[\w’'-]+", question)}
     ordered = np.flatnonzero(~(matched <= 0) & ~(support < settings.min_score / 2)).tolist()
-    bounds = (base + boost if boost > 0 else base).tolist()
+    # A headline telling the question's story may add its news (read only when taken).
+    news_of: dict[str, frozenset[str]] = {}
+    storied = np.array(
+        [
+            len(c.headline_terms) >= HEADLINE_SHARED and bool(news_words(c.headline, question_words, news_of))
+            for c in cands
+        ],
+        dtype=bool,
+    )
+    bounds = (base + boost + HEADLINE_NEWS_WEIGHT * storied).tolist()
     # (-score, segment, sentence, candidate, exact): the score is an upper bound until exact.
-    heap = [(-bounds[i], cands[i].segment, cands[i].sentence, i, False) for i in ordered]
+    # (-key, segment, sentence, candidate, stage, score): the key is an upper bound at stage 0,
+    # the exact score at stage 1, and that less what repeats the first quote at stage 2.
+    heap = [(-bounds[i], cands[i].segment, cands[i].sentence, i, 0, 0.0) for i in ordered]
     heapq.heapify(heap)
     seen: set[str] = set()
     kept_words: list[frozenset[str]] = []
     out: list[Chosen] = []
     while heap:
-        negative, segment, sentence, i, exact = heapq.heappop(heap)
+        negative, segment, sentence, i, stage, score = heapq.heappop(heap)
         cand = cands[i]
-        if not exact:
+        if stage == 0:
             if _QUIZ.search(cand.headline) or _is_question(cand.text):
                 continue
             score = float(base[i])
             if boost and _has_cue(cue, cand.text, question_words):
                 score += boost
-            heapq.heappush(heap, (-score, segment, sentence, i, True))
+            if storied[i]:
+                score += headline_news(cand.headline, cand.text, question_words, news_of)
+            heapq.heappush(heap, (-score, segment, sentence, i, 1, score))
             continue
+        held = frozenset(t for t in weights if cand.counts.get(t, 0) or t in cand.headline_terms)
+        if stage == 1 and out:
+            again = REDUNDANCY * repeated(held, out[0].held, weights)
+            if again > 0:
+                heapq.heappush(heap, (-(score - again), segment, sentence, i, 2, score))
+                continue
         text_key = _dedupe_key(cand.text)
         if text_key in seen:
             continue
@@ -212,10 +280,10 @@ def select_sentences(
                 segment,
                 sentence,
                 cand.text,
-                -negative,
+                score,
                 float(coverage[i]),
                 float(support[i]),
-                frozenset(t for t in weights if cand.counts.get(t, 0) or t in cand.headline_terms),
+                held,
                 article=cand.article,
                 position=cand.position,
             )
@@ -225,8 +293,62 @@ def select_sentences(
     return out
 
 
+def news_words(
+    headline: str, question_words: set[str], known: dict[str, frozenset[str]] | None = None
+) -> frozenset[str]:
+    """The news of a headline: its words that are not stopwords and that the question lacks.
+
+    A title of fewer than HEADLINE_STATES such words names a subject (as in an encyclopedia)
+    and says no news. `known` keeps each headline's words between calls.
+    """
+    news = None if known is None else known.get(headline)
+    if news is None:
+        content = [w for w in _WORD.findall(headline.lower()) if len(w) > 2 and w not in ENGLISH_STOPWORDS]
+        news = (
+            frozenset(w for w in content if w not in question_words) if len(content) >= HEADLINE_STATES else frozenset()
+        )
+        if known is not None:
+            known[headline] = news
+    return news
+
+
+def headline_news(
+    headline: str, text: str, question_words: set[str], known: dict[str, frozenset[str]] | None = None
+) -> float:
+    """What a sentence gains for holding the news of its headline (one telling the question's story).
+
+    A news headline states the story in a line ("X renewed for a new season"); its words that
+    the question lacks are most often what the question asks, and the sentence repeating them
+    answers it: HEADLINE_NEWS_WEIGHT times the share of them (`news_words`) it holds.
+    """
+    news = news_words(headline, question_words, known)
+    if not news:
+        return 0.0
+    return HEADLINE_NEWS_WEIGHT * len(news.intersection(_WORD.findall(text.lower()))) / len(news)
+
+
+def repeated(held: frozenset[str], first: frozenset[str], weights: Mapping[str, float]) -> float:
+    """The share of the idf of `held` (a candidate's question terms) that `first` holds too.
+
+    A second quote matching the same question words as the first most often says the same
+    thing again (the story the question tells); one matching the others is likelier to hold
+    the answer (maximal marginal relevance, Carbonell and Goldstein 1998).
+    """
+    mine = shared = 0.0
+    for term, weight in weights.items():
+        if term in held:
+            mine += weight
+            if term in first:
+                shared += weight
+    return shared / mine if mine > 0 else 0.0
+
+
 def _scores(
-    pool: Candidates, weights: Mapping[str, float], total: float, settings: AnswerSettings
+    pool: Candidates,
+    weights: Mapping[str, float],
+    total: float,
+    settings: AnswerSettings,
+    focus: frozenset[str] = frozenset(),
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Each candidate's matched idf, support and score without the answer-type cue (see the module docstring).
 
@@ -239,12 +361,15 @@ def _scores(
     norm = k1 * (1.0 - b + b * lengths / pool.avg_sentence_len)
     matched = np.zeros(len(cands))
     held = np.zeros(len(cands))
+    focused = np.zeros(len(cands))
     for term, weight in weights.items():
         tf = np.array([c.counts.get(term, 0) for c in cands], dtype=np.float64)
         has = tf > 0
         in_title = np.array([term in c.headline_terms for c in cands], dtype=bool)
         matched = np.where(has, matched + weight * tf * (k1 + 1.0) / np.where(has, tf + norm, 1.0), matched)
         held = np.where(has | in_title, held + weight, held)
+        if term in focus:
+            focused = np.where(has, focused + weight, focused)
     # Candidates of one article share a headline: its share of the question is summed once.
     title_share = {h: sum(w for t, w in weights.items() if t in h) / total for h in {c.headline_terms for c in cands}}
     title = np.array([title_share[c.headline_terms] for c in cands], dtype=np.float64)
@@ -260,4 +385,7 @@ def _scores(
         + settings.title_weight * title
         + settings.position_prior / np.sqrt(1.0 + position)
     )
+    focus_total = sum(w for t, w in weights.items() if t in focus)
+    if focus_total > 0:
+        base = base + FOCUS_WEIGHT * focused / focus_total
     return matched, held / total, base

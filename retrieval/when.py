@@ -33,7 +33,7 @@ _MONTH_WORDS = "|".join(sorted(_MONTHS, key=len, reverse=True))
 
 _YEAR = re.compile(r"\b(?:in|of|during|for|from|by)\s+(?:early\s+|late\s+|mid-?)?((?:19|20)\d\d)\b", re.I)
 _MONTH = re.compile(
-    rf"\b(?:in|of|during|since|on|this|last|early|late|mid-?)\s+({_MONTH_WORDS}|may)\.?(?:\s*,?\s*((?:19|20)\d\d))?\b"
+    rf"\b(?:(?:in|of|during|since|on|this|last|early|late|mid)\s+|mid-)({_MONTH_WORDS}|may)\.?(?:\s*,?\s*((?:19|20)\d\d))?\b"
     rf"|\b({_MONTH_WORDS})\.?\s+((?:19|20)\d\d)\b",
     re.I,
 )
@@ -59,7 +59,8 @@ _MONTH_DAY = re.compile(
     re.I,
 )
 # "early", "mid" and "late" in a month: its first, middle and last ten days or so.
-_PART = {"early": (1, 10), "mid": (11, 20), "mid-": (11, 20), "late": (21, 31)}
+_PART = {"early": (1, 10), "mid": (11, 20), "late": (21, 31)}
+_FIRST_WORD = re.compile(r"[a-z]+")
 _LAST_MONTH = re.compile(r"\blast month\b", re.I)
 _THIS_YEAR = re.compile(r"\b(this|so far this|past) year\b|\bthis season\b", re.I)
 _LAST_YEAR = re.compile(r"\blast year\b", re.I)
@@ -225,7 +226,8 @@ def resolve(question: str, asked_at: datetime) -> TimeFrame:
         if found.group(0).lower().startswith("last ") and not year_text and month == today.month:
             year -= 1
         start, end = _month_range(year, month)
-        part = _PART.get(found.group(0).split()[0].lower()) if found.group(1) else None
+        opening = _FIRST_WORD.match(found.group(0).lower())
+        part = _PART.get(opening.group()) if found.group(1) and opening else None
         if part is not None:
             start, end = start + part[0] - 1, min(end, start + part[1])
         return TimeFrame(until, start, min(end, until), latest=latest)

@@ -4,6 +4,7 @@
   without ending a sentence, the words that typically open one, and the words a hard-wrapped
   line runs on after.
 - `analyze`: English stopwords and the irregular past forms mapped to their verb.
+- `select`: the names of countries and of US states, what "which country" and "where" ask for.
 
 Changing a list that `analyze` uses changes index terms: bump the version in
 `Analyzer.fingerprint` with it, so that indexes built with the old lists are rebuilt.
@@ -17,6 +18,7 @@ __all__ = [
     "ENGLISH_STOPWORDS",
     "IRREGULAR",
     "NUMBER_PREFIXES",
+    "PLACES",
     "RUN_ON_WORDS",
     "SENTENCE_OPENERS",
     "STOPWORDS",
@@ -638,3 +640,77 @@ ENGLISH_IRREGULAR = {
     for past in forms.split()
 }
 IRREGULAR = {"english": ENGLISH_IRREGULAR}
+
+
+# -- answer types (retrieval/select.py) --------------------------------------------------
+
+# Countries (common English names and short forms) and the US states: the answers to "which
+# country", "which state" and most "where" questions in the news.
+_ONE_WORD_PLACES = """
+    Afghanistan Albania Algeria Andorra Angola Antigua Argentina Armenia Australia Austria Azerbaijan
+    Bahamas Bahrain Bangladesh Barbados Belarus Belgium Belize Benin Bhutan Bolivia Bosnia Botswana
+    Brazil Brunei Bulgaria Burkina Burundi Cambodia Cameroon Canada Chad Chile China Colombia Comoros
+    Congo Croatia Cuba Cyprus Czechia Denmark Djibouti Dominica Ecuador Egypt Eritrea Estonia Eswatini
+    Ethiopia Fiji Finland France Gabon Gambia Georgia Germany Ghana Greece Grenada Guatemala Guinea
+    Guyana Haiti Honduras Hungary Iceland India Indonesia Iran Iraq Ireland Israel Italy Jamaica Japan
+    Jordan Kazakhstan Kenya Kiribati Kosovo Kuwait Kyrgyzstan Laos Latvia Lebanon Lesotho Liberia Libya
+    Liechtenstein Lithuania Luxembourg Madagascar Malawi Malaysia Maldives Mali Malta Mauritania
+    Mauritius Mexico Micronesia Moldova Monaco Mongolia Montenegro Morocco Mozambique Myanmar Burma
+    Namibia Nauru Nepal Netherlands Holland Nicaragua Niger Nigeria Norway Oman Pakistan Palau Palestine
+    Panama Paraguay Peru Philippines Poland Portugal Qatar Romania Russia Rwanda Samoa Senegal Serbia
+    Seychelles Singapore Slovakia Slovenia Somalia Spain Sudan Suriname Sweden Switzerland Syria Taiwan
+    Tajikistan Tanzania Thailand Togo Tonga Tunisia Turkey Turkiye Turkmenistan Tuvalu Uganda Ukraine
+    Uruguay Uzbekistan Vanuatu Venezuela Vietnam Yemen Zambia Zimbabwe Greenland Scotland Wales England
+    Britain UK U.K. US U.S. USA America UAE Korea Alabama Alaska Arizona Arkansas California Colorado
+    Connecticut Delaware Florida Hawaii Idaho Illinois Indiana Iowa Kansas Kentucky Louisiana Maine
+    Maryland Massachusetts Michigan Minnesota Mississippi Missouri Montana Nebraska Nevada Ohio Oklahoma
+    Oregon Pennsylvania Tennessee Texas Utah Vermont Virginia Washington Wisconsin Wyoming
+"""
+PLACES = frozenset(_ONE_WORD_PLACES.split()) | frozenset(
+    {
+        "Cape Verde",
+        "Central African Republic",
+        "Costa Rica",
+        "Czech Republic",
+        "Dominican Republic",
+        "East Timor",
+        "El Salvador",
+        "Equatorial Guinea",
+        "Great Britain",
+        "Ivory Coast",
+        "Marshall Islands",
+        "New Zealand",
+        "North Korea",
+        "North Macedonia",
+        "Papua New Guinea",
+        "Saint Lucia",
+        "San Marino",
+        "Saudi Arabia",
+        "Sierra Leone",
+        "Solomon Islands",
+        "South Africa",
+        "South Korea",
+        "South Sudan",
+        "Sri Lanka",
+        "Trinidad and Tobago",
+        "United Arab Emirates",
+        "United Kingdom",
+        "United States",
+        "Vatican City",
+        "Northern Ireland",
+        "Gaza",
+        "West Bank",
+        "Puerto Rico",
+        "New Hampshire",
+        "New Jersey",
+        "New Mexico",
+        "New York",
+        "North Carolina",
+        "North Dakota",
+        "Rhode Island",
+        "South Carolina",
+        "South Dakota",
+        "West Virginia",
+        "District of Columbia",
+    }
+)

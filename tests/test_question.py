@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.question import clean_question, is_small_talk
+from retrieval.question import asking_clause, clean_question, is_small_talk
 
 
 @pytest.mark.parametrize(
@@ -46,3 +46,18 @@ def test_markup_urls_and_filler_are_stripped(typed: str, asked: str) -> None:
 )
 def test_small_talk_is_told_from_questions(message: str, small_talk: bool) -> None:
     assert is_small_talk(message) is small_talk
+
+
+@pytest.mark.parametrize(
+    ("question", "asking"),
+    [
+        ("Who won the chess final?", ""),
+        ("The harbour bridge closed on Monday. How long will the repairs take?", "How long will the repairs take?"),
+        ("Gen. Ellen Park visited the U.S. base this week. Who went with her?", "Who went with her?"),
+        ("Is the bridge open? The ferry is late. Which line runs tonight?", "Which line runs tonight?"),
+        ("Which line runs tonight? The ferry is late.", "Which line runs tonight?"),
+        ("The ferry is late. The bridge is shut", "The bridge is shut"),
+    ],
+)
+def test_the_asking_sentence_is_told_from_the_story_before_it(question: str, asking: str) -> None:
+    assert asking_clause(question) == asking

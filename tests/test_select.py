@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from retrieval import select
-from retrieval.candidates import Candidates, gather
+from retrieval.candidates import Candidate, Candidates, gather
 from retrieval.engine import Engine
 from retrieval.index import Segment
 from retrieval.select import Chosen, select_sentences
@@ -111,6 +111,8 @@ def _select_one_by_one(
         )
         if cue and settings.answer_type_boost and select._has_cue(cue, cand.text, question_words):
             score += settings.answer_type_boost
+        if len(cand.headline_terms) >= select.HEADLINE_SHARED:
+            score += select.headline_news(cand.headline, cand.text, question_words)
         chosen.append(
             Chosen(
                 cand.segment,
@@ -125,6 +127,19 @@ def _select_one_by_one(
             )
         )
     chosen.sort(key=lambda c: (-c.score, c.segment, c.sentence))
+    if chosen:
+        first = chosen[0].held
+        chosen = [
+            chosen[0],
+            *sorted(
+                chosen[1:],
+                key=lambda c: (
+                    -(c.score - select.REDUNDANCY * select.repeated(c.held, first, weights)),
+                    c.segment,
+                    c.sentence,
+                ),
+            ),
+        ]
     seen: set[str] = set()
     kept_words: list[frozenset[str]] = []
     out: list[Chosen] = []
@@ -234,3 +249,124 @@ def test_only_the_candidates_taken_in_score_order_are_read(tmp_path: Path, monke
     chosen = select_sentences("Harbour bridge ferry island council budget", terms, pool, AnswerSettings(), limit=3)
     assert len(chosen) == 3
     assert 3 <= len(read) < len(pool.sentences) // 2
+
+
+class _Written:
+    """Stands in for the index's stored text: sentences and headlines written here."""
+
+    def __init__(self, sentences: dict[int, str], headline: str) -> None:
+        self.sentences, self.headline = sentences, headline
+
+    def sentence(self, segment: int, sentence: int) -> str:
+        return self.sentences[sentence]
+
+    def title(self, segment: int, article: int) -> str:
+        return self.headline
+
+
+def _written_pool(texts: list[str], counts: list[dict[str, int]], doc_freqs: dict[str, int]) -> Candidates:
+    written = _Written(dict(enumerate(texts)), "Summit host chosen")
+    sentences = tuple(
+        Candidate(0, i, 0, i, len(t.split()), c, frozenset(), 5.0, 5.0, written)  # type: ignore[arg-type]
+        for i, (t, c) in enumerate(zip(texts, counts, strict=True))
+    )
+    return Candidates(sentences, 5.0, doc_freqs, 1000, 8.0)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Which country will host the summit next year?",
+        "Where will the summit be held next year?",
+        "Which of the following African nations will host the summit next year?",
+    ],
+)
+def test_a_question_asking_for_a_place_prefers_a_sentence_naming_a_country(question: str) -> None:
+    counts = {"summit": 1, "next": 1, "year": 1}
+    pool = _written_pool(
+        ["Mayor Ellen Park said the summit will come next year.", "The summit will go to Kenya next year."],
+        [counts, counts],
+        {"summit": 10, "next": 100, "year": 100},
+    )
+    chosen = select_sentences(question, ["summit", "next", "year"], pool, AnswerSettings(), limit=2)
+    assert [c.sentence for c in chosen] == [1, 0]
+
+
+# A question that tells a story before it asks: "The storm closed the harbour bridge on
+# Monday. How long will its repairs last?" (its terms, as the analyser gives them).
+STORY = ["storm", "close", "harbour", "bridg", "monday"]
+ASKING = ["long", "repair", "last"]
+STORY_POOL = _written_pool(
+    ["A storm closed the harbour bridge on Monday.", "Repairs to the bridge will last six weeks."],
+    [{t: 1 for t in STORY}, {"repair": 1, "bridg": 1, "last": 1}],
+    {t: 10 for t in STORY + ASKING},
+)
+STORY_QUESTION = "The storm closed the harbour bridge on Monday. How long will its repairs last?"
+
+
+def test_a_story_question_is_answered_by_the_sentence_holding_its_asking_words() -> None:
+    chosen = select_sentences(
+        STORY_QUESTION, STORY + ASKING, STORY_POOL, AnswerSettings(), limit=2, focus=frozenset(ASKING)
+    )
+    assert [c.sentence for c in chosen] == [1, 0]
+
+
+def test_without_an_asking_sentence_the_story_words_count_as_much_as_any() -> None:
+    chosen = select_sentences(STORY_QUESTION, STORY + ASKING, STORY_POOL, AnswerSettings(), limit=2)
+    assert [c.sentence for c in chosen] == [0, 1]
+
+
+def test_a_later_quote_that_repeats_the_first_ones_words_gives_way_to_one_adding_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pool = _written_pool(
+        [
+            "A storm closed the harbour bridge on Monday.",
+            "The storm closed the harbour for a day.",
+            "The repair crews will last the winter, a bridge engineer said.",
+        ],
+        [{t: 1 for t in STORY}, {"storm": 1, "close": 1, "harbour": 1}, {"repair": 1, "last": 1, "bridg": 1}],
+        {t: 10 for t in STORY + ASKING},
+    )
+    question = "The storm closed the harbour bridge on Monday. Who will repair it?"
+    terms = STORY + ["repair", "last"]
+    assert [c.sentence for c in select_sentences(question, terms, pool, AnswerSettings(), limit=3)] == [0, 2, 1]
+    monkeypatch.setattr(select, "REDUNDANCY", 0.0)
+    assert [c.sentence for c in select_sentences(question, terms, pool, AnswerSettings(), limit=3)] == [0, 1, 2]
+
+
+SHOW_TERMS = ["wild", "popular", "show", "recent", "green", "lit", "new", "season"]
+
+
+@pytest.mark.parametrize(
+    ("headline", "headline_terms", "order"),
+    [
+        ("Harbour Sagas renewed for a new season by streaming service Wavely", frozenset({"new", "season"}), [1, 0]),
+        # A title that names, not one that tells the news.
+        ("Harbour Sagas", frozenset(), [0, 1]),
+        # A headline telling another story (one question word in common).
+        ("Harbour Sagas renewed for a second season by streaming service Wavely", frozenset({"season"}), [0, 1]),
+    ],
+)
+def test_the_sentence_repeating_the_news_of_its_headline_comes_first(
+    headline: str, headline_terms: frozenset[str], order: list[int]
+) -> None:
+    texts = [
+        "The show is popular and will return for a new season.",
+        "The show Harbour Sagas will be back for a season, Wavely said.",
+    ]
+    counts = [{"popular": 1, "show": 1, "new": 1, "season": 1}, {"season": 1, "show": 1}]
+    written = _Written(dict(enumerate(texts)), headline)
+    pool = Candidates(
+        tuple(
+            Candidate(0, i, 0, i, len(t.split()), c, headline_terms, 5.0, 5.0, written)  # type: ignore[arg-type]
+            for i, (t, c) in enumerate(zip(texts, counts, strict=True))
+        ),
+        5.0,
+        {t: 10 for t in SHOW_TERMS} | {"season": 40},
+        1000,
+        8.0,
+    )
+    question = "Which wildly popular show was recently green lit for a new season?"
+    chosen = select_sentences(question, SHOW_TERMS, pool, AnswerSettings(), limit=2)
+    assert [c.sentence for c in chosen] == order

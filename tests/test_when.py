@@ -51,6 +51,8 @@ def day(text: str) -> float:
         ("Who was arrested 3 weeks ago?", "2023-04-22T12:00:00+00:00", "2023-04-30T12:00:00+00:00"),
         ("What flooded in late April?", "2023-04-21", "2023-05-01"),
         ("What was announced in early February?", "2023-02-01", "2023-02-11"),
+        ("Who won the vote in mid-March?", "2023-03-11", "2023-03-21"),
+        ("What happened in mid March 2021?", "2021-03-11", "2021-03-21"),
     ],
 )
 def test_time_words_resolve_to_a_window_before_the_moment_asked(question: str, start: str, end: str) -> None:
