@@ -212,7 +212,12 @@ class Engine:
         return True
 
     def _use(self, state: IndexState) -> None:
-        """Answer from `state` from now on; its speller starts building in the background."""
+        """Answer from `state` from now on; its speller starts building in the background.
+
+        Its articles' days are read now, before the first answer: only a new segment's
+        records are parsed (a refresh's few articles), but at opening that is every article.
+        """
+        self._days(state)
         self._state = state
         self._spellers.start(state, state.segments)
 
@@ -559,4 +564,12 @@ class Engine:
 
 def _article_days(segment: Segment) -> npt.NDArray[np.float64]:
     """The publication day of each article of a segment (NaN where unknown)."""
-    return np.array([published_day(meta.get("published", "")) for meta in segment.articles], dtype=np.float64)
+    known: dict[str, float] = {}  # many articles share a day: each distinct field is parsed once
+    days = []
+    for meta in segment.articles:
+        published = meta.get("published", "")
+        day = known.get(published)
+        if day is None:
+            day = known[published] = published_day(published)
+        days.append(day)
+    return np.array(days, dtype=np.float64)
