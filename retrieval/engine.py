@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from retrieval import postings
 from retrieval.analyze import Analyzer
 from retrieval.candidates import gather
 from retrieval.decide import DecideSettings, decide, name_terms, weigh_evidence
@@ -154,6 +155,7 @@ class Engine:
             corpus, index_dir, settings or Settings(), follow_links=follow_links, wait_for_speller=wait_for_speller
         )
         engine.opened = engine.refresh(progress=progress, rebuild=rebuild)
+        postings.warm()
         return engine
 
     @property

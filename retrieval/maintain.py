@@ -308,6 +308,9 @@ def _segment_name() -> str:
 # index.memory_mb 1024 peaked at 1,130 MiB over its process tree (801 MiB in the building
 # process), mostly in proportion to the batch; 26 leaves the interpreters' own room.
 BUILD_BYTES_PER_TEXT_BYTE = 26
+# A batch whose build took less than this leaves too little behind to be worth handing back
+# (`_trim_heap` walks the whole heap: a tenth of a second at a million passages).
+TRIM_AFTER_BYTES = 64 * 2**20
 
 
 class _Batches:
@@ -346,11 +349,12 @@ class _Batches:
         segment = build_segment(
             self._batch, self.analyzer, self.settings.passages, progress=self.progress, train=not merged
         )
-        self._batch, self._used = [], 0
+        used, self._batch, self._used = self._used, [], 0
         save_segment(segment, self.index_dir / self._name)
         self.built.append(self._name)
         del segment
-        _trim_heap()
+        if used * BUILD_BYTES_PER_TEXT_BYTE >= TRIM_AFTER_BYTES:
+            _trim_heap()
 
     def finish(self) -> list[str]:
         """Build the last batch; return the names of the segments saved, in order."""

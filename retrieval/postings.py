@@ -30,6 +30,15 @@ Ends = npt.NDArray[np.int32] | npt.NDArray[np.int64]  # where blocks end: int32 
 Counts = npt.NDArray[np.uint16]
 
 
+def warm() -> None:
+    """Load `encode` now (from numba's cache, else compiled), on a posting of one passage.
+
+    Numba's first load in a process also sets its compiler up, about 0.3 s: an engine pays it
+    when it opens, rather than in the first refresh that indexes a new article.
+    """
+    encode(np.zeros(1, dtype=np.int32), np.ones(1, dtype=np.uint16), np.array([0, 1], dtype=np.int64))
+
+
 def block_first(post_offsets: npt.NDArray[np.int32] | Int64s) -> Int64s:
     """Each term's first block, and the end of the last term's (n_terms + 1 entries)."""
     counts = np.diff(np.asarray(post_offsets, dtype=np.int64))

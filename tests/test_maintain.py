@@ -7,8 +7,10 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from retrieval import engine as engine_module
 from retrieval import maintain
 from retrieval.analyze import Analyzer
 from retrieval.engine import Engine
@@ -260,3 +262,56 @@ def test_a_small_memory_budget_builds_batches_merged_into_one_segment_that_answe
     reopened = Engine.open(corpus_dir, tmp_path / "split", Settings(index=IndexSettings(memory_mb=16)))
     assert reopened.state.names == split.state.names
     assert [(reopened.answer(q), ranked(reopened, q)) for q in questions] == expected
+
+
+def dated_line(article_id: str, title: str, text: str, published: str) -> str:
+    record = {"id": article_id, "title": title, "source": "Valley Post", "text": text, "published": published}
+    return json.dumps(record) + "\n"
+
+
+def test_articles_dates_are_read_once_when_their_segment_joins_the_index_not_at_an_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    days = ["2024-03-01", "2024-03-02", "2024-03-03"]
+    write(folder / "feed.jsonl", "".join(dated_line(*story, day) for story, day in zip(STORIES, days, strict=True)))
+    read: list[list[str]] = []
+    article_days = engine_module._article_days
+
+    def counting(segment: Segment) -> np.ndarray:
+        read.append(list(segment.articles.ids))
+        return article_days(segment)
+
+    monkeypatch.setattr(engine_module, "_article_days", counting)
+    engine = Engine.open(folder, tmp_path / "index")
+    assert read == [["lake", "mill", "choir"]]
+    answer = engine.answer("When did the lake freeze?", asked_at="2024-03-11")
+    assert [(s.source.article_id, s.age_days) for s in answer.sentences[:1]] == [("lake", 10)]
+    with open(folder / "feed.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(dated_line("bridge", "Bridge opens", "A footbridge opened over the river on Friday.", "2024-03-08"))
+    os.utime(folder / "feed.jsonl", ns=(time.time_ns(), time.time_ns() + 2_000_000))
+    assert engine.refresh().changed is True
+    # Only the new segment's articles are read, by the refresh: the answers after it read none.
+    assert read == [["lake", "mill", "choir"], ["bridge"]]
+    answer = engine.answer("When did the footbridge open?", asked_at="2024-03-11")
+    assert [(s.source.article_id, s.age_days) for s in answer.sentences[:1]] == [("bridge", 3)]
+    answer = engine.answer("When did the lake freeze?", asked_at="2024-03-11")
+    assert [(s.source.article_id, s.age_days) for s in answer.sentences[:1]] == [("lake", 10)]
+    assert len(read) == 2
+
+
+def test_the_heap_is_handed_back_after_a_big_batch_only(
+    feed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trims: list[int] = []
+    monkeypatch.setattr(maintain, "_trim_heap", lambda: trims.append(1))
+    first = refresh(feed, tmp_path / "index")
+    assert trims == []  # three short articles: nothing worth handing back
+    monkeypatch.setattr(maintain, "BUILD_BYTES_PER_TEXT_BYTE", maintain.TRIM_AFTER_BYTES)
+    with open(feed / "feed.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(line("bridge", "Bridge opens", "A new footbridge opened over the river on Friday."))
+    os.utime(feed / "feed.jsonl", ns=(time.time_ns(), time.time_ns() + 2_000_000))
+    second = refresh(feed, tmp_path / "index", first.state)
+    assert second.changed is True
+    assert trims == [1]
