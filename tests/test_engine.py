@@ -11,10 +11,13 @@ import numpy as np
 import pytest
 
 from retrieval import integrity
-from retrieval.engine import Engine
+from retrieval.analyze import Analyzer
+from retrieval.engine import Engine, _article_days
 from retrieval.errors import IndexWriteError
-from retrieval.models import Source
-from retrieval.when import parse_asked_at, resolve, weigh
+from retrieval.index import build_segment
+from retrieval.models import Article, Source
+from retrieval.settings import PassageSettings
+from retrieval.when import parse_asked_at, published_day, resolve, weigh
 
 SAMPLE_SOURCE = Source(
     article_id="usa-only-zelensky-can-decide-negotiations",
@@ -346,3 +349,19 @@ def test_priors_lifted_by_a_power_of_two_give_the_very_same_answers(
     assert [engine.answer(q, asked_at=asked_at, limit=10) for q in questions] == lifted
     assert all(math.frexp(s)[0] == 0.5 for s in scales)  # powers of two
     assert (max(scales) > 1.0) is (asked_at != "2024-03-06")
+
+
+def test_article_days_read_from_the_records_are_those_their_parsed_metadata_gives() -> None:
+    tricky = [
+        Article("plain", "Plain", "The mill reopened.", published="2024-03-05"),
+        Article("stamped", "Stamped", "The mill reopened.", published="2024-03-05T22:30:00+02:00"),
+        Article("undated", "Undated", "The mill reopened."),
+        Article("quoted", 'A "published": "1999-01-01" title', "The mill reopened.", published="2024-03-06"),
+        Article("quoted-undated", 'Its "published": "1999-01-01" title', "The mill reopened."),
+        Article("escaped", "Escaped", "The mill reopened.", published='2024-03-07 "late"'),
+        Article("wrong", "Wrong", "The mill reopened.", published="yesterday"),
+    ]
+    segment = build_segment(tricky, Analyzer(), PassageSettings())
+    parsed = np.array([published_day(meta.get("published", "")) for meta in segment.articles])
+    assert np.isnan(parsed).tolist() == [False, False, True, False, True, False, True]
+    np.testing.assert_array_equal(_article_days(segment), parsed)
