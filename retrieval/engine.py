@@ -159,8 +159,7 @@ class Engine:
             corpus, index_dir, settings or Settings(), follow_links=follow_links, wait_for_speller=wait_for_speller
         )
         engine.opened = engine.refresh(progress=progress, rebuild=rebuild)
-        # Numba's set-up, off the opening's path: a refresh that needs it meanwhile waits for it.
-        threading.Thread(target=postings.warm, name="newsbot-warm", daemon=True).start()
+        postings.warm()
         return engine
 
     @property

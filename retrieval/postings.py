@@ -34,7 +34,8 @@ def warm() -> None:
     """Load `encode` now (from numba's cache, else compiled), on a posting of one passage.
 
     Numba's first load in a process also sets its compiler up, about 0.3 s: an engine pays it
-    when it opens, rather than in the first refresh that indexes a new article.
+    when it opens, rather than in the first refresh that indexes a new article (set up in the
+    background, it slowed that refresh as much, and the answer after it).
     """
     encode(np.zeros(1, dtype=np.int32), np.ones(1, dtype=np.uint16), np.array([0, 1], dtype=np.int64))
 
