@@ -93,33 +93,32 @@ def encode(docs: Int32s, tfs: Counts, offsets: Int64s) -> tuple[Bytes, Int32s, I
     return out[:at].copy(), last, ends
 
 
+# Inlined where it is called: it runs once or twice per posting unpacked.
+@njit(cache=True, nogil=True, inline="always")
+def _get(data: Bytes, at: int) -> tuple[int, int]:
+    """Read the variable-length integer at data[at]; return it and where the next one starts."""
+    value = 0
+    shift = 0
+    while True:
+        byte = int(data[at])
+        at += 1
+        value |= (byte & 127) << shift
+        if byte < 128:
+            return value, at
+        shift += 7
+
+
 @njit(cache=True, nogil=True)
 def decode_block(data: Bytes, start: int, end: int, prev: int, docs: Int64s, tfs: Int64s) -> int:
     """Unpack the postings in data[start:end] (after passage id `prev`) into docs and tfs; return how many."""
     at = start
     n = 0
     while at < end:
-        value = 0
-        shift = 0
-        while True:
-            byte = int(data[at])
-            at += 1
-            value |= (byte & 127) << shift
-            if byte < 128:
-                break
-            shift += 7
+        value, at = _get(data, at)
         prev += value >> 1
         docs[n] = prev
         if value & 1:
-            tf = 0
-            shift = 0
-            while True:
-                byte = int(data[at])
-                at += 1
-                tf |= (byte & 127) << shift
-                if byte < 128:
-                    break
-                shift += 7
+            tf, at = _get(data, at)
             tfs[n] = tf + 2
         else:
             tfs[n] = 1
