@@ -723,11 +723,20 @@ def save_segment(segment: Segment, directory: Path) -> int:
     Every file's checksum goes into the sealed `segment.json`. If anything fails (a full
     disk), the temporary folder is removed before the error is raised.
     """
+    return write_folder(directory, lambda tmp: _save(segment, directory, tmp))
+
+
+def write_folder(directory: Path, write: Callable[[Path], int]) -> int:
+    """Run `write(tmp)`: it fills a fresh temporary folder beside `directory` and renames it there.
+
+    If `write` fails, the temporary folder is removed before the error is raised. Returns
+    what `write` returns (the bytes written).
+    """
     tmp = directory.with_name(directory.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
     try:
-        return _save(segment, directory, tmp)
+        return write(tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -46,6 +46,7 @@ from retrieval.index import (
     _term_bounds,
     encode_postings,
     release_pages,
+    write_folder,
 )
 from retrieval.store import replace_synced, sync_folder
 
@@ -268,14 +269,7 @@ def merge_segments(segments: Sequence[Segment], directory: Path) -> int:
 
     Written atomically like `save_segment`: into a temporary folder, renamed when complete.
     """
-    tmp = directory.with_name(directory.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    try:
-        return _merge(segments, directory, tmp)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    return write_folder(directory, lambda tmp: _merge(segments, directory, tmp))
 
 
 def _bases(counts: Sequence[int]) -> npt.NDArray[np.int64]:
