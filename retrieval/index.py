@@ -41,7 +41,7 @@ from retrieval.settings import PassageSettings
 from retrieval.split import split_sentences
 from retrieval.store import replace_synced, sync_folder, write_synced
 
-SEGMENT_FORMAT = "newsbot-segment/9"
+SEGMENT_FORMAT = "newsbot-segment/10"
 
 Ints = npt.NDArray[np.int64]
 Int32s = npt.NDArray[np.int32]
@@ -59,6 +59,8 @@ _ARRAYS: dict[str, str] = {
     "post_bytes": "uint8",
     "block_last": "int32",
     "block_end": "int32|int64",
+    "block_max_tf": "uint16",
+    "block_min_len": "uint16|int32",
     "term_max_tf": "uint16",
     "term_min_len": "uint16|int32",
     "doc_len": "uint16|int32",
@@ -129,6 +131,10 @@ class Segment:
     post_bytes: npt.NDArray[np.uint8]
     block_last: Int32s
     block_end: Wide
+    # Per block, the highest count and the shortest passage among its postings (block-max
+    # pruning in `retrieval.kernel`).
+    block_max_tf: npt.NDArray[np.uint16]
+    block_min_len: Narrow
     # Per term, the highest frequency and the shortest passage among its postings: what
     # bounds the term's BM25 part from above, for dynamic pruning (`retrieval.search`).
     term_max_tf: npt.NDArray[np.uint16]
@@ -594,12 +600,13 @@ def build_segment(
     del chunks
     texts = Blocks.pack(blob, text_offsets, per_block=TEXT_BLOCK, train=train)
     del blob
-    stored = encode_postings(post_offsets, post_docs, post_tf16)
+    stored = encode_postings(post_offsets, post_docs, post_tf16, doc_len32)
     post_bytes, block_last = stored["post_bytes"], stored["block_last"]
     block_end = _narrow(stored["block_end"], np.int32, np.int64)
+    block_max_tf, block_min_len = stored["block_max_tf"], _narrow(stored["block_min_len"], np.uint16, np.int32)
     # Read-only, as they are once saved and memory-mapped: the compiled search loop is then
     # compiled (and cached) for one kind of array.
-    for packed in (post_bytes, block_last, block_end):
+    for packed in (post_bytes, block_last, block_end, block_max_tf, block_min_len):
         packed.flags.writeable = False
     max_tf, min_len = _term_bounds(post_offsets, post_docs, post_tf16, doc_len32)
     del post_docs, post_tf16
@@ -610,6 +617,8 @@ def build_segment(
         post_bytes=post_bytes,
         block_last=block_last,
         block_end=block_end,
+        block_max_tf=block_max_tf,
+        block_min_len=block_min_len,
         term_max_tf=max_tf,
         term_min_len=_narrow(min_len, np.uint16, np.int32),
         doc_len=_narrow(doc_len32, np.uint16, np.int32),
@@ -632,21 +641,34 @@ def build_segment(
     )
 
 
-def encode_postings(offsets: Ints, docs: Int32s, tfs: npt.NDArray[np.integer]) -> dict[str, np.ndarray]:
+def encode_postings(
+    offsets: Ints, docs: Int32s, tfs: npt.NDArray[np.integer], doc_len: npt.NDArray[np.integer]
+) -> dict[str, np.ndarray]:
     """Turn a run of terms' postings into the arrays a segment stores for them.
 
     Term i of the run holds `docs[offsets[i]:offsets[i + 1]]` (passage ids, ascending) with
-    their counts `tfs`; `offsets` starts at 0. The result maps each stored postings array to
-    its part for the run: `post_offsets` (from 0, one more than the terms) counts postings,
-    `post_bytes` holds them packed (`retrieval.postings`), `block_last` is each block's last
-    passage id and `block_end` where its bytes end, from 0. Runs are joined by shifting
-    `post_offsets` by the postings and `block_end` by the bytes before them.
-    `Segment.term_postings` reads a term back. A count over 65,535 is kept as 65,535.
+    their counts `tfs`; `offsets` starts at 0; `doc_len` is every passage's length. The
+    result maps each stored postings array to its part for the run: `post_offsets` (from 0,
+    one more than the terms) counts postings, `post_bytes` holds them packed
+    (`retrieval.postings`), `block_last` is each block's last passage id, `block_end` where
+    its bytes end, from 0, and `block_max_tf`, `block_min_len` its highest count and shortest
+    passage. Runs are joined by shifting `post_offsets` by the postings and `block_end` by
+    the bytes before them. `Segment.term_postings` reads a term back. A count over 65,535 is
+    kept as 65,535.
     """
     offsets = np.asarray(offsets, dtype=np.int64)
     counts = np.minimum(np.asarray(tfs, dtype=np.int64), MAX_TF).astype(np.uint16)
-    packed, last, ends = postings.encode(np.asarray(docs, dtype=np.int32), counts, offsets)
-    return {"post_offsets": offsets, "post_bytes": packed, "block_last": last, "block_end": ends}
+    # Read in place when its type allows (the merge passes every passage's length).
+    lengths = doc_len if doc_len.dtype in (np.uint16, np.int32) else np.asarray(doc_len, dtype=np.int32)
+    packed, last, ends, max_tf, min_len = postings.encode(np.asarray(docs, dtype=np.int32), counts, offsets, lengths)
+    return {
+        "post_offsets": offsets,
+        "post_bytes": packed,
+        "block_last": last,
+        "block_end": ends,
+        "block_max_tf": max_tf,
+        "block_min_len": min_len,
+    }
 
 
 def _term_bounds(
@@ -886,6 +908,7 @@ def _check_shapes(segment: Segment, meta: dict[str, int], directory: Path) -> No
         and segment.post_offsets.shape == (n_terms + 1,)
         and int(segment.post_offsets[0]) == 0
         and segment.block_last.shape == segment.block_end.shape == (int(segment.block_first[-1]),)
+        and segment.block_max_tf.shape == segment.block_min_len.shape == segment.block_last.shape
         and int(segment.block_end[-1] if segment.block_end.size else 0) == segment.post_bytes.size
         and segment.term_max_tf.shape == segment.term_min_len.shape == (n_terms,)
         and segment.pass_start.shape == segment.pass_end.shape == segment.pass_article.shape == (n_pass,)

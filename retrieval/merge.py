@@ -135,6 +135,8 @@ def _postings(
         "post_bytes": _Column(folder, "post_bytes", np.uint8),
         "block_last": _Column(folder, "block_last", np.int32),
         "block_end": _Column(folder, "block_end", _fitting(most_bytes)),
+        "block_max_tf": _Column(folder, "block_max_tf", np.uint16),
+        "block_min_len": _Column(folder, "block_min_len", doc_len.dtype),
         "term_max_tf": _Column(folder, "term_max_tf", np.uint16),
         "term_min_len": _Column(folder, "term_min_len", doc_len.dtype),
     }
@@ -166,11 +168,13 @@ def _postings(
         per_term = np.bincount(run_terms - lo, weights=lengths, minlength=hi - lo).astype(np.int64)
         offsets = np.zeros(hi - lo + 1, np.int64)
         np.cumsum(per_term, out=offsets[1:])
-        stored = encode_postings(offsets, run_docs.astype(np.int32), run_tf)
+        stored = encode_postings(offsets, run_docs.astype(np.int32), run_tf, doc_len)
         columns["post_offsets"].add(stored["post_offsets"][1:] + written)
         columns["post_bytes"].add(stored["post_bytes"])
         columns["block_last"].add(stored["block_last"])
         columns["block_end"].add(stored["block_end"] + written_bytes)
+        columns["block_max_tf"].add(stored["block_max_tf"])
+        columns["block_min_len"].add(stored["block_min_len"])
         written_bytes += int(stored["post_bytes"].size)
         max_tf, min_len = _term_bounds(offsets, run_docs, run_tf, doc_len)
         columns["term_max_tf"].add(max_tf)

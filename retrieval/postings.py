@@ -10,7 +10,9 @@ count - 2 (Lucene's postings do the same). Most gaps and counts take one byte: a
 costs about 1.4 bytes instead of the 5 of a 32-bit id and a byte of count.
 
 Per block a segment keeps the last passage id (to skip a whole block when looking a passage
-up) and where its bytes end. Blocks of one term follow each other; term t's blocks are those
+up), where its bytes end, and the highest count and shortest passage among its postings:
+together they bound the score of any posting in the block (block-max pruning, Ding and Suel
+2011), without unpacking it. Blocks of one term follow each other; term t's blocks are those
 `block_first(post_offsets)` gives. The functions here are compiled by numba (`cache=True`):
 the search loop (`retrieval.kernel`) decodes blocks with `decode_block`.
 """
@@ -37,7 +39,8 @@ def warm() -> None:
     when it opens, rather than in the first refresh that indexes a new article (set up in the
     background, it slowed that refresh as much, and the answer after it).
     """
-    encode(np.zeros(1, dtype=np.int32), np.ones(1, dtype=np.uint16), np.array([0, 1], dtype=np.int64))
+    one = np.ones(1, dtype=np.int32)
+    encode(np.zeros(1, dtype=np.int32), np.ones(1, dtype=np.uint16), np.array([0, 1], dtype=np.int64), one)
 
 
 def block_first(post_offsets: npt.NDArray[np.int32] | Int64s) -> Int64s:
@@ -59,10 +62,13 @@ def _put(out: Bytes, at: int, value: int) -> int:
 
 
 @njit(cache=True, nogil=True)
-def encode(docs: Int32s, tfs: Counts, offsets: Int64s) -> tuple[Bytes, Int32s, Int64s]:
+def encode(
+    docs: Int32s, tfs: Counts, offsets: Int64s, doc_len: Int32s | Counts
+) -> tuple[Bytes, Int32s, Int64s, Counts, Int32s]:
     """Pack the postings of consecutive terms (term t's are docs[offsets[t]:offsets[t + 1]]).
 
-    Returns the bytes, and each block's last passage id and end (in bytes).
+    Returns the bytes, and each block's last passage id, end (in bytes), highest count and
+    shortest passage (`doc_len[passage]`): what bounds any score in the block.
     """
     n_terms = offsets.size - 1
     n_blocks = 0
@@ -71,8 +77,11 @@ def encode(docs: Int32s, tfs: Counts, offsets: Int64s) -> tuple[Bytes, Int32s, I
     out = np.empty(2 * docs.size + 16, dtype=np.uint8)
     last = np.empty(n_blocks, dtype=np.int32)
     ends = np.empty(n_blocks, dtype=np.int64)
+    max_tf = np.zeros(n_blocks, dtype=np.uint16)
+    min_len = np.empty(n_blocks, dtype=np.int32)
     at = 0
     b = 0
+    top, short = 0, np.iinfo(np.int32).max
     for t in range(n_terms):
         prev = -1
         lo, hi = offsets[t], offsets[t + 1]
@@ -86,11 +95,15 @@ def encode(docs: Int32s, tfs: Counts, offsets: Int64s) -> tuple[Bytes, Int32s, I
             if tf > 1:
                 at = _put(out, at, tf - 2)
             prev = doc
+            top, short = max(top, tf), min(short, int(doc_len[doc]))
             if (j - lo) % BLOCK == BLOCK - 1 or j == hi - 1:
                 last[b] = doc
                 ends[b] = at
+                max_tf[b] = top
+                min_len[b] = short
+                top, short = 0, np.iinfo(np.int32).max
                 b += 1
-    return out[:at].copy(), last, ends
+    return out[:at].copy(), last, ends, max_tf, min_len
 
 
 # Inlined where it is called: it runs once or twice per posting unpacked.

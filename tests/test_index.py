@@ -368,16 +368,19 @@ def test_each_terms_postings_read_back_as_they_were_encoded(tmp_path: Path) -> N
     assert docs.tolist() == [p for p in range(36) if p % 3 in (0, 1)]
     assert tfs.tolist() == [1] * 24
     # Each term's parts, appended in order as the contract says, are the segment's arrays.
-    data, last, ends = bytearray(), [], []
+    data, last, ends, top, short = bytearray(), [], [], [], []
     for term in range(loaded.vocab.size):
         docs, tfs = loaded.term_postings(term)
-        stored = encode_postings(np.array([0, docs.size]), docs, tfs)
+        stored = encode_postings(np.array([0, docs.size]), docs, tfs, loaded.doc_len)
         part, part_last, part_ends = stored["post_bytes"], stored["block_last"], stored["block_end"]
         ends.extend((part_ends + len(data)).tolist())
         data += part.tobytes()
         last.extend(part_last.tolist())
+        top.extend(stored["block_max_tf"].tolist())
+        short.extend(stored["block_min_len"].tolist())
     assert bytes(data) == loaded.post_bytes.tobytes()
     assert (last, ends) == (loaded.block_last.tolist(), loaded.block_end.tolist())
+    assert (top, short) == (loaded.block_max_tf.tolist(), loaded.block_min_len.tolist())
 
 
 @pytest.mark.parametrize("size", [1, 127, 128, 129, 1000])
@@ -385,9 +388,13 @@ def test_postings_of_any_length_read_back_whole_or_in_part(size: int) -> None:
     rng = np.random.default_rng(size)
     docs = np.sort(rng.choice(3_000_000, size=size, replace=False)).astype(np.int32)
     tfs = rng.choice([1, 1, 1, 2, 200, 40_000], size=size).astype(np.uint16)
-    stored = encode_postings(np.array([0, size]), docs, tfs)
+    doc_len = rng.integers(1, 70_000, size=3_000_000).astype(np.int32)
+    stored = encode_postings(np.array([0, size]), docs, tfs, doc_len)
     data, last, ends = stored["post_bytes"], stored["block_last"], stored["block_end"]
     assert last.tolist() == docs[127::128].tolist() + ([] if size % 128 == 0 else [int(docs[-1])])
+    cuts = range(0, size, 128)
+    assert stored["block_max_tf"].tolist() == [int(tfs[c : c + 128].max()) for c in cuts]
+    assert stored["block_min_len"].tolist() == [int(doc_len[docs[c : c + 128]].min()) for c in cuts]
     got_docs, got_tfs = postings.decode(data, last, ends, 0, last.size, size)
     assert (got_docs.tolist(), got_tfs.tolist()) == (docs.tolist(), tfs.tolist())
     head = min(size, 5)

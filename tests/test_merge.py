@@ -96,7 +96,7 @@ def test_encoded_postings_read_back_term_by_term(tmp_path: Path) -> None:
     segment = build_segment(_articles(25), Analyzer(), PassageSettings())
     for term in range(int(segment.vocab.size)):
         docs, tfs = segment.term_postings(term)
-        stored = encode_postings(np.array([0, docs.size]), docs, tfs)
+        stored = encode_postings(np.array([0, docs.size]), docs, tfs, segment.doc_len)
         blocks = int(stored["block_last"].size)
         assert blocks == -(-docs.size // postings.BLOCK)
         again = postings.decode(stored["post_bytes"], stored["block_last"], stored["block_end"], 0, blocks, docs.size)
