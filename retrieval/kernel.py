@@ -35,6 +35,8 @@ Ends = npt.NDArray[np.int32] | npt.NDArray[np.int64]  # where blocks end: int32 
 Int32s = npt.NDArray[np.int32]
 Bytes = npt.NDArray[np.uint8]
 Grid = npt.NDArray[np.int64]  # BLOCK entries per term, one term after another
+Counts = npt.NDArray[np.uint16]
+Lengths = npt.NDArray[np.uint16] | npt.NDArray[np.int32]
 
 
 @njit(nogil=True, cache=True)
@@ -328,4 +330,408 @@ def maxscore(
                 out_n += 1
         for t in range(nt):
             held[t] = False
+    return theta, heap_n, out_n, scored
+
+
+@njit(nogil=True, cache=True)
+def _block_bound(
+    t: int,
+    blk: int,
+    scales: Floats,
+    block_tf: Counts,
+    block_len: Lengths,
+    form: int,
+    k1: float,
+    b: float,
+    delta: float,
+    avgdl: float,
+) -> float:
+    """No part of term t in block blk exceeds this: its part at the block's highest count in its shortest passage."""
+    if scales[t] <= 0.0:
+        return 0.0
+    dl = float(block_len[blk])
+    norm = k1 * (1.0 - b + b * dl / avgdl)
+    return scales[t] * _part(float(block_tf[blk]), norm, dl, form, k1, b, delta, avgdl)
+
+
+@njit(nogil=True, cache=True)
+def block_max_wand(
+    data: Bytes,
+    last: Int32s,
+    ends: Ends,
+    block_tf: Counts,
+    block_len: Lengths,
+    first: Int64s,
+    stop: Int64s,
+    scales: Floats,
+    bounds: Floats,
+    norm: Floats,
+    dl: Floats,
+    form: int,
+    k1: float,
+    b: float,
+    delta: float,
+    avgdl: float,
+    live: npt.NDArray[np.bool_],
+    base: int,
+    theta: float,
+    heap_scores: Floats,
+    heap_docs: Int64s,
+    heap_n: int,
+    out_docs: Int64s,
+    out_scores: Floats,
+    out_n: int,
+) -> tuple[float, int, int, int]:
+    """Score one segment's passages for a query, skipping those that cannot reach the threshold.
+
+    Block-max WAND (Ding and Suel 2011). The terms' cursors are kept in passage order; the
+    pivot is the first cursor at which the terms' bounds (`bounds`, over all their postings)
+    add up to the threshold: no passage before it can reach it. The blocks holding the pivot
+    are then bounded more tightly by their own highest count and shortest passage
+    (`block_tf`, `block_len`), found by their last ids alone: when those bounds fall short,
+    every passage up to the first of those blocks' ends is skipped without unpacking
+    anything. Arguments and result are `maxscore`'s.
+    """
+    nt = first.size
+    k = heap_scores.size
+    block, at, docs, tfs, n_in = _cursors(data, last, ends, first, stop)
+    no_doc = np.iinfo(np.int64).max
+    cur = np.full(nt, no_doc, dtype=np.int64)
+    for t in range(nt):
+        if first[t] < stop[t]:
+            cur[t] = docs[t * BLOCK]
+    order = np.argsort(cur, kind="mergesort")
+    # The block last bounded per term, and its bound.
+    shallow = np.full(nt, -1, dtype=np.int64)
+    sbound = np.zeros(nt)
+    margin = 1e-9 * max(1.0, abs(theta)) if theta > -np.inf else 0.0
+    scored = 0
+    while True:
+        acc = 0.0
+        p = -1
+        for i in range(nt):
+            t = order[i]
+            if cur[t] == no_doc:
+                break
+            acc += bounds[t]
+            if acc >= theta - margin:
+                p = i
+                break
+        if p < 0:
+            break
+        pd = cur[order[p]]
+        while p + 1 < nt and cur[order[p + 1]] == pd:
+            p += 1
+        # Each term up to the pivot: the block that would hold pd, by last ids alone.
+        bsum = 0.0
+        for i in range(p + 1):
+            t = order[i]
+            s = max(shallow[t], block[t])
+            if last[s] < pd:
+                lo, hi, step = s + 1, stop[t], 1
+                while lo + step < hi and last[lo + step - 1] < pd:
+                    lo += step
+                    step *= 2
+                top = min(lo + step, hi)
+                while lo < top:
+                    mid = (lo + top) // 2
+                    if last[mid] < pd:
+                        lo = mid + 1
+                    else:
+                        top = mid
+                s = lo
+            if s != shallow[t]:
+                shallow[t] = s
+                sbound[t] = (
+                    _block_bound(t, s, scales, block_tf, block_len, form, k1, b, delta, avgdl) if s < stop[t] else 0.0
+                )
+            bsum += sbound[t]
+        if bsum >= theta - margin:
+            if cur[order[0]] == pd:
+                if live.size == 0 or live[pd]:
+                    scored += 1
+                    score = 0.0
+                    for t in range(nt):
+                        if cur[t] == pd:
+                            tf = float(tfs[t * BLOCK + at[t]])
+                            score += scales[t] * _part(tf, norm[pd], dl[pd], form, k1, b, delta, avgdl)
+                    g = pd + base
+                    if k > 0:
+                        if heap_n < k:
+                            heap_scores[heap_n] = score
+                            heap_docs[heap_n] = g
+                            _sift_up(heap_scores, heap_docs, heap_n)
+                            heap_n += 1
+                        elif score > heap_scores[0]:
+                            heap_scores[0] = score
+                            heap_docs[0] = g
+                            _sift_down(heap_scores, heap_docs, heap_n, 0)
+                        if heap_n == k and heap_scores[0] > theta:
+                            theta = heap_scores[0]
+                            margin = 1e-9 * max(1.0, abs(theta))
+                    elif score >= theta - margin:
+                        if out_n < out_docs.size:
+                            out_docs[out_n] = g
+                            out_scores[out_n] = score
+                        out_n += 1
+                # Every term at pd to its next posting.
+                for i in range(p + 1):
+                    t = order[i]
+                    at[t] += 1
+                    if at[t] == n_in[t]:
+                        block[t] += 1
+                        at[t] = 0
+                        if block[t] < stop[t]:
+                            _load(t, block[t], data, last, ends, first, docs, tfs, n_in)
+                    cur[t] = docs[t * BLOCK + at[t]] if block[t] < stop[t] else no_doc
+            else:
+                # A term short of the pivot moves up to it (the last such in passage order).
+                i = p - 1
+                while cur[order[i]] == pd:
+                    i -= 1
+                t = order[i]
+                _seek(t, pd, data, last, ends, first, stop, block, at, docs, tfs, n_in)
+                cur[t] = docs[t * BLOCK + at[t]] if block[t] < stop[t] else no_doc
+        else:
+            # No passage before the first end of those blocks (nor the next cursor) can reach
+            # the threshold: the term of highest bound moves past them.
+            nxt = no_doc
+            for i in range(p + 1):
+                t = order[i]
+                s = shallow[t]
+                if s < stop[t] and last[s] + 1 < nxt:
+                    nxt = last[s] + 1
+            if p + 1 < nt and cur[order[p + 1]] < nxt:
+                nxt = cur[order[p + 1]]
+            best = order[0]
+            for i in range(1, p + 1):
+                if bounds[order[i]] > bounds[best]:
+                    best = order[i]
+            _seek(best, nxt, data, last, ends, first, stop, block, at, docs, tfs, n_in)
+            cur[best] = docs[best * BLOCK + at[best]] if block[best] < stop[best] else no_doc
+        # Back into passage order (only a few cursors moved).
+        for i in range(1, nt):
+            t = order[i]
+            j = i - 1
+            while j >= 0 and cur[order[j]] > cur[t]:
+                order[j + 1] = order[j]
+                j -= 1
+            order[j + 1] = t
+    return theta, heap_n, out_n, scored
+
+
+@njit(nogil=True, cache=True)
+def _shallow(last: Int32s, s: int, hi: int, d: int) -> int:
+    """The first block from s (of those before hi) whose last id is at least d; hi when none."""
+    if s >= hi or last[s] >= d:
+        return s
+    lo, step = s + 1, 1
+    while lo + step < hi and last[lo + step - 1] < d:
+        lo += step
+        step *= 2
+    top = min(lo + step, hi)
+    while lo < top:
+        mid = (lo + top) // 2
+        if last[mid] < d:
+            lo = mid + 1
+        else:
+            top = mid
+    return lo
+
+
+@njit(nogil=True, cache=True)
+def block_max_maxscore(
+    data: Bytes,
+    last: Int32s,
+    ends: Ends,
+    block_tf: Counts,
+    block_len: Lengths,
+    first: Int64s,
+    stop: Int64s,
+    scales: Floats,
+    bounds: Floats,
+    norm: Floats,
+    dl: Floats,
+    form: int,
+    k1: float,
+    b: float,
+    delta: float,
+    avgdl: float,
+    live: npt.NDArray[np.bool_],
+    base: int,
+    theta: float,
+    heap_scores: Floats,
+    heap_docs: Int64s,
+    heap_n: int,
+    out_docs: Int64s,
+    out_scores: Floats,
+    out_n: int,
+) -> tuple[float, int, int, int]:
+    """Score one segment's passages for a query, skipping those that cannot reach the threshold.
+
+    MaxScore over intervals (Chakrabarti, Chaudhuri and Ganti 2011, with the block bounds of
+    Ding and Suel 2011): the passage ids are cut where any query term's block ends, so that
+    within an interval each term's postings lie in one block, bounded by that block's
+    highest count and shortest passage (`block_tf`, `block_len`), found by the blocks' last
+    ids alone; a term whose unpacked cursor is already past the interval gets 0. An interval
+    whose bounds add up to less than the threshold is skipped without unpacking anything;
+    in the others, the terms are split by those bounds as MaxScore splits them by the whole
+    lists' (`bounds`). Arguments and result are `maxscore`'s.
+    """
+    nt = first.size
+    k = heap_scores.size
+    no_doc = np.iinfo(np.int64).max
+    docs = np.zeros(nt * BLOCK, dtype=np.int64)
+    tfs = np.zeros(nt * BLOCK, dtype=np.int64)
+    n_in = np.zeros(nt, dtype=np.int64)
+    sb = first.copy()  # each term's block for the interval
+    dec = np.full(nt, -1, dtype=np.int64)  # the block unpacked in its row
+    at = np.zeros(nt, dtype=np.int64)
+    cur = np.full(nt, no_doc, dtype=np.int64)  # its cursor's passage (no_doc: none in the interval)
+    cached = np.full(nt, -1, dtype=np.int64)  # the block whose bound `bound_of` holds
+    bound_of = np.zeros(nt)
+    local = np.zeros(nt)
+    maybe = np.zeros(nt, dtype=np.bool_)  # whether the term may hold a passage of the interval
+    order = np.arange(nt)
+    prefix = np.zeros(nt)
+    parts = np.zeros(nt)
+    held = np.zeros(nt, dtype=np.bool_)
+    margin = 1e-9 * max(1.0, abs(theta)) if theta > -np.inf else 0.0
+    scored = 0
+    d = 0
+    while True:
+        # The interval [d, end]: every term's block that may hold d, the first of their ends.
+        end = no_doc
+        for t in range(nt):
+            s = _shallow(last, sb[t], stop[t], d)
+            sb[t] = s
+            if s < stop[t] and last[s] < end:
+                end = last[s]
+        if end == no_doc:
+            break
+        for t in range(nt):
+            s = sb[t]
+            local[t] = 0.0
+            cur[t] = no_doc
+            maybe[t] = False
+            if s >= stop[t]:
+                continue
+            if dec[t] == s:
+                j = at[t]
+                while docs[t * BLOCK + j] < d:
+                    j += 1
+                at[t] = j
+                cur[t] = docs[t * BLOCK + j]
+                if cur[t] > end:
+                    continue
+            maybe[t] = True
+            if cached[t] != s:
+                cached[t] = s
+                bound_of[t] = _block_bound(t, s, scales, block_tf, block_len, form, k1, b, delta, avgdl)
+            local[t] = bound_of[t]
+        # Terms by their bound here, lowest first (insertion sort: the order changes little).
+        for i in range(1, nt):
+            t = order[i]
+            j = i - 1
+            while j >= 0 and local[order[j]] > local[t]:
+                order[j + 1] = order[j]
+                j -= 1
+            order[j + 1] = t
+        total = 0.0
+        for i in range(nt):
+            total += local[order[i]]
+            prefix[i] = total
+        lazy = _essential_from(prefix, theta, margin)
+        if lazy < nt:
+            # The essential terms' cursors, unpacked, at d.
+            for i in range(lazy, nt):
+                t = order[i]
+                s = sb[t]
+                if s >= stop[t] or cur[t] != no_doc:
+                    continue
+                if dec[t] != s:
+                    start = ends[s - 1] if s > 0 else 0
+                    prev = int(last[s - 1]) if s > first[t] else -1
+                    n_in[t] = decode_block(data, start, ends[s], prev, docs[t * BLOCK : (t + 1) * BLOCK], tfs[t * BLOCK : (t + 1) * BLOCK])
+                    dec[t] = s
+                    at[t] = 0
+                j = at[t]
+                while docs[t * BLOCK + j] < d:
+                    j += 1
+                at[t] = j
+                cur[t] = docs[t * BLOCK + j]
+        while lazy < nt:
+            c = no_doc
+            for i in range(lazy, nt):
+                if cur[order[i]] < c:
+                    c = cur[order[i]]
+            if c > end:
+                break
+            partial = 0.0
+            for i in range(lazy, nt):
+                t = order[i]
+                if cur[t] == c:
+                    part = scales[t] * _part(float(tfs[t * BLOCK + at[t]]), norm[c], dl[c], form, k1, b, delta, avgdl)
+                    parts[t] = part
+                    held[t] = True
+                    partial += part
+                    at[t] += 1
+                    # Past its block's end (c is then the interval's end): none left here.
+                    cur[t] = docs[t * BLOCK + at[t]] if at[t] < n_in[t] else no_doc
+            reach = live.size == 0 or live[c]
+            i = lazy - 1
+            while reach and i >= 0:
+                if partial + prefix[i] < theta - margin:
+                    reach = False
+                    break
+                t = order[i]
+                s = sb[t]
+                if maybe[t]:
+                    if dec[t] != s:
+                        start = ends[s - 1] if s > 0 else 0
+                        prev = int(last[s - 1]) if s > first[t] else -1
+                        n_in[t] = decode_block(data, start, ends[s], prev, docs[t * BLOCK : (t + 1) * BLOCK], tfs[t * BLOCK : (t + 1) * BLOCK])
+                        dec[t] = s
+                        at[t] = 0
+                    j = at[t]
+                    while docs[t * BLOCK + j] < c:
+                        j += 1
+                    at[t] = j
+                    if docs[t * BLOCK + j] == c:
+                        part = scales[t] * _part(float(tfs[t * BLOCK + j]), norm[c], dl[c], form, k1, b, delta, avgdl)
+                        parts[t] = part
+                        held[t] = True
+                        partial += part
+                i -= 1
+            if reach:
+                scored += 1
+                score = 0.0
+                for t in range(nt):
+                    if held[t]:
+                        score += parts[t]
+                g = c + base
+                if k > 0:
+                    if heap_n < k:
+                        heap_scores[heap_n] = score
+                        heap_docs[heap_n] = g
+                        _sift_up(heap_scores, heap_docs, heap_n)
+                        heap_n += 1
+                    elif score > heap_scores[0]:
+                        heap_scores[0] = score
+                        heap_docs[0] = g
+                        _sift_down(heap_scores, heap_docs, heap_n, 0)
+                    if heap_n == k and heap_scores[0] > theta:
+                        theta = heap_scores[0]
+                        margin = 1e-9 * max(1.0, abs(theta))
+                        lazy = _essential_from(prefix, theta, margin)
+                elif score >= theta - margin:
+                    if out_n < out_docs.size:
+                        out_docs[out_n] = g
+                        out_scores[out_n] = score
+                    out_n += 1
+            for t in range(nt):
+                held[t] = False
+        if end == np.iinfo(np.int32).max:
+            break
+        d = end + 1
     return theta, heap_n, out_n, scored

@@ -389,6 +389,9 @@ class Searcher:
         theta = -np.inf
         if prior is not None and sum(t.size for t in query) > self.seed_min_postings:
             theta = self._threshold(query, k, constant, prior)
+            # A prior lowers only scores that are not negative (a negative Okapi idf can make them so).
+            if theta + constant < 0:
+                theta = -np.inf
         scales = np.array([t.scale for t in query])
         scored = 0
         for si, seg in enumerate(self.segments):
@@ -396,10 +399,21 @@ class Searcher:
             if not (stop - first).any():
                 continue
             mask = self.live[si]
-            args = (seg.post_bytes, seg.block_last, seg.block_end, first, stop, scales, bounds, *self._form(si))
+            args = (
+                seg.post_bytes,
+                seg.block_last,
+                seg.block_end,
+                seg.block_max_tf,
+                seg.block_min_len,
+                first,
+                stop,
+                scales,
+                bounds,
+                *self._form(si),
+            )
             live, base = _NO_MASK if mask is None else mask, int(self.bases[si])
             while True:
-                found = kernel.maxscore(
+                found = kernel.block_max_maxscore(
                     *args, live, base, theta, heap_scores, heap_docs, heap_n, out_docs, out_scores, out_n
                 )
                 if found[2] <= out_docs.size:

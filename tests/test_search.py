@@ -111,3 +111,32 @@ def test_pruned_search_with_a_prior_returns_the_full_scans_top_k(corpus: Path, t
             assert all(h.score == pytest.approx(raw[h.passage] * mult[h.passage]) for h in full)
             pruned_some += searcher.scored_passages(terms, k, prior=prior) < holding(searcher, terms).sum()
     assert pruned_some > 50
+
+
+@pytest.mark.parametrize("variant", ["lucene", "okapi", "bm25l", "bm25+"])
+def test_pruned_search_breaks_ties_by_id_where_block_bounds_equal_the_threshold(tmp_path: Path, variant: str) -> None:
+    # Every passage the same length: a block of count-1 postings is bounded by exactly the
+    # score each of its passages has, which the k-th best reaches too.
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    texts = ["Zorp zorp dask." if i in (7, 300, 301, 900) else "Zorp quell dask." for i in range(1000)]
+    texts = [t if i % 5 else "Quell fent dask." for i, t in enumerate(texts)]
+    lines = [json.dumps({"id": f"a{i:04d}", "title": "", "text": t}) for i, t in enumerate(texts)]
+    (folder / "feed.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    engine = Engine.open(folder, tmp_path / "index", Settings(bm25=BM25Settings(variant=variant)))
+    searcher = engine.state.searcher
+    searcher.seed_min_postings = 0
+    half = np.where(np.arange(searcher.n_total) % 2, 1.0, 0.5)
+
+    def prior(cand: np.ndarray) -> np.ndarray:
+        return half[cand]
+
+    for question in ("zorp", "quell", "dask", "zorp dask", "quell fent", "zorp quell fent dask"):
+        terms = engine.question_terms(question)
+        for k in (1, 3, 4, 5, 10, 200):
+            full = searcher.search(terms, k, prune=False)
+            assert [(h.passage, h.score) for h in searcher.search(terms, k)] == [(h.passage, h.score) for h in full]
+            assert [(h.passage, h.score) for h in full] == reference(searcher, terms, k)
+            weighed = searcher.search(terms, k, prune=False, prior=prior)
+            pruned = searcher.search(terms, k, prior=prior)
+            assert [(h.passage, h.score) for h in pruned] == [(h.passage, h.score) for h in weighed]
