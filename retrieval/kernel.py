@@ -521,6 +521,25 @@ def block_max_wand(
 
 
 @njit(nogil=True, cache=True)
+def _unpack(
+    t: int, s: int, data: Bytes, last: Int32s, ends: Ends, first: Int64s, docs: Grid, tfs: Grid, n_in: Int64s
+) -> None:
+    """Unpack block s of term t into row t of docs and tfs."""
+    start = ends[s - 1] if s > 0 else 0
+    prev = int(last[s - 1]) if s > first[t] else -1
+    n_in[t] = decode_block(data, start, ends[s], prev, docs[t * BLOCK : (t + 1) * BLOCK], tfs[t * BLOCK : (t + 1) * BLOCK])
+
+
+@njit(nogil=True, cache=True)
+def _rank(order: Int64s, t: int, lazy: int) -> bool:
+    """Whether term t is among the first `lazy` of `order` (the non-essential ones)."""
+    for i in range(lazy):
+        if order[i] == t:
+            return True
+    return False
+
+
+@njit(nogil=True, cache=True)
 def _shallow(last: Int32s, s: int, hi: int, d: int) -> int:
     """The first block from s (of those before hi) whose last id is at least d; hi when none."""
     if s >= hi or last[s] >= d:
@@ -592,6 +611,9 @@ def block_max_maxscore(
     bound_of = np.zeros(nt)
     local = np.zeros(nt)
     maybe = np.zeros(nt, dtype=np.bool_)  # whether the term may hold a passage of the interval
+    act = np.zeros(nt, dtype=np.int64)  # the essential terms with postings left in the interval
+    hit = np.zeros(nt, dtype=np.int64)  # those at the passage scored, with their counts
+    hit_tf = np.zeros(nt, dtype=np.int64)
     order = np.arange(nt)
     prefix = np.zeros(nt)
     parts = np.zeros(nt)
@@ -642,55 +664,70 @@ def block_max_maxscore(
             total += local[order[i]]
             prefix[i] = total
         lazy = _essential_from(prefix, theta, margin)
-        if lazy < nt:
-            # The essential terms' cursors, unpacked, at d.
-            for i in range(lazy, nt):
-                t = order[i]
-                s = sb[t]
-                if s >= stop[t] or cur[t] != no_doc:
-                    continue
-                if dec[t] != s:
-                    start = ends[s - 1] if s > 0 else 0
-                    prev = int(last[s - 1]) if s > first[t] else -1
-                    n_in[t] = decode_block(data, start, ends[s], prev, docs[t * BLOCK : (t + 1) * BLOCK], tfs[t * BLOCK : (t + 1) * BLOCK])
-                    dec[t] = s
-                    at[t] = 0
-                j = at[t]
+        # The essential terms with a posting in the interval, their cursors unpacked at d.
+        n_act = 0
+        for i in range(lazy, nt):
+            t = order[i]
+            s = sb[t]
+            if not maybe[t]:
+                continue
+            if dec[t] != s:
+                _unpack(t, s, data, last, ends, first, docs, tfs, n_in)
+                dec[t] = s
+                at[t] = 0
+                j = 0
                 while docs[t * BLOCK + j] < d:
                     j += 1
                 at[t] = j
                 cur[t] = docs[t * BLOCK + j]
-        while lazy < nt:
+            if cur[t] <= end:
+                act[n_act] = t
+                n_act += 1
+        while n_act > 0:
             c = no_doc
-            for i in range(lazy, nt):
-                if cur[order[i]] < c:
-                    c = cur[order[i]]
-            if c > end:
-                break
-            partial = 0.0
-            for i in range(lazy, nt):
-                t = order[i]
+            for i in range(n_act):
+                if cur[act[i]] < c:
+                    c = cur[act[i]]
+            # The essential terms at c, their cursors moved on; those past the block leave.
+            n_hit = 0
+            reach_bound = prefix[lazy - 1] if lazy > 0 else 0.0
+            i = 0
+            while i < n_act:
+                t = act[i]
                 if cur[t] == c:
-                    part = scales[t] * _part(float(tfs[t * BLOCK + at[t]]), norm[c], dl[c], form, k1, b, delta, avgdl)
-                    parts[t] = part
-                    held[t] = True
-                    partial += part
+                    hit[n_hit] = t
+                    hit_tf[n_hit] = tfs[t * BLOCK + at[t]]
+                    n_hit += 1
+                    reach_bound += local[t]
                     at[t] += 1
-                    # Past its block's end (c is then the interval's end): none left here.
-                    cur[t] = docs[t * BLOCK + at[t]] if at[t] < n_in[t] else no_doc
-            reach = live.size == 0 or live[c]
+                    if at[t] < n_in[t] and docs[t * BLOCK + at[t]] <= end:
+                        cur[t] = docs[t * BLOCK + at[t]]
+                    else:
+                        cur[t] = no_doc
+                        n_act -= 1
+                        act[i] = act[n_act]
+                        continue
+                i += 1
+            if reach_bound < theta - margin or not (live.size == 0 or live[c]):
+                continue
+            partial = 0.0
+            for h in range(n_hit):
+                t = hit[h]
+                part = scales[t] * _part(float(hit_tf[h]), norm[c], dl[c], form, k1, b, delta, avgdl)
+                parts[t] = part
+                held[t] = True
+                partial += part
+            reach = True
             i = lazy - 1
-            while reach and i >= 0:
+            while i >= 0:
                 if partial + prefix[i] < theta - margin:
                     reach = False
                     break
                 t = order[i]
-                s = sb[t]
                 if maybe[t]:
+                    s = sb[t]
                     if dec[t] != s:
-                        start = ends[s - 1] if s > 0 else 0
-                        prev = int(last[s - 1]) if s > first[t] else -1
-                        n_in[t] = decode_block(data, start, ends[s], prev, docs[t * BLOCK : (t + 1) * BLOCK], tfs[t * BLOCK : (t + 1) * BLOCK])
+                        _unpack(t, s, data, last, ends, first, docs, tfs, n_in)
                         dec[t] = s
                         at[t] = 0
                     j = at[t]
@@ -723,7 +760,17 @@ def block_max_maxscore(
                     if heap_n == k and heap_scores[0] > theta:
                         theta = heap_scores[0]
                         margin = 1e-9 * max(1.0, abs(theta))
-                        lazy = _essential_from(prefix, theta, margin)
+                        raised = _essential_from(prefix, theta, margin)
+                        # Terms that stop being essential leave the active list.
+                        if raised > lazy:
+                            lazy = raised
+                            i = 0
+                            while i < n_act:
+                                if local[act[i]] <= prefix[lazy - 1] and _rank(order, act[i], lazy):
+                                    n_act -= 1
+                                    act[i] = act[n_act]
+                                else:
+                                    i += 1
                 elif score >= theta - margin:
                     if out_n < out_docs.size:
                         out_docs[out_n] = g
