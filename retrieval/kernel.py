@@ -690,7 +690,6 @@ def block_max_maxscore(
                     c = cur[act[i]]
             # The essential terms at c, their cursors moved on; those past the block leave.
             n_hit = 0
-            reach_bound = prefix[lazy - 1] if lazy > 0 else 0.0
             i = 0
             while i < n_act:
                 t = act[i]
@@ -698,7 +697,6 @@ def block_max_maxscore(
                     hit[n_hit] = t
                     hit_tf[n_hit] = tfs[t * BLOCK + at[t]]
                     n_hit += 1
-                    reach_bound += local[t]
                     at[t] += 1
                     if at[t] < n_in[t] and docs[t * BLOCK + at[t]] <= end:
                         cur[t] = docs[t * BLOCK + at[t]]
@@ -708,7 +706,7 @@ def block_max_maxscore(
                         act[i] = act[n_act]
                         continue
                 i += 1
-            if reach_bound < theta - margin or not (live.size == 0 or live[c]):
+            if not (live.size == 0 or live[c]):
                 continue
             partial = 0.0
             for h in range(n_hit):

@@ -116,6 +116,7 @@ class Searcher:
         self._local = threading.local()
         self._okapi_floor: float | None = None
         self._postings: dict[str, TermPostings] = {}
+        self._idf: dict[int, float] = {}  # by document frequency
         sent_total = sum(int(s.sent_terms.size) for s in self.segments)
         sent_count = sum(s.n_sentences for s in self.segments)
         self.avg_sentence_len = sent_total / sent_count if sent_total else 1.0
@@ -150,16 +151,24 @@ class Searcher:
 
     def idf(self, df: int) -> float:
         """The idf of a term with document frequency `df` under the configured variant."""
+        known = self._idf.get(df)
+        if known is not None:
+            return known
         n, d = self.n_live, np.array([float(df)])
         variant = self.settings.variant
         if variant == "lucene":
-            return float(bm25.idf_lucene(n, d)[0])
-        if variant == "bm25l":
-            return float(bm25.idf_bm25l(n, d)[0])
-        if variant == "bm25+":
-            return float(bm25.idf_bm25plus(n, d)[0])
-        raw = float(bm25.idf_okapi_raw(n, d)[0])
-        return raw if raw >= 0 else self.okapi_floor()
+            idf = float(bm25.idf_lucene(n, d)[0])
+        elif variant == "bm25l":
+            idf = float(bm25.idf_bm25l(n, d)[0])
+        elif variant == "bm25+":
+            idf = float(bm25.idf_bm25plus(n, d)[0])
+        else:
+            raw = float(bm25.idf_okapi_raw(n, d)[0])
+            idf = raw if raw >= 0 else self.okapi_floor()
+        if len(self._idf) >= POSTINGS_KEPT:
+            self._idf.clear()
+        self._idf[df] = idf
+        return idf
 
     def okapi_floor(self) -> float:
         """rank_bm25's floor for negative Okapi idf, over every live term (computed once)."""
@@ -205,11 +214,11 @@ class Searcher:
         Every variant's part grows with tf and shrinks with passage length.
         """
         s = self.settings
-        tf, dl = np.array([max_tf]), np.array([min_len])
+        # The formulas of `bm25` on plain floats (a bound, not a score: a last bit may differ).
         if s.variant == "bm25l":
-            part = bm25.tf_bm25l(tf, dl, self.avgdl, k1=s.k1, b=s.b, delta=s.delta)
-            return float(part[0]) - (s.k1 + 1.0) * s.delta / (s.k1 + s.delta)
-        return float(bm25.tf_saturated(tf, bm25.length_norm(dl, self.avgdl, k1=s.k1, b=s.b), k1=s.k1)[0])
+            c = max_tf / (1.0 - s.b + s.b * min_len / self.avgdl)
+            return (s.k1 + 1.0) * (c + s.delta) / (s.k1 + c + s.delta) - (s.k1 + 1.0) * s.delta / (s.k1 + s.delta)
+        return max_tf * (s.k1 + 1.0) / (max_tf + s.k1 * (1.0 - s.b + s.b * min_len / self.avgdl))
 
     def _baseline(self, idf: float) -> float:
         """What the variant gives every passage for a query term, even one without it."""
