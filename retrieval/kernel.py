@@ -664,6 +664,21 @@ def block_max_maxscore(
             total += local[order[i]]
             prefix[i] = total
         lazy = _essential_from(prefix, theta, margin)
+        if lazy == nt:
+            # Skipped. While the terms that may hold a passage here stay short of the threshold
+            # over all their postings, nothing reaches it before another term's next posting.
+            reach = 0.0
+            after = no_doc
+            for t in range(nt):
+                if maybe[t]:
+                    reach += bounds[t]
+                elif cur[t] < after:
+                    after = cur[t]
+            if reach < theta - margin:
+                if after == no_doc:
+                    break
+                d = after
+                continue
         # The essential terms with a posting in the interval, their cursors unpacked at d.
         n_act = 0
         for i in range(lazy, nt):
