@@ -418,7 +418,8 @@ class Searcher:
                 stop,
                 scales,
                 bounds,
-                *self._form(si),
+                seg.doc_len,
+                *self._form(si)[2:],
             )
             live, base = _NO_MASK if mask is None else mask, int(self.bases[si])
             while True:
