@@ -642,7 +642,7 @@ def build_segment(
 
 
 def encode_postings(
-    offsets: Ints, docs: Int32s, tfs: npt.NDArray[np.integer], doc_len: npt.NDArray[np.integer]
+    offsets: Ints, docs: Int32s, tfs: npt.NDArray[np.integer], doc_len: Narrow
 ) -> dict[str, np.ndarray]:
     """Turn a run of terms' postings into the arrays a segment stores for them.
 
@@ -658,9 +658,7 @@ def encode_postings(
     """
     offsets = np.asarray(offsets, dtype=np.int64)
     counts = np.minimum(np.asarray(tfs, dtype=np.int64), MAX_TF).astype(np.uint16)
-    # Read in place when its type allows (the merge passes every passage's length).
-    lengths = doc_len if doc_len.dtype in (np.uint16, np.int32) else np.asarray(doc_len, dtype=np.int32)
-    packed, last, ends, max_tf, min_len = postings.encode(np.asarray(docs, dtype=np.int32), counts, offsets, lengths)
+    packed, last, ends, max_tf, min_len = postings.encode(np.asarray(docs, dtype=np.int32), counts, offsets, doc_len)
     return {
         "post_offsets": offsets,
         "post_bytes": packed,

@@ -1,14 +1,18 @@
 """Inside stage 5 (search) of load → split → analyze → index → search → select → answer.
 
-The compiled scoring loop of `retrieval.search`: document-at-a-time MaxScore (Turtle and Flood
-1995) over the query terms' packed postings (`retrieval.postings`) in one segment, compiled by
-numba. The query's terms are split by their score bounds into *essential* ones, whose
-passages are visited one by one, and the rest, whose bounds together fall short of the
-threshold: those are only looked up at a passage whose partial score plus their bounds can
-still reach it, skipping whole blocks by their last passage id (galloping search) and
-unpacking only the block that may hold it. With a top-k heap the threshold rises as better
-passages are found; with a fixed threshold (a prior will still lower the scores) every passage
-that reaches it is collected.
+The compiled scoring loop of `retrieval.search`, compiled by numba: document-at-a-time
+MaxScore (Turtle and Flood 1995) over the query terms' packed postings (`retrieval.postings`)
+in one segment, run interval by interval with per-block bounds (`block_max_maxscore`).
+
+The passage ids are cut where any query term's block ends: within such an interval each
+term's postings lie in one block, whose highest count and shortest passage (kept per block
+in the segment, Ding and Suel 2011) bound the term's part there, read without unpacking
+it. An interval whose bounds add up to less than the threshold is skipped; in the others the
+terms are split by those bounds into *essential* ones, whose passages are visited one by
+one, and the rest, whose bounds together fall short of the threshold: those are looked up
+only at a passage whose partial score plus their bounds can still reach it. With a top-k
+heap the threshold rises as better passages are found; with a fixed threshold (a prior will
+still lower the scores) every passage that reaches it is collected.
 
 A passage's score is the sum of its terms' parts taken in the query's scoring order (rarest
 first), the order of `retrieval.search`'s full scan, so the two agree to the last bit; the
@@ -206,134 +210,6 @@ def score_at(
 
 
 @njit(nogil=True, cache=True)
-def maxscore(
-    data: Bytes,
-    last: Int32s,
-    ends: Ends,
-    first: Int64s,
-    stop: Int64s,
-    scales: Floats,
-    bounds: Floats,
-    norm: Floats,
-    dl: Floats,
-    form: int,
-    k1: float,
-    b: float,
-    delta: float,
-    avgdl: float,
-    live: npt.NDArray[np.bool_],
-    base: int,
-    theta: float,
-    heap_scores: Floats,
-    heap_docs: Int64s,
-    heap_n: int,
-    out_docs: Int64s,
-    out_scores: Floats,
-    out_n: int,
-) -> tuple[float, int, int, int]:
-    """Score one segment's passages for a query, skipping those that cannot reach the threshold.
-
-    Terms come in scoring order: term t's postings are blocks first[t]:stop[t] of the
-    segment's packed postings (`data`, with each block's `last` id and `ends`), its weight
-    `scales[t]` and its bound `bounds[t]` (no part of term t exceeds it). With a heap
-    (`heap_scores.size` = k > 0), the k best passages so far (global ids, `base` added) are
-    kept in it and `theta` rises to the worst of them once it is full; without, every passage
-    whose score reaches the fixed `theta` goes to `out_docs`/`out_scores` from `out_n` on.
-    `live` (empty: all) hides deleted passages. Returns the threshold, the heap's size, how
-    many passages the output holds (more than its size when it ran out of room: the arrays
-    are never replaced here, which keeps the loop fast), and how many were scored in full.
-    """
-    nt = first.size
-    k = heap_scores.size
-    block, at, docs, tfs, n_in = _cursors(data, last, ends, first, stop)
-    order = np.argsort(bounds, kind="mergesort")
-    prefix = np.cumsum(bounds[order])
-    parts = np.zeros(nt)
-    held = np.zeros(nt, dtype=np.bool_)
-    margin = 1e-9 * max(1.0, abs(theta))
-    lazy = _essential_from(prefix, theta, margin) if theta > -np.inf else 0
-    no_doc = np.iinfo(np.int64).max
-    scored = 0
-    while lazy < nt:
-        d = no_doc
-        for i in range(lazy, nt):
-            t = order[i]
-            if block[t] < stop[t] and docs[t * BLOCK + at[t]] < d:
-                d = docs[t * BLOCK + at[t]]
-        if d == no_doc:
-            break
-        partial = 0.0
-        for i in range(lazy, nt):
-            t = order[i]
-            if block[t] < stop[t] and docs[t * BLOCK + at[t]] == d:
-                part = scales[t] * _part(float(tfs[t * BLOCK + at[t]]), norm[d], dl[d], form, k1, b, delta, avgdl)
-                parts[t] = part
-                held[t] = True
-                partial += part
-                # The next posting; the next block unpacked when this one is done.
-                at[t] += 1
-                if at[t] == n_in[t]:
-                    block[t] += 1
-                    at[t] = 0
-                    if block[t] < stop[t]:
-                        _load(t, block[t], data, last, ends, first, docs, tfs, n_in)
-        reach = live.size == 0 or live[d]
-        i = lazy - 1
-        while reach and i >= 0:
-            if partial + prefix[i] < theta - margin:
-                reach = False
-                break
-            t = order[i]
-            # Within the unpacked block the cursor moves here; past it, _seek skips blocks.
-            found = False
-            bt = block[t]
-            if bt < stop[t] and last[bt] >= d:
-                j = at[t]
-                while docs[t * BLOCK + j] < d:
-                    j += 1
-                at[t] = j
-                found = docs[t * BLOCK + j] == d
-            elif bt < stop[t]:
-                found = _seek(t, d, data, last, ends, first, stop, block, at, docs, tfs, n_in)
-            if found:
-                part = scales[t] * _part(float(tfs[t * BLOCK + at[t]]), norm[d], dl[d], form, k1, b, delta, avgdl)
-                parts[t] = part
-                held[t] = True
-                partial += part
-            i -= 1
-        if reach:
-            scored += 1
-            score = 0.0
-            for t in range(nt):
-                if held[t]:
-                    score += parts[t]
-            g = d + base
-            if k > 0:
-                if heap_n < k:
-                    heap_scores[heap_n] = score
-                    heap_docs[heap_n] = g
-                    _sift_up(heap_scores, heap_docs, heap_n)
-                    heap_n += 1
-                elif score > heap_scores[0]:
-                    heap_scores[0] = score
-                    heap_docs[0] = g
-                    _sift_down(heap_scores, heap_docs, heap_n, 0)
-                if heap_n == k and heap_scores[0] > theta:
-                    theta = heap_scores[0]
-                    margin = 1e-9 * max(1.0, abs(theta))
-                    lazy = _essential_from(prefix, theta, margin)
-            elif score >= theta - margin:
-                # Counted even past the arrays' end: the caller then runs this again with room.
-                if out_n < out_docs.size:
-                    out_docs[out_n] = g
-                    out_scores[out_n] = score
-                out_n += 1
-        for t in range(nt):
-            held[t] = False
-    return theta, heap_n, out_n, scored
-
-
-@njit(nogil=True, cache=True)
 def _block_bound(
     t: int,
     blk: int,
@@ -355,188 +231,12 @@ def _block_bound(
 
 
 @njit(nogil=True, cache=True)
-def block_max_wand(
-    data: Bytes,
-    last: Int32s,
-    ends: Ends,
-    block_tf: Counts,
-    block_len: Lengths,
-    first: Int64s,
-    stop: Int64s,
-    scales: Floats,
-    bounds: Floats,
-    norm: Floats,
-    dl: Floats,
-    form: int,
-    k1: float,
-    b: float,
-    delta: float,
-    avgdl: float,
-    live: npt.NDArray[np.bool_],
-    base: int,
-    theta: float,
-    heap_scores: Floats,
-    heap_docs: Int64s,
-    heap_n: int,
-    out_docs: Int64s,
-    out_scores: Floats,
-    out_n: int,
-) -> tuple[float, int, int, int]:
-    """Score one segment's passages for a query, skipping those that cannot reach the threshold.
-
-    Block-max WAND (Ding and Suel 2011). The terms' cursors are kept in passage order; the
-    pivot is the first cursor at which the terms' bounds (`bounds`, over all their postings)
-    add up to the threshold: no passage before it can reach it. The blocks holding the pivot
-    are then bounded more tightly by their own highest count and shortest passage
-    (`block_tf`, `block_len`), found by their last ids alone: when those bounds fall short,
-    every passage up to the first of those blocks' ends is skipped without unpacking
-    anything. Arguments and result are `maxscore`'s.
-    """
-    nt = first.size
-    k = heap_scores.size
-    block, at, docs, tfs, n_in = _cursors(data, last, ends, first, stop)
-    no_doc = np.iinfo(np.int64).max
-    cur = np.full(nt, no_doc, dtype=np.int64)
-    for t in range(nt):
-        if first[t] < stop[t]:
-            cur[t] = docs[t * BLOCK]
-    order = np.argsort(cur, kind="mergesort")
-    # The block last bounded per term, and its bound.
-    shallow = np.full(nt, -1, dtype=np.int64)
-    sbound = np.zeros(nt)
-    margin = 1e-9 * max(1.0, abs(theta)) if theta > -np.inf else 0.0
-    scored = 0
-    while True:
-        acc = 0.0
-        p = -1
-        for i in range(nt):
-            t = order[i]
-            if cur[t] == no_doc:
-                break
-            acc += bounds[t]
-            if acc >= theta - margin:
-                p = i
-                break
-        if p < 0:
-            break
-        pd = cur[order[p]]
-        while p + 1 < nt and cur[order[p + 1]] == pd:
-            p += 1
-        # Each term up to the pivot: the block that would hold pd, by last ids alone.
-        bsum = 0.0
-        for i in range(p + 1):
-            t = order[i]
-            s = max(shallow[t], block[t])
-            if last[s] < pd:
-                lo, hi, step = s + 1, stop[t], 1
-                while lo + step < hi and last[lo + step - 1] < pd:
-                    lo += step
-                    step *= 2
-                top = min(lo + step, hi)
-                while lo < top:
-                    mid = (lo + top) // 2
-                    if last[mid] < pd:
-                        lo = mid + 1
-                    else:
-                        top = mid
-                s = lo
-            if s != shallow[t]:
-                shallow[t] = s
-                sbound[t] = (
-                    _block_bound(t, s, scales, block_tf, block_len, form, k1, b, delta, avgdl) if s < stop[t] else 0.0
-                )
-            bsum += sbound[t]
-        if bsum >= theta - margin:
-            if cur[order[0]] == pd:
-                if live.size == 0 or live[pd]:
-                    scored += 1
-                    score = 0.0
-                    for t in range(nt):
-                        if cur[t] == pd:
-                            tf = float(tfs[t * BLOCK + at[t]])
-                            score += scales[t] * _part(tf, norm[pd], dl[pd], form, k1, b, delta, avgdl)
-                    g = pd + base
-                    if k > 0:
-                        if heap_n < k:
-                            heap_scores[heap_n] = score
-                            heap_docs[heap_n] = g
-                            _sift_up(heap_scores, heap_docs, heap_n)
-                            heap_n += 1
-                        elif score > heap_scores[0]:
-                            heap_scores[0] = score
-                            heap_docs[0] = g
-                            _sift_down(heap_scores, heap_docs, heap_n, 0)
-                        if heap_n == k and heap_scores[0] > theta:
-                            theta = heap_scores[0]
-                            margin = 1e-9 * max(1.0, abs(theta))
-                    elif score >= theta - margin:
-                        if out_n < out_docs.size:
-                            out_docs[out_n] = g
-                            out_scores[out_n] = score
-                        out_n += 1
-                # Every term at pd to its next posting.
-                for i in range(p + 1):
-                    t = order[i]
-                    at[t] += 1
-                    if at[t] == n_in[t]:
-                        block[t] += 1
-                        at[t] = 0
-                        if block[t] < stop[t]:
-                            _load(t, block[t], data, last, ends, first, docs, tfs, n_in)
-                    cur[t] = docs[t * BLOCK + at[t]] if block[t] < stop[t] else no_doc
-            else:
-                # A term short of the pivot moves up to it (the last such in passage order).
-                i = p - 1
-                while cur[order[i]] == pd:
-                    i -= 1
-                t = order[i]
-                _seek(t, pd, data, last, ends, first, stop, block, at, docs, tfs, n_in)
-                cur[t] = docs[t * BLOCK + at[t]] if block[t] < stop[t] else no_doc
-        else:
-            # No passage before the first end of those blocks (nor the next cursor) can reach
-            # the threshold: the term of highest bound moves past them.
-            nxt = no_doc
-            for i in range(p + 1):
-                t = order[i]
-                s = shallow[t]
-                if s < stop[t] and last[s] + 1 < nxt:
-                    nxt = last[s] + 1
-            if p + 1 < nt and cur[order[p + 1]] < nxt:
-                nxt = cur[order[p + 1]]
-            best = order[0]
-            for i in range(1, p + 1):
-                if bounds[order[i]] > bounds[best]:
-                    best = order[i]
-            _seek(best, nxt, data, last, ends, first, stop, block, at, docs, tfs, n_in)
-            cur[best] = docs[best * BLOCK + at[best]] if block[best] < stop[best] else no_doc
-        # Back into passage order (only a few cursors moved).
-        for i in range(1, nt):
-            t = order[i]
-            j = i - 1
-            while j >= 0 and cur[order[j]] > cur[t]:
-                order[j + 1] = order[j]
-                j -= 1
-            order[j + 1] = t
-    return theta, heap_n, out_n, scored
-
-
-@njit(nogil=True, cache=True)
-def _unpack(
-    t: int, s: int, data: Bytes, last: Int32s, ends: Ends, first: Int64s, docs: Grid, tfs: Grid, n_in: Int64s
-) -> None:
-    """Unpack block s of term t into row t of docs and tfs."""
-    start = ends[s - 1] if s > 0 else 0
-    prev = int(last[s - 1]) if s > first[t] else -1
-    n_in[t] = decode_block(data, start, ends[s], prev, docs[t * BLOCK : (t + 1) * BLOCK], tfs[t * BLOCK : (t + 1) * BLOCK])
-
-
-@njit(nogil=True, cache=True)
 def _rank(order: Int64s, t: int, lazy: int) -> bool:
     """Whether term t is among the first `lazy` of `order` (the non-essential ones)."""
-    for i in range(lazy):
-        if order[i] == t:
-            return True
-    return False
+    i = 0
+    while i < lazy and order[i] != t:
+        i += 1
+    return i < lazy
 
 
 @njit(nogil=True, cache=True)
@@ -588,13 +288,18 @@ def block_max_maxscore(
     """Score one segment's passages for a query, skipping those that cannot reach the threshold.
 
     MaxScore over intervals (Chakrabarti, Chaudhuri and Ganti 2011, with the block bounds of
-    Ding and Suel 2011): the passage ids are cut where any query term's block ends, so that
-    within an interval each term's postings lie in one block, bounded by that block's
-    highest count and shortest passage (`block_tf`, `block_len`), found by the blocks' last
-    ids alone; a term whose unpacked cursor is already past the interval gets 0. An interval
-    whose bounds add up to less than the threshold is skipped without unpacking anything;
-    in the others, the terms are split by those bounds as MaxScore splits them by the whole
-    lists' (`bounds`). Arguments and result are `maxscore`'s.
+    Ding and Suel 2011): within an interval each term's part is bounded by its block's
+    highest count and shortest passage (`block_tf`, `block_len`), or 0 when its unpacked
+    cursor is already past the interval. Terms come in scoring order: term t's postings are
+    blocks first[t]:stop[t] of the segment's packed postings (`data`, with each block's
+    `last` id and `ends`), its weight `scales[t]` and its bound over all its postings
+    `bounds[t]`. `doc_len` holds the passages' lengths. With a heap (`heap_scores.size` =
+    k > 0), the k best passages so far (global ids, `base` added) are kept in it and
+    `theta` rises to the worst of them once it is full; without, every passage whose score
+    reaches the fixed `theta` goes to `out_docs`/`out_scores` from `out_n` on. `live`
+    (empty: all) hides deleted passages. Returns the threshold, the heap's size, how many
+    passages the output holds (more than its size when it ran out of room: the arrays are
+    never replaced here, which keeps the loop fast), and how many were scored in full.
     """
     nt = first.size
     k = heap_scores.size
@@ -686,7 +391,7 @@ def block_max_maxscore(
             if not maybe[t]:
                 continue
             if dec[t] != s:
-                _unpack(t, s, data, last, ends, first, docs, tfs, n_in)
+                _load(t, s, data, last, ends, first, docs, tfs, n_in)
                 dec[t] = s
                 at[t] = 0
                 j = 0
@@ -744,7 +449,7 @@ def block_max_maxscore(
                 if maybe[t]:
                     s = sb[t]
                     if dec[t] != s:
-                        _unpack(t, s, data, last, ends, first, docs, tfs, n_in)
+                        _load(t, s, data, last, ends, first, docs, tfs, n_in)
                         dec[t] = s
                         at[t] = 0
                     j = at[t]
@@ -795,7 +500,5 @@ def block_max_maxscore(
                     out_n += 1
             for t in range(nt):
                 held[t] = False
-        if end == np.iinfo(np.int32).max:
-            break
         d = end + 1
     return theta, heap_n, out_n, scored

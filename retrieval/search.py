@@ -6,10 +6,12 @@ exactly as one rebuilt from scratch. A query touches only its own terms' posting
 are accumulated into a per-thread buffer at those passages only, and the top k are picked
 with `partition`, never by sorting every score.
 
-Pruning is exact (MaxScore, `retrieval.kernel`): each term's score is bounded from above by its
-highest frequency and shortest passage (kept per term in the segment); a compiled loop visits
-passages in order, keeps the k best, and skips a passage as soon as its partial score plus the
-bounds of the terms still to look up falls short of the k-th best. Every path adds the terms'
+Pruning is exact (MaxScore with block bounds, `retrieval.kernel`): each term's score is bounded
+from above by its highest frequency and shortest passage, over all its postings and block by
+block (both kept in the segment); a compiled loop visits passages in order, keeps the k best,
+skips the stretches of passages where the blocks' bounds fall short of the k-th best, and
+skips a passage as soon as its partial score plus the bounds of the terms still to look up
+falls short of it. Every path adds the terms'
 parts in one order (rarest first), so pruned and full scores agree to the last bit
 (`tests/test_search.py` compares them on random queries for every variant). A prior (a
 multiplier in [0, 1] per passage, such as the age of its article) only lowers scores: with one,
@@ -297,6 +299,8 @@ class Searcher:
             if a == z:
                 continue
             first, stop, _ = self._blocks(query, si)
+            norms, lengths = self._lengths(si)
+            form, k1, b, delta, avgdl = self._form()
             scores[a:z] = kernel.score_at(
                 seg.post_bytes,
                 seg.block_last,
@@ -304,7 +308,13 @@ class Searcher:
                 first,
                 stop,
                 scales,
-                *self._form(si),
+                norms,
+                lengths,
+                form,
+                k1,
+                b,
+                delta,
+                avgdl,
                 cand[a:z] - base,
             )
         if prior is not None:
@@ -323,12 +333,16 @@ class Searcher:
                     first[i], stop[i], bounds[i] = seg.block_first[tid], seg.block_first[tid + 1], bound
         return first, stop, bounds
 
-    def _form(self, si: int) -> tuple[Floats, Floats, int, float, float, float, float]:
-        """What the compiled loop needs to score segment si's postings: its passages' norms and lengths, the formula."""
+    def _form(self) -> tuple[int, float, float, float, float]:
+        """The formula as the compiled loops take it: its form, k1, b, delta and the average length."""
         s = self.settings
-        base, n = int(self.bases[si]), self.segments[si].n_passages
         form = kernel.BM25L if s.variant == "bm25l" else kernel.SATURATED
-        return self._norm[base : base + n], self._dl[base : base + n], form, s.k1, s.b, s.delta, self.avgdl
+        return form, s.k1, s.b, s.delta, self.avgdl
+
+    def _lengths(self, si: int) -> tuple[Floats, Floats]:
+        """Segment si's passages' length norms and lengths, as the full scan reads them."""
+        base, n = int(self.bases[si]), self.segments[si].n_passages
+        return self._norm[base : base + n], self._dl[base : base + n]
 
     def search(
         self,
@@ -340,8 +354,8 @@ class Searcher:
     ) -> list[PassageHit]:
         """Return the k best live passages for the query terms, best first (ties: lower id first).
 
-        With `prune`, the compiled MaxScore loop (`retrieval.kernel`, Turtle and Flood 1995)
-        skips the passages that cannot reach the top k; without, every posting is scored
+        With `prune`, the compiled MaxScore loop (`retrieval.kernel`, Turtle and Flood 1995,
+        over block bounds) skips the passages that cannot reach the top k; without, every posting is scored
         here in NumPy. Both give the same passages and scores, to the last bit. `prior`
         multiplies each candidate's score (clipped to [0, 1]; 0 hides the passage), e.g. by
         the age of its article.
@@ -419,7 +433,7 @@ class Searcher:
                 scales,
                 bounds,
                 seg.doc_len,
-                *self._form(si)[2:],
+                *self._form(),
             )
             live, base = _NO_MASK if mask is None else mask, int(self.bases[si])
             while True:
