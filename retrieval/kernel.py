@@ -56,6 +56,17 @@ def _part(tf: float, norm: float, dl: float, form: int, k1: float, b: float, del
 
 
 @njit(nogil=True, cache=True)
+def _norm(dl: float, k1: float, b: float, avgdl: float) -> float:
+    """A passage's length norm, computed as `bm25.length_norm` computes it (so to the same bit).
+
+    The loops read passages' lengths (2 or 4 bytes each) rather than precomputed norms (8):
+    the passages they visit are scattered over the collection, and the smaller array spares
+    most of the cache misses, which were most of the time of long questions.
+    """
+    return k1 * (1.0 - b + b * dl / avgdl)
+
+
+@njit(nogil=True, cache=True)
 def _worse(s1: float, d1: int, s2: float, d2: int) -> bool:
     """Whether hit 1 ranks below hit 2: a lower score, or the same score and a higher id."""
     return s1 < s2 or (s1 == s2 and d1 > d2)
@@ -177,8 +188,7 @@ def score_at(
     first: Int64s,
     stop: Int64s,
     scales: Floats,
-    norm: Floats,
-    dl: Floats,
+    doc_len: Lengths,
     form: int,
     k1: float,
     b: float,
@@ -204,7 +214,9 @@ def score_at(
             elif bt < stop[t]:
                 found = _seek(t, d, data, last, ends, first, stop, block, at, docs, tfs, n_in)
             if found:
-                score += scales[t] * _part(float(tfs[t * BLOCK + at[t]]), norm[d], dl[d], form, k1, b, delta, avgdl)
+                dl = float(doc_len[d])
+                tf = float(tfs[t * BLOCK + at[t]])
+                score += scales[t] * _part(tf, _norm(dl, k1, b, avgdl), dl, form, k1, b, delta, avgdl)
         out[c] = score
     return out
 
@@ -226,8 +238,7 @@ def _block_bound(
     if scales[t] <= 0.0:
         return 0.0
     dl = float(block_len[blk])
-    norm = k1 * (1.0 - b + b * dl / avgdl)
-    return scales[t] * _part(float(block_tf[blk]), norm, dl, form, k1, b, delta, avgdl)
+    return scales[t] * _part(float(block_tf[blk]), _norm(dl, k1, b, avgdl), dl, form, k1, b, delta, avgdl)
 
 
 @njit(nogil=True, cache=True)
@@ -427,11 +438,8 @@ def block_max_maxscore(
                 i += 1
             if not (live.size == 0 or live[c]):
                 continue
-            # The length norm as `bm25.length_norm` computes it, from the passage's length: read
-            # from an array a quarter the size of the norms', most passages scored here cost
-            # no cache miss.
             dlc = float(doc_len[c])
-            normc = k1 * (1.0 - b + b * dlc / avgdl)
+            normc = _norm(dlc, k1, b, avgdl)
             partial = 0.0
             for h in range(n_hit):
                 t = hit[h]

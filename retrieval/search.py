@@ -299,7 +299,6 @@ class Searcher:
             if a == z:
                 continue
             first, stop, _ = self._blocks(query, si)
-            norms, lengths = self._lengths(si)
             form, k1, b, delta, avgdl = self._form()
             scores[a:z] = kernel.score_at(
                 seg.post_bytes,
@@ -308,8 +307,7 @@ class Searcher:
                 first,
                 stop,
                 scales,
-                norms,
-                lengths,
+                seg.doc_len,
                 form,
                 k1,
                 b,
@@ -338,11 +336,6 @@ class Searcher:
         s = self.settings
         form = kernel.BM25L if s.variant == "bm25l" else kernel.SATURATED
         return form, s.k1, s.b, s.delta, self.avgdl
-
-    def _lengths(self, si: int) -> tuple[Floats, Floats]:
-        """Segment si's passages' length norms and lengths, as the full scan reads them."""
-        base, n = int(self.bases[si]), self.segments[si].n_passages
-        return self._norm[base : base + n], self._dl[base : base + n]
 
     def search(
         self,
