@@ -43,6 +43,9 @@ Prior = Callable[[npt.NDArray[np.int64]], npt.NDArray[np.float64]]
 # The passages scored to learn the pruning threshold stay under this share of the query's.
 SEED_SHARE = 0.05
 SEED_MAX = 2048
+# Passages a search with a prior collects before it must run again with more room (an array
+# left unwritten costs no memory).
+OUT_ROOM = 1 << 16
 # How many terms' postings a searcher keeps looked up (a few hundred bytes each).
 POSTINGS_KEPT = 50_000
 _NO_MASK = np.zeros(0, dtype=np.bool_)
@@ -400,8 +403,9 @@ class Searcher:
         """
         heap = 0 if prior is not None else k
         heap_scores, heap_docs, heap_n = np.zeros(heap), np.zeros(heap, dtype=np.int64), 0
-        room = 0 if prior is None else 4096
-        out_docs, out_scores, out_n = np.zeros(room, dtype=np.int64), np.zeros(room), 0
+        # Room for what a prior's threshold lets through, mostly: running out costs a second pass.
+        room = 0 if prior is None else OUT_ROOM
+        out_docs, out_scores, out_n = np.empty(room, dtype=np.int64), np.empty(room), 0
         theta = -np.inf
         if prior is not None and sum(t.size for t in query) > self.seed_min_postings:
             theta = self._threshold(query, k, constant, prior)
@@ -437,8 +441,8 @@ class Searcher:
                     break
                 # Out of room for what it collected: again, with room for it all.
                 room = 2 * found[2]
-                out_docs = np.concatenate((out_docs[:out_n], np.zeros(room - out_n, dtype=np.int64)))
-                out_scores = np.concatenate((out_scores[:out_n], np.zeros(room - out_n)))
+                out_docs = np.concatenate((out_docs[:out_n], np.empty(room - out_n, dtype=np.int64)))
+                out_scores = np.concatenate((out_scores[:out_n], np.empty(room - out_n)))
             theta, heap_n, out_n, seen = found
             scored += seen
         if prior is None:
