@@ -42,6 +42,9 @@ Grid = npt.NDArray[np.int64]  # BLOCK entries per term, one term after another
 Counts = npt.NDArray[np.uint16]
 Lengths = npt.NDArray[np.uint16] | npt.NDArray[np.int32]
 
+# Blocks of the rarest terms read to set a first threshold before the loop (`_seed`).
+SEED_BLOCKS = 16
+
 
 @njit(nogil=True, cache=True)
 def _part(tf: float, norm: float, dl: float, form: int, k1: float, b: float, delta: float, avgdl: float) -> float:
@@ -242,6 +245,77 @@ def _block_bound(
 
 
 @njit(nogil=True, cache=True)
+def _seed(
+    data: Bytes,
+    last: Int32s,
+    ends: Ends,
+    first: Int64s,
+    stop: Int64s,
+    scales: Floats,
+    doc_len: Lengths,
+    form: int,
+    k1: float,
+    b: float,
+    delta: float,
+    avgdl: float,
+    live: npt.NDArray[np.bool_],
+    k: int,
+) -> float:
+    """A score k live passages reach for sure: the k-th best part of one of the rarest terms.
+
+    A passage's score adds its terms' parts, none negative when no weight is: it is at least
+    its part of any one term. Only the rarest terms' first blocks (SEED_BLOCKS in all) are read.
+    """
+    best = -np.inf
+    for t in range(scales.size):
+        if scales[t] < 0.0:
+            return -np.inf
+    docs = np.zeros(BLOCK, dtype=np.int64)
+    tfs = np.zeros(BLOCK, dtype=np.int64)
+    top = np.zeros(k)
+    budget = SEED_BLOCKS
+    for t in range(scales.size):
+        if stop[t] - first[t] > budget:
+            break
+        budget -= stop[t] - first[t]
+        n = 0
+        for s in range(first[t], stop[t]):
+            start = ends[s - 1] if s > 0 else 0
+            prev = int(last[s - 1]) if s > first[t] else -1
+            got = decode_block(data, start, ends[s], prev, docs, tfs)
+            for i in range(got):
+                c = docs[i]
+                if live.size and not live[c]:
+                    continue
+                dl = float(doc_len[c])
+                part = scales[t] * _part(float(tfs[i]), _norm(dl, k1, b, avgdl), dl, form, k1, b, delta, avgdl)
+                # The k largest so far, smallest first at top[0] (a min-heap of values).
+                if n < k:
+                    top[n] = part
+                    j = n
+                    while j > 0 and top[(j - 1) // 2] > top[j]:
+                        top[(j - 1) // 2], top[j] = top[j], top[(j - 1) // 2]
+                        j = (j - 1) // 2
+                    n += 1
+                elif part > top[0]:
+                    top[0] = part
+                    j = 0
+                    while True:
+                        low, left, right = j, 2 * j + 1, 2 * j + 2
+                        if left < k and top[left] < top[low]:
+                            low = left
+                        if right < k and top[right] < top[low]:
+                            low = right
+                        if low == j:
+                            break
+                        top[j], top[low] = top[low], top[j]
+                        j = low
+        if n == k and top[0] > best:
+            best = top[0]
+    return best
+
+
+@njit(nogil=True, cache=True)
 def _rank(order: Int64s, t: int, lazy: int) -> bool:
     """Whether term t is among the first `lazy` of `order` (the non-essential ones)."""
     i = 0
@@ -333,6 +407,8 @@ def block_max_maxscore(
     prefix = np.zeros(nt)
     parts = np.zeros(nt)
     held = np.zeros(nt, dtype=np.bool_)
+    if k > 0:
+        theta = max(theta, _seed(data, last, ends, first, stop, scales, doc_len, form, k1, b, delta, avgdl, live, k))
     margin = 1e-9 * max(1.0, abs(theta)) if theta > -np.inf else 0.0
     scored = 0
     d = 0
