@@ -11,9 +11,9 @@ from above by its highest frequency and shortest passage, over all its postings 
 block (both kept in the segment); a compiled loop visits passages in order, keeps the k best,
 skips the stretches of passages where the blocks' bounds fall short of the k-th best, and
 skips a passage as soon as its partial score plus the bounds of the terms still to look up
-falls short of it. Every path adds the terms'
-parts in one order (rarest first), so pruned and full scores agree to the last bit
-(`tests/test_search.py` compares them on random queries for every variant). A prior (a
+falls short of it. Every path adds the terms' parts in one order (rarest first), so pruned
+and full scores agree to the last bit (`tests/test_search.py` compares them on random
+queries for every variant). A prior (a
 multiplier in [0, 1] per passage, such as the age of its article) only lowers scores: with one,
 a threshold that k passages reach with the prior applied is learnt first, every passage whose
 own score reaches it is collected, and the prior is applied to those.
