@@ -41,6 +41,7 @@ from retrieval.settings import PassageSettings
 from retrieval.split import split_sentences
 from retrieval.store import replace_synced, sync_folder, write_synced
 from retrieval.tokens import Vocabulary
+from retrieval.tokens import warm as warm_tokeniser
 
 SEGMENT_FORMAT = "newsbot-segment/9"
 
@@ -555,6 +556,8 @@ def build_segment(
     `train` learns a compression dictionary for its sentences; a batch that is to be merged
     skips it (the merge learns one for all).
     """
+    if COMPILED_TOKENS:
+        warm_tokeniser()
     chunks = _analyse_all(articles, analyzer, passages, progress)
     # Each process's terms, in the order of its ids; then one sorted vocabulary for all.
     vocabs: dict[int, list[str]] = {}

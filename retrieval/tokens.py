@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-__all__ = ["Vocabulary"]
+__all__ = ["Vocabulary", "classes", "warm"]
 
 Bytes = npt.NDArray[np.uint8]
 Int32s = npt.NDArray[np.int32]
@@ -166,10 +166,10 @@ def _hash(data: Bytes, start: int, end: int) -> np.uint64:
 def _same(data: Bytes, start: int, end: int, store: Bytes, at: int, stop: int) -> bool:
     if end - start != stop - at:
         return False
-    for k in range(end - start):
-        if data[start + k] != store[at + k]:
-            return False
-    return True
+    k = 0
+    while k < end - start and data[start + k] == store[at + k]:
+        k += 1
+    return k == end - start
 
 
 @njit(cache=True, nogil=True)
@@ -221,7 +221,7 @@ def _scan(
             offsets[size + 1] = used + (end - i)
             hashes[size] = h
             slots[slot] = size
-            raw = size
+            raw = np.int64(size)
             size += 1
         while unit < unit_ends.size and unit_ends[unit] <= i:
             before[unit] = found
@@ -246,6 +246,15 @@ def _rehash(hashes: Hashes, size: int, n_slots: int) -> Int32s:
             slot = np.int64(np.uint64(slot + 1) & mask)
         slots[slot] = raw
     return slots
+
+
+def warm() -> None:
+    """Load the compiled scan now (from numba's cache, else compiled), and the class table.
+
+    Called before a build forks its workers, so that they inherit both instead of each
+    loading them again.
+    """
+    Vocabulary().scan(["warm é"])
 
 
 def _grown(array: np.ndarray, size: int) -> np.ndarray:
