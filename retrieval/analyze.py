@@ -38,6 +38,8 @@ _MAX_CACHE = 500_000
 
 def _fold(token: str) -> str:
     """Case-fold, strip accents and unify apostrophes of one raw token."""
+    if token.isascii():  # NFKC and NFKD keep ASCII as it is, and its case-folding is lower()
+        return token.lower()
     token = unicodedata.normalize("NFKC", token).casefold().replace("’", "'")
     decomposed = unicodedata.normalize("NFKD", token)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
