@@ -316,7 +316,7 @@ class _TermIds:
         known = self._raw.size
         raw, counts = self._raw.scan(units)
         if self._raw.size > known:
-            new = [self._term_id(self._raw.token(r)) for r in range(known, self._raw.size)]
+            new = list(map(self._term_id, self._raw.tokens(known, self._raw.size)))
             self._raw_terms = np.concatenate((self._raw_terms, np.array(new, dtype=np.int32)))
         return self._raw_terms[raw], counts
 

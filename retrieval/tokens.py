@@ -8,7 +8,7 @@ Here a chunk's text is encoded to UTF-8 once and scanned by a numba-compiled loo
 exactly the tokens the analyser's regex (`retrieval.analyze._TOKEN`) finds, and numbers each
 *raw* token (its exact bytes) through an open-addressing hash table kept for the whole build:
 the result is an array of raw-token ids, and the caller analyses only the tokens it has never
-seen (`Vocabulary.token` gives one back as a string).
+seen (`Vocabulary.tokens` gives them back as strings).
 
 The character classes are those of Python's `re` for str patterns (`\\w`, `\\d`): they are read
 from `re` itself over every code point when first needed, so no Unicode table is kept here.
@@ -37,7 +37,7 @@ ALNUM = 1
 LETTER = 2
 DIGIT = 4
 
-_DOT, _COMMA, _QUOTE = 0x2E, 0x2C, 0x27
+_DOT, _COMMA, _QUOTE, _SPACE = 0x2E, 0x2C, 0x27, 0x20
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 
@@ -208,17 +208,18 @@ def _scan(
         slot = np.int64(h & mask)
         while True:
             raw = np.int64(slots[slot])
-            if raw < 0 or (hashes[raw] == h and _same(data, i, end, store, offsets[raw], offsets[raw + 1])):
+            if raw < 0 or (hashes[raw] == h and _same(data, i, end, store, offsets[raw], offsets[raw + 1] - 1)):
                 break
             slot = np.int64(np.uint64(slot + 1) & mask)
         if found == ids.size:
-            return i, found, size, unit, end - i
+            return i, found, size, unit, end - i + 1
         if raw < 0:
             used = offsets[size]
-            if size + 2 > offsets.size or used + (end - i) > store.size or 2 * (size + 1) > slots.size:
-                return i, found, size, unit, end - i
+            if size + 2 > offsets.size or used + (end - i + 1) > store.size or 2 * (size + 1) > slots.size:
+                return i, found, size, unit, end - i + 1
             store[used : used + (end - i)] = data[i:end]
-            offsets[size + 1] = used + (end - i)
+            store[used + (end - i)] = _SPACE
+            offsets[size + 1] = used + (end - i + 1)
             hashes[size] = h
             slots[slot] = size
             raw = np.int64(size)
@@ -310,6 +311,10 @@ class Vocabulary:
                 self._slots = _rehash(self._hashes, self.size, 2 * self._slots.size)
         return ids[:found], np.diff(before, prepend=0)
 
-    def token(self, raw: int) -> str:
-        """Return raw token `raw` as a string."""
-        return self._store[self._offsets[raw] : self._offsets[raw + 1]].tobytes().decode("utf-8", "surrogatepass")
+    def tokens(self, first: int, stop: int) -> list[str]:
+        """Return raw tokens `first` to `stop - 1` as strings."""
+        if stop <= first:
+            return []
+        # Each token is stored followed by a space, which no token holds.
+        held = self._store[self._offsets[first] : self._offsets[stop] - 1].tobytes()
+        return held.decode("utf-8", "surrogatepass").split(" ")

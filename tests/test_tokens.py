@@ -18,7 +18,8 @@ REFERENCE = Analyzer()
 def scanned(vocabulary: Vocabulary, units: list[str]) -> list[list[str]]:
     """Each unit's tokens as the compiled scan finds them."""
     ids, counts = vocabulary.scan(units)
-    tokens = [vocabulary.token(int(i)) for i in ids]
+    every = vocabulary.tokens(0, vocabulary.size)
+    tokens = [every[i] for i in ids]
     cuts = np.cumsum(counts)
     return [tokens[int(lo) : int(hi)] for lo, hi in zip(cuts - counts, cuts, strict=True)]
 
@@ -63,8 +64,10 @@ def test_random_mixed_text_gets_the_regexs_tokens_and_the_same_id_for_the_same_t
         known = vocabulary.size
         before = set(seen)
         ids, _ = vocabulary.scan(units)
+        every = vocabulary.tokens(0, vocabulary.size)
+        assert vocabulary.tokens(known, vocabulary.size) == every[known:]
         for raw in ids.tolist():
-            assert seen.setdefault(vocabulary.token(raw), raw) == raw
+            assert seen.setdefault(every[raw], raw) == raw
         assert {t for t, raw in seen.items() if raw >= known} == set(seen) - before
         assert scanned(vocabulary, units) == expected(units)
     # Every distinct token has one id, numbered from 0 in the order first met.
@@ -109,4 +112,6 @@ def test_the_table_grows_and_keeps_every_id() -> None:
     assert first.tolist() == list(range(20_000))
     assert again.tolist() == list(range(20_000))[::-1]
     assert vocabulary.size == 20_000
-    assert [vocabulary.token(i) for i in (0, 19_999)] == [words[0], words[-1]]
+    assert vocabulary.tokens(0, 20_000) == words
+    assert vocabulary.tokens(19_999, 20_000) == words[-1:]
+    assert vocabulary.tokens(5, 5) == []
