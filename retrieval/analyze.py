@@ -55,6 +55,9 @@ class Analyzer:
         if settings.stemming:
             try:
                 self._stemmer: Stemmer.Stemmer | None = Stemmer.Stemmer(language)
+                # Terms are cached here (and by index builds); PyStemmer's own cache only costs:
+                # past its 10,000 words it is purged by sorting, which costs several times the stemming.
+                self._stemmer.maxCacheSize = 0
             except KeyError:
                 raise SettingsError(
                     f"analysis.language: expected one of {', '.join(Stemmer.algorithms())}, got {settings.language!r}"
