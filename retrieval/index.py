@@ -40,7 +40,7 @@ from retrieval.passages import windows
 from retrieval.settings import PassageSettings
 from retrieval.split import split_sentences
 from retrieval.store import replace_synced, sync_folder, write_synced
-from retrieval.tokens import Vocabulary
+from retrieval.tokens import Vocabulary, byte_offsets
 from retrieval.tokens import warm as warm_tokeniser
 
 SEGMENT_FORMAT = "newsbot-segment/9"
@@ -418,10 +418,9 @@ def _analyse(articles: Sequence[Article], ids: _TermIds, passages: PassageSettin
             pass_end.append(base + e)
             pass_article.append(a)
     blob = "".join(sentences).encode("utf-8")
-    if len(blob) == sum(map(len, sentences)):  # all ASCII: bytes are characters
-        text_len = np.fromiter(map(len, sentences), dtype=np.int64, count=n_sentences)
-    else:
-        text_len = np.fromiter((len(t.encode("utf-8")) for t in sentences), dtype=np.int64, count=n_sentences)
+    text_len = np.fromiter(map(len, sentences), dtype=np.int64, count=n_sentences)
+    if len(blob) != int(text_len.sum()):  # not all ASCII: characters are not bytes
+        text_len = np.diff(byte_offsets(np.frombuffer(blob, dtype=np.uint8), np.cumsum(text_len)), prepend=0)
     p_start = np.asarray(pass_start, dtype=np.int32)
     p_end = np.asarray(pass_end, dtype=np.int32)
     p_article = np.asarray(pass_article, dtype=np.int32)

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-__all__ = ["Vocabulary", "classes", "warm"]
+__all__ = ["Vocabulary", "byte_offsets", "classes", "warm"]
 
 Bytes = npt.NDArray[np.uint8]
 Int32s = npt.NDArray[np.int32]
@@ -137,7 +137,7 @@ def _token_end(data: Bytes, i: int, kinds: Bytes) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _byte_offsets(data: Bytes, chars: Int64s) -> Int64s:
+def byte_offsets(data: Bytes, chars: Int64s) -> Int64s:
     """The byte offsets in UTF-8 `data` of the ascending character offsets `chars`."""
     out = np.empty(chars.size, dtype=np.int64)
     k, char = 0, 0
@@ -288,7 +288,7 @@ class Vocabulary:
         np.cumsum(ends, out=ends)
         ends -= 1
         if len(encoded) != len(text):  # not all ASCII: characters are not bytes
-            ends = _byte_offsets(data, ends)
+            ends = byte_offsets(data, ends)
         ids = np.empty(len(encoded) // 4 + 16, dtype=np.int32)
         before = np.zeros(len(units), dtype=np.int64)
         i = found = unit = 0

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from retrieval.analyze import Analyzer
-from retrieval.tokens import ALNUM, DIGIT, LETTER, Vocabulary, classes
+from retrieval.tokens import ALNUM, DIGIT, LETTER, Vocabulary, byte_offsets, classes
 
 REFERENCE = Analyzer()
 
@@ -115,3 +115,12 @@ def test_the_table_grows_and_keeps_every_id() -> None:
     assert vocabulary.tokens(0, 20_000) == words
     assert vocabulary.tokens(19_999, 20_000) == words[-1:]
     assert vocabulary.tokens(5, 5) == []
+
+
+@pytest.mark.parametrize("text", ["", "plain ascii", "Café 東京 😀 e\u0301 \ud800!", "ŝ" * 5 + "a"])
+def test_byte_offsets_are_where_each_character_offset_falls_in_the_utf8(text: str) -> None:
+    chars = np.arange(len(text) + 1, dtype=np.int64)
+    data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    expected = [len(text[:c].encode("utf-8", "surrogatepass")) for c in chars]
+    assert byte_offsets(data, chars).tolist() == expected
+    assert byte_offsets(data, chars[::2].copy()).tolist() == expected[::2]
