@@ -115,6 +115,10 @@ def test_the_table_grows_and_keeps_every_id() -> None:
     assert vocabulary.tokens(0, 20_000) == words
     assert vocabulary.tokens(19_999, 20_000) == words[-1:]
     assert vocabulary.tokens(5, 5) == []
+    # Far more tokens than a quarter of the bytes: the id array grows too.
+    ids, counts = vocabulary.scan(["a " * 5_000, "b"])
+    assert ids.tolist() == [20_000] * 5_000 + [20_001]
+    assert counts.tolist() == [5_000, 1]
 
 
 @pytest.mark.parametrize("text", ["", "plain ascii", "Café 東京 😀 e\u0301 \ud800!", "ŝ" * 5 + "a"])
