@@ -4,11 +4,12 @@
 
 An index build tokenises its whole corpus; `Analyzer.tokens`, one regex scan that builds a
 Python string per token, followed by a dict lookup per token, was about two fifths of a
-build's CPU (profiled at 100,000 passages). Here a chunk's text is encoded to UTF-8 once and scanned by a numba-compiled loop that finds
-exactly the tokens the analyser's regex (`retrieval.analyze._TOKEN`) finds, and numbers each
-*raw* token (its exact bytes) through an open-addressing hash table kept for the whole build:
-the result is an array of raw-token ids, and the caller analyses only the tokens it has never
-seen (`Vocabulary.tokens` gives them back as strings).
+build's CPU (profiled at 100,000 passages). Here a chunk's text is encoded to UTF-8 once
+and scanned by a numba-compiled loop that finds exactly the tokens the analyser's regex
+(`retrieval.analyze._TOKEN`) finds, and numbers each *raw* token (its exact bytes) through an
+open-addressing hash table kept for the whole build: the result is an array of raw-token ids,
+and the caller analyses only the tokens it has never seen (`Vocabulary.tokens` gives them
+back as strings).
 
 The character classes are those of Python's `re` for str patterns (`\\w`, `\\d`): they are read
 from `re` itself over every code point when first needed, so no Unicode table is kept here.
