@@ -118,14 +118,20 @@ def _ends_at_stop(text: str, sentence_start: int, stop_start: int, stop: str, ga
     if not before or before[-1].isspace():
         return True
     token = before.rsplit(None, 1)[-1]
-    word = _WORD_DELIMITERS.split(token)[-1]
+    # Most words hold no delimiter (nor the stops of a dotted abbreviation): no regex for them.
+    plain = token.isalnum()
+    word = token if plain else _WORD_DELIMITERS.split(token)[-1]
     if word in TITLES:
         return False
     if word in NUMBER_PREFIXES:
         return not first.isdigit()
     if stop_start - len(token) == sentence_start and _LIST_MARKER.fullmatch(token):
         return False  # "1. First thing", also where a list was flattened into one line
-    if word in AMBIGUOUS_ABBREVIATIONS or _DOTTED.fullmatch(word) or (len(word) == 1 and word.isupper()):
+    if (
+        word in AMBIGUOUS_ABBREVIATIONS
+        or (not plain and _DOTTED.fullmatch(word))
+        or (len(word) == 1 and word.isupper())
+    ):
         if len(next_word) == 1 and text.startswith(".", following.end()):
             return False  # another initial: "J. R. R. Tolkien"
         return next_word in SENTENCE_OPENERS or text[next_start] in _QUOTE_OPENERS
