@@ -78,9 +78,15 @@ def _skip(data: Bytes, i: int, kinds: Bytes, bit: int) -> int:
     """The first byte at or after `i` that does not start a character of class `bit`."""
     n = data.size
     while i < n:
+        b = data[i]
+        if b < 0x80:  # ASCII tested apart: the loop runs several times faster
+            if kinds[b] & bit:
+                i += 1
+                continue
+            return i
         cp, j = _char(data, i)
         if not kinds[cp] & bit:
-            break
+            return i
         i = j
     return i
 
@@ -94,7 +100,7 @@ def _starts(data: Bytes, i: int, kinds: Bytes, bit: int) -> bool:
     return bool(kinds[cp] & bit)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _token_end(data: Bytes, i: int, kinds: Bytes) -> int:
     """Where the token starting at byte `i` (a letter or digit) ends, as `_TOKEN` matches it.
 
@@ -103,9 +109,12 @@ def _token_end(data: Bytes, i: int, kinds: Bytes) -> int:
     follows it may match, so its longest match is the one the regex takes.
     """
     n = data.size
-    cp, j = _char(data, i)
-    kind = kinds[cp]
-    if kind & LETTER:
+    if data[i] < 0x80:
+        kind, j = kinds[data[i]], i + 1
+    else:
+        cp, j = _char(data, i)
+        kind = kinds[cp]
+    if kind & LETTER and j < n and data[j] == _DOT:  # else not even one pair: most words
         p, pairs = i, 0
         while p < n:
             cp, q = _char(data, p)
@@ -154,7 +163,7 @@ def byte_offsets(data: Bytes, chars: Int64s) -> Int64s:
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _hash(data: Bytes, start: int, end: int) -> np.uint64:
     """FNV-1a over `data[start:end]`."""
     h = _FNV_OFFSET
@@ -163,7 +172,7 @@ def _hash(data: Bytes, start: int, end: int) -> np.uint64:
     return h
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _same(data: Bytes, start: int, end: int, store: Bytes, at: int, stop: int) -> bool:
     if end - start != stop - at:
         return False
@@ -200,10 +209,16 @@ def _scan(
     n = data.size
     mask = np.uint64(slots.size - 1)
     while i < n:
-        cp, j = _char(data, i)
-        if not kinds[cp] & ALNUM:
-            i = j
-            continue
+        b = data[i]
+        if b < 0x80:
+            if not kinds[b] & ALNUM:
+                i += 1
+                continue
+        else:
+            cp, j = _char(data, i)
+            if not kinds[cp] & ALNUM:
+                i = j
+                continue
         end = _token_end(data, i, kinds)
         h = _hash(data, i, end)
         slot = np.int64(h & mask)
