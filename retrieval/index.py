@@ -40,6 +40,8 @@ from retrieval.passages import windows
 from retrieval.settings import PassageSettings
 from retrieval.split import split_sentences
 from retrieval.store import replace_synced, sync_folder, write_synced
+from retrieval.tokens import Vocabulary, byte_offsets
+from retrieval.tokens import warm as warm_tokeniser
 
 SEGMENT_FORMAT = "newsbot-segment/10"
 
@@ -285,36 +287,78 @@ class _TermIds:
     """Raw token → term id, each distinct token analysed once; kept by a process for a whole build.
 
     Ids are numbered in the order terms are first met, so a chunk carries only the terms new
-    since the process's last chunk (`_Chunk.words` from `_Chunk.first_word` on).
+    since the process's last chunk (`_Chunk.words` from `_Chunk.first_word` on). Tokens are
+    found and numbered by compiled code (`retrieval.tokens`) unless `COMPILED_TOKENS` is off:
+    then by the analyser's regex and a dict, the reference the compiled path must equal.
     """
 
     def __init__(self, analyzer: Analyzer) -> None:
         self.analyzer = analyzer
-        self.ids: dict[str, int] = {}
+        self.compiled = COMPILED_TOKENS
         self.words: list[str] = []
         self._number: dict[str, int] = {}
+        # The compiled path: raw-token ids, and each one's term id (-1: dropped).
+        self._raw = Vocabulary()
+        self._raw_terms = np.zeros(0, dtype=np.int32)
+        # The reference path: raw token → term id.
+        self._ids: dict[str, int] = {}
 
-    def lookup(self, tokens: list[str], mark: str) -> Int32s:
-        """The term id of every token (-1: dropped), and -2 for each `mark`."""
-        ids = self.ids
+    def _term_id(self, token: str) -> int:
+        """Analyse a token not met before; return its term's id (-1: dropped), numbering a new term."""
+        # The build keeps its own cache: the analyser's would hold every token twice.
+        term = self.analyzer.term(token, remember=False)
+        if not term:
+            return -1
+        number = self._number.get(term, -1)
+        if number < 0:
+            number = self._number[term] = len(self.words)
+            self.words.append(term)
+        return number
+
+    def unit_terms(self, units: list[str]) -> tuple[Int32s, Ints]:
+        """The term id of every token of `units` in order (-1: dropped), and each unit's token count."""
+        if not self.compiled:
+            return self._reference(units)
+        known = self._raw.size
+        raw, counts = self._raw.scan(units)
+        if self._raw.size > known:
+            new = list(map(self._term_id, self._raw.tokens(known, self._raw.size)))
+            self._raw_terms = np.concatenate((self._raw_terms, np.array(new, dtype=np.int32)))
+        return self._raw_terms[raw], counts
+
+    def _reference(self, units: list[str]) -> tuple[Int32s, Ints]:
+        """`unit_terms` by the analyser's regex: units joined by a break word, tokenised in one scan.
+
+        A token never spans the spaces around the break word, so every unit gets exactly the
+        tokens it gets alone.
+        """
+        mark = _BREAK
+        glue = f" {mark} "
+        body = glue.join(units) + glue if units else ""
+        while body.count(mark) != len(units):
+            mark += "q"
+            glue = f" {mark} "
+            body = glue.join(units) + glue
+        tokens = self.analyzer.tokens(body)
+        del body
+        ids = self._ids
+        # The mark may be a real word of another chunk.
         kept = ids.pop(mark, None)
         ids[mark] = -2
         for token in set(tokens).difference(ids):
-            # This map is the build's cache: the analyser's own would hold every token twice.
-            term = self.analyzer.term(token, remember=False)
-            number = self._number.get(term, -1) if term else -1
-            if term and number < 0:
-                number = self._number[term] = len(self.words)
-                self.words.append(term)
-            ids[token] = number
+            ids[token] = self._term_id(token)
         try:
-            return np.fromiter(map(ids.__getitem__, tokens), dtype=np.int32, count=len(tokens))
+            flat = np.fromiter(map(ids.__getitem__, tokens), dtype=np.int32, count=len(tokens))
         finally:
-            # The mark may be a real word of another chunk.
             del ids[mark]
             if kept is not None:
                 ids[mark] = kept
+        marks = np.flatnonzero(flat == -2)
+        return flat[flat != -2], np.diff(marks, prepend=-1) - 1
 
+
+# Whether index builds find tokens by compiled code (`retrieval.tokens`) or by the analyser's regex.
+COMPILED_TOKENS = True
 
 # Put between the headline and sentences of a chunk so one regex scan tokenises them all; a
 # word no text holds (another is picked if one does).
@@ -338,9 +382,8 @@ def _article_record(article: Article) -> dict[str, str]:
 def _analyse(articles: Sequence[Article], ids: _TermIds, passages: PassageSettings) -> _Chunk:
     """Split and analyse a run of articles into flat arrays, postings included.
 
-    Headlines and sentences are joined with a break word between them and tokenised in one
-    scan; each distinct token is analysed once. A token never spans the spaces around the
-    break word, so every unit gets exactly the tokens it gets alone.
+    Headlines and sentences (the units) are tokenised together in one scan, each unit's
+    tokens counted; each distinct token is analysed once (`_TermIds`).
     """
     units: list[str] = []
     sentences: list[str] = []
@@ -352,23 +395,14 @@ def _analyse(articles: Sequence[Article], ids: _TermIds, passages: PassageSettin
         units.extend(found)
         sentences.extend(found)
         n_sent[a] = len(found)
-    mark = _BREAK
-    glue = f" {mark} "
-    body = glue.join(units) + glue if units else ""
-    while body.count(mark) != len(units):
-        mark += "q"
-        glue = f" {mark} "
-        body = glue.join(units) + glue
     first_word = len(ids.words)
-    tokens = ids.analyzer.tokens(body)
-    del body
-    flat = ids.lookup(tokens, mark)
-    del tokens
-    marks = np.flatnonzero(flat == -2)
+    flat, unit_tokens = ids.unit_terms(units)
     kept = flat >= 0
-    unit_len = np.diff(np.cumsum(kept)[marks], prepend=0).astype(np.int32)
+    kept_before = np.zeros(flat.size + 1, dtype=np.int64)
+    np.cumsum(kept, out=kept_before[1:])
+    unit_len = np.diff(kept_before[np.cumsum(unit_tokens)], prepend=0).astype(np.int32)
     terms = flat[kept]
-    del flat, kept
+    del flat, kept, kept_before
     is_title = np.zeros(len(units), dtype=bool)
     is_title[np.cumsum(1 + n_sent) - (1 + n_sent)] = True
     in_title = np.repeat(is_title, unit_len)
@@ -390,10 +424,9 @@ def _analyse(articles: Sequence[Article], ids: _TermIds, passages: PassageSettin
             pass_end.append(base + e)
             pass_article.append(a)
     blob = "".join(sentences).encode("utf-8")
-    if len(blob) == sum(map(len, sentences)):  # all ASCII: bytes are characters
-        text_len = np.fromiter(map(len, sentences), dtype=np.int64, count=n_sentences)
-    else:
-        text_len = np.fromiter((len(t.encode("utf-8")) for t in sentences), dtype=np.int64, count=n_sentences)
+    text_len = np.fromiter(map(len, sentences), dtype=np.int64, count=n_sentences)
+    if len(blob) != int(text_len.sum()):  # not all ASCII: characters are not bytes
+        text_len = np.diff(byte_offsets(np.frombuffer(blob, dtype=np.uint8), np.cumsum(text_len)), prepend=0)
     p_start = np.asarray(pass_start, dtype=np.int32)
     p_end = np.asarray(pass_end, dtype=np.int32)
     p_article = np.asarray(pass_article, dtype=np.int32)
@@ -528,6 +561,8 @@ def build_segment(
     `train` learns a compression dictionary for its sentences; a batch that is to be merged
     skips it (the merge learns one for all).
     """
+    if COMPILED_TOKENS:
+        warm_tokeniser()
     chunks = _analyse_all(articles, analyzer, passages, progress)
     # Each process's terms, in the order of its ids; then one sorted vocabulary for all.
     vocabs: dict[int, list[str]] = {}

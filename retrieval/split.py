@@ -15,6 +15,7 @@ a hundredth of this module's speed, too slow to split the corpus at every index 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from retrieval.wordlists import (
     AMBIGUOUS_ABBREVIATIONS,
@@ -41,6 +42,8 @@ _STOP_OR_LINE_BREAK = re.compile(
     """,
     re.VERBOSE,
 )
+# Every alternative above starts with one of these: a match can start nowhere else.
+_STOP_START = re.compile(r"[.!?‽…\n]")
 _NEXT_WORD = re.compile(r"[\"'“‘«„‚‹»(\[{¿¡]*(\w*)")
 _NEXT_TOKEN = re.compile(r"\S*")
 _LIST_ITEM = re.compile(r"[•·▪◦‣●○■□►▶➤✓✔→◾♦]|[-–—*+]\s|(?:\d{1,3}|[A-Za-z]|[IVXivx]{2,4})[.)]\s|\(\w{1,3}\)\s")
@@ -54,7 +57,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = len(text) - len(text.lstrip())
     wrap_width = -1  # measured only when a line break without a stop needs it
-    for match in _STOP_OR_LINE_BREAK.finditer(text):
+    for match in _stops(text):
         stop = match.group(1)
         next_start = match.end()
         if stop is not None:
@@ -79,6 +82,23 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _stops(text: str) -> Iterator[re.Match[str]]:
+    """Yield what `_STOP_OR_LINE_BREAK.finditer(text)` yields, about three times faster.
+
+    The regex has no literal first character for `re` to scan for, so `finditer` tries it at
+    every character; here it is tried only where `_STOP_START` finds one of its first characters.
+    """
+    pos = 0
+    match = _STOP_OR_LINE_BREAK.match
+    for start in _STOP_START.finditer(text):
+        at = start.start()
+        if at >= pos:
+            found = match(text, at)
+            if found is not None:
+                yield found
+                pos = found.end()
+
+
 def _ends_at_stop(text: str, sentence_start: int, stop_start: int, stop: str, gap: str, next_start: int) -> bool:
     """Tell whether the sentence from `sentence_start` ends at `stop` followed by `gap`."""
     if "\n" in gap and (gap.count("\n") > 1 or _LIST_ITEM.match(text, next_start)):
@@ -98,14 +118,20 @@ def _ends_at_stop(text: str, sentence_start: int, stop_start: int, stop: str, ga
     if not before or before[-1].isspace():
         return True
     token = before.rsplit(None, 1)[-1]
-    word = _WORD_DELIMITERS.split(token)[-1]
+    # Most words hold no delimiter (nor the stops of a dotted abbreviation): no regex for them.
+    plain = token.isalnum()
+    word = token if plain else _WORD_DELIMITERS.split(token)[-1]
     if word in TITLES:
         return False
     if word in NUMBER_PREFIXES:
         return not first.isdigit()
     if stop_start - len(token) == sentence_start and _LIST_MARKER.fullmatch(token):
         return False  # "1. First thing", also where a list was flattened into one line
-    if word in AMBIGUOUS_ABBREVIATIONS or _DOTTED.fullmatch(word) or (len(word) == 1 and word.isupper()):
+    if (
+        word in AMBIGUOUS_ABBREVIATIONS
+        or (not plain and _DOTTED.fullmatch(word))
+        or (len(word) == 1 and word.isupper())
+    ):
         if len(next_word) == 1 and text.startswith(".", following.end()):
             return False  # another initial: "J. R. R. Tolkien"
         return next_word in SENTENCE_OPENERS or text[next_start] in _QUOTE_OPENERS

@@ -74,3 +74,12 @@ def test_the_token_cache_stays_bounded(monkeypatch) -> None:
     for i in range(1000):
         assert analyzer.terms(f"word{i} elections") == [f"word{i}", "elect"]
     assert len(analyzer._cache) <= 100
+
+
+@pytest.mark.parametrize("token", ["".join(map(chr, range(128))), "UKRAINE's", "G20", "U.S.", "don't", "Ab_9"])
+def test_an_ascii_token_folds_as_the_unicode_normalisation_folds_it(token: str) -> None:
+    from retrieval.analyze import _fold
+
+    # A trailing é (folded to e) sends the token down the Unicode path.
+    assert _fold(token) == _fold(token + "é")[:-1]
+    assert _fold(token + "é") != _fold(token) + "é"

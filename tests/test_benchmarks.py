@@ -156,3 +156,18 @@ def test_the_damage_trials_run_at_a_toy_size_and_find_nothing_wrong() -> None:
     assert result.returncode == 0, result.stderr
     tally = json.loads(result.stdout)
     assert (tally["crashes"], tally["wrong"], tally["right"] + tally["errors"]) == (0, 0, 60)
+
+
+def test_the_analysis_benchmark_builds_the_same_segment_both_ways_at_a_toy_size(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_analyse", "--passages", "300", "--repeat", "1"]
+        + ["--work", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines[1:3]] == ["regex", "compiled"]
+    assert lines[-1] == "same segment, array by array: yes"

@@ -260,6 +260,44 @@ def test_a_build_split_over_worker_processes_equals_one_in_process(
         np.testing.assert_array_equal(getattr(parallel, name), getattr(serial, name), err_msg=name)
 
 
+SENTENCES = [
+    "The U.S. and U.K. ministers met on Monday; 1,500 troops (3.5% of them reservists) left.",
+    "Ukraine’s president said it's the G20's turn — naïve Café owners agreed.",
+    "東京 hosted the talks. 日本語 text, émigrés and e\u0301te\u0301 all count: ²½ Ⅻ 😀.",
+    "qzxjbreakjxzq is a word too, as are snake_case and high-ranking.",
+    "Who is it that they are?",
+]
+
+
+@pytest.mark.parametrize("title", [True, False])
+def test_a_segment_built_by_the_compiled_tokeniser_equals_the_regex_built_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, title: bool
+) -> None:
+    from retrieval import index as index_module
+
+    articles = [
+        Article(
+            id=f"a{i}",
+            title=SENTENCES[(i + 3) % len(SENTENCES)].upper(),
+            text=" ".join(SENTENCES[(i + k) % len(SENTENCES)] for k in range(i % 4 + 1)),
+            source="wire",
+            url=f"https://example.org/{i}",
+            published="2024-05-01",
+        )
+        for i in range(12)
+    ]
+    passages = PassageSettings(size=2, overlap=1, title=title)
+    monkeypatch.setattr(index_module, "CHUNK_ARTICLES", 5)
+    built = {}
+    for compiled in (False, True):
+        monkeypatch.setattr(index_module, "COMPILED_TOKENS", compiled)
+        built[compiled] = build_segment(articles, Analyzer(), passages)
+    for name in index_module._ARRAYS:
+        np.testing.assert_array_equal(getattr(built[True], name), getattr(built[False], name), err_msg=name)
+    assert built[True].vocab.size > 30
+    assert list(built[True].articles) == list(built[False].articles)
+
+
 REBUILDER = """
 import sys
 from pathlib import Path

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -331,3 +334,13 @@ def test_spans_are_verbatim_ordered_and_lose_nothing_for_any_text(text: str) -> 
         assert text[start:end] == text[start:end].strip()
         position = end
     assert text[position:].strip() == ""
+
+
+@given(_ANY_TEXT)
+def test_the_stops_tried_only_where_one_can_start_are_those_the_regex_finds_anywhere(text: str) -> None:
+    from retrieval.split import _STOP_OR_LINE_BREAK, _stops
+
+    def found(matches: Iterable[re.Match[str]]) -> list[tuple[tuple[int, int], tuple[str | None, ...]]]:
+        return [(m.span(), m.groups()) for m in matches]
+
+    assert found(_stops(text)) == found(_STOP_OR_LINE_BREAK.finditer(text))
