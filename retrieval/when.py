@@ -268,15 +268,24 @@ def weigh(days: Floats, frame: TimeFrame, weights: TimeWeights) -> Floats:
 
 
 def highest(days: Floats, frame: TimeFrame, weights: TimeWeights) -> float:
-    """An upper bound of what `weigh` gives any of `days` (ascending, NaN last), read off one day.
+    """The highest multiplier `weigh` gives any of `days` (ascending, NaN last), found by bisection.
 
     Outside a window the multiplier only falls with age (the floor is below 1) and is 0 after
-    `until`, so the newest day up to `until` holds the highest; an undated article, or a
-    question naming a window, may hold 1.
+    `until`, so the newest day up to `until` holds the highest. Inside one, a day up to `until`
+    gets 1 within the window (or a week after it) and `outside` beyond it: a question naming a
+    week no article falls in ("this week", asked of an archive) has every article at `outside`.
+    An undated article holds 1.
     """
-    if frame.windowed or weights.floor > 1.0 or (days.size and np.isnan(days[-1])):
+    if weights.floor > 1.0 or (days.size and np.isnan(days[-1])):
         return 1.0
-    newest = int(np.searchsorted(days, frame.until, side="right")) - 1
-    if newest < 0:
+    past = int(np.searchsorted(days, frame.until, side="right"))  # days[:past] are not after `until`
+    if past == 0:
         return 0.0
-    return float(weigh(days[newest : newest + 1], frame, weights)[0])
+    if frame.windowed:
+        assert frame.start is not None and frame.end is not None
+        first = int(np.searchsorted(days, frame.start, side="left"))
+        last = int(np.searchsorted(days, frame.end + 7.0, side="right"))
+        inside = min(last, past) > first
+        beyond = first > 0 or last < past
+        return max(1.0 if inside else 0.0, weights.outside if beyond else 0.0)
+    return float(weigh(days[past - 1 : past], frame, weights)[0])
