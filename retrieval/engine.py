@@ -55,7 +55,16 @@ from retrieval.select import question_weights, select_sentences
 from retrieval.settings import Settings
 from retrieval.spelling import SpellerBuilds
 from retrieval.store import Manifest, index_size, locked, read_manifest, sweep
-from retrieval.when import TimeWeights, day_number, highest, parse_asked_at, published_day, resolve, weigh
+from retrieval.when import (
+    TimeWeights,
+    day_number,
+    highest,
+    lowest,
+    parse_asked_at,
+    published_day,
+    resolve,
+    weigh,
+)
 
 log = logging.getLogger(__name__)
 
@@ -367,7 +376,8 @@ class Engine:
         frame = resolve(asked, moment)
         days, weights = dated.passages, self.time_weights
 
-        scale = self._prior_scale(highest(dated.distinct, frame, weights))
+        top = highest(dated.distinct, frame, weights)
+        scale = self._prior_scale(top)
         by_day: list[npt.NDArray[np.float64]] = []  # the prior of each distinct day, once an answer
 
         def prior(cand: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
@@ -377,7 +387,8 @@ class Engine:
                 by_day.append(weigh(dated.distinct, frame, weights) * scale)
             return by_day[0][dated.passage_day[cand]]
 
-        hits = searcher.search(terms, self.settings.answers.candidate_passages, prior=prior)
+        shown = (lowest(dated.distinct, frame, weights) * scale, top * scale)
+        hits = searcher.search(terms, self.settings.answers.candidate_passages, prior=prior, prior_range=shown)
         if scale != 1.0:
             hits = [PassageHit(h.passage, h.score / scale, h.segment, h.local) for h in hits]
         pool = gather(searcher, terms, hits)

@@ -15,8 +15,12 @@ falls short of it. Every path adds the terms' parts in one order (rarest first),
 and full scores agree to the last bit (`tests/test_search.py` compares them on random
 queries for every variant). A prior (a
 multiplier in [0, 1] per passage, such as the age of its article) only lowers scores: with one,
-a threshold that k passages reach with the prior applied is learnt first, every passage whose
-own score reaches it is collected, and the prior is applied to those.
+a weighted score that k passages reach is learnt first, every passage whose own score, times the
+prior's highest multiplier, can reach it is collected, and the prior is applied to those. When
+the prior reorders little (an archive of old news, a week no article falls in), that score comes
+from the loop keeping the best passages by their own scores, and most often no other passage can
+reach it even at the prior's highest multiplier: those passages hold the top k, and nothing more
+is collected.
 """
 
 from __future__ import annotations
@@ -40,6 +44,10 @@ Int64s = npt.NDArray[np.int64]
 Prior = Callable[[npt.NDArray[np.int64]], npt.NDArray[np.float64]]
 
 
+# With a prior that reorders little (its lowest multiplier at least PRIOR_SPREAD of its highest),
+# the threshold is learnt from PRIOR_DEPTH times k passages, the best by their own scores.
+PRIOR_SPREAD = 0.5
+PRIOR_DEPTH = 2
 # The passages scored to learn the pruning threshold stay under this share of the query's.
 SEED_SHARE = 0.05
 SEED_MAX = 2048
@@ -347,6 +355,7 @@ class Searcher:
         *,
         prune: bool = True,
         prior: Prior | None = None,
+        prior_range: tuple[float, float] = (0.0, 1.0),
     ) -> list[PassageHit]:
         """Return the k best live passages for the query terms, best first (ties: lower id first).
 
@@ -354,7 +363,8 @@ class Searcher:
         over block bounds) skips the passages that cannot reach the top k; without, every posting is scored
         here in NumPy. Both give the same passages and scores, to the last bit. `prior`
         multiplies each candidate's score (clipped to [0, 1]; 0 hides the passage), e.g. by
-        the age of its article.
+        the age of its article; `prior_range`, when known, holds every multiplier it gives a
+        passage it does not hide (the narrower, the more is skipped).
         """
         if not terms or k <= 0 or not self.n_live:
             return []
@@ -362,7 +372,7 @@ class Searcher:
         if not query:
             return []
         if prune:
-            cand, scores, _ = self._compiled(query, k, constant, prior)
+            cand, scores, _ = self._compiled(query, k, constant, prior, prior_range)
         else:
             cand, scores = self._full(query)
         if prior is not None:
@@ -393,25 +403,75 @@ class Searcher:
         return cand, scores
 
     def _compiled(
-        self, query: list[_Term], k: int, constant: float, prior: Prior | None
+        self,
+        query: list[_Term],
+        k: int,
+        constant: float,
+        prior: Prior | None,
+        prior_range: tuple[float, float] = (0.0, 1.0),
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], int]:
         """Candidates for the top k with their scores (without the constant), and how many passages were scored.
 
         Without a prior the loop keeps the k best itself. A prior only lowers scores, so with
-        one the threshold is learnt first (`_threshold`, scores with the prior applied) and
-        every passage whose own score reaches it is returned, for the prior to be applied.
+        one a weighted score that k passages reach is learnt first, and every passage whose own
+        score, times the prior's highest multiplier, reaches it is returned, for the prior to be
+        applied. When the prior reorders little (its least multiplier, hidden passages aside,
+        is at least PRIOR_SPREAD of its highest), that score is learnt from the best passages
+        by their own scores (`_learn`), which most often are the candidates themselves; else
+        from a sample of the rarest terms' passages (`_threshold`).
         """
-        heap = 0 if prior is not None else k
-        heap_scores, heap_docs, heap_n = np.zeros(heap), np.zeros(heap, dtype=np.int64), 0
-        # Room for what a prior's threshold lets through, mostly: running out costs a second pass.
-        room = 0 if prior is None else OUT_ROOM
+        if prior is None:
+            docs, scores, _, scored = self._maxscore(query, k, -np.inf, 0)
+            return docs, scores, scored
+        low, top = prior_range[0], min(1.0, prior_range[1])
+        if low >= PRIOR_SPREAD * top:
+            reached, done, scored = self._learn(query, k, constant, prior, top)
+            if done is not None:
+                return (*done, scored)
+        else:
+            big = sum(t.size for t in query) > self.seed_min_postings
+            reached, scored = (self._threshold(query, k, constant, prior) if big else -np.inf), 0
+        # The weighted score (own + constant) * m - constant reaches `reached` only if
+        # own >= (reached + constant) / m - constant >= (reached + constant) / top - constant.
+        theta = (reached + constant) / top - constant if reached + constant > 0 else -np.inf
+        # Room for what the threshold lets through, mostly: running out costs a second pass.
+        _, _, (out_docs, out_scores), more = self._maxscore(query, 0, theta, OUT_ROOM)
+        return out_docs, out_scores, scored + more
+
+    def _learn(
+        self, query: list[_Term], k: int, constant: float, prior: Prior, top: float
+    ) -> tuple[float, tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]] | None, int]:
+        """A weighted score k passages reach under `prior` (at most `top`), or the candidates; and how many were scored.
+
+        The PRIOR_DEPTH × k best passages by their own scores, with the prior applied, give a
+        score that k passages reach. Every other passage scores at most the least of them on
+        its own, and at most that times `top` with the prior: when that falls short, they hold
+        the top k and are returned as the candidates.
+        """
+        depth = PRIOR_DEPTH * k
+        docs, own, _, scored = self._maxscore(query, depth, -np.inf, 0)
+        if docs.size < depth:  # every live passage holding a query term
+            return -np.inf, (docs, own), scored
+        weighted = _weigh(own, prior(docs), constant)
+        shown = weighted[weighted > -np.inf]
+        if shown.size < k:
+            return -np.inf, None, scored
+        reached = float(np.partition(shown, shown.size - k)[shown.size - k])
+        # The most any other passage can score with the prior (a weight near 0 gives -constant).
+        others = max((float(own.min()) + constant) * top, 0.0) - constant
+        if others < reached - 1e-9 * max(1.0, abs(reached)):
+            return reached, (docs, own), scored
+        return reached, None, scored
+
+    def _maxscore(
+        self, query: list[_Term], k: int, theta: float, room: int
+    ) -> tuple[
+        npt.NDArray[np.int64], npt.NDArray[np.float64], tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]], int
+    ]:
+        """One pass of the compiled loop over every segment: the k best (with k > 0) or every
+        passage reaching the fixed `theta` (k = 0), and how many passages were scored."""
+        heap_scores, heap_docs, heap_n = np.zeros(k), np.zeros(k, dtype=np.int64), 0
         out_docs, out_scores, out_n = np.empty(room, dtype=np.int64), np.empty(room), 0
-        theta = -np.inf
-        if prior is not None and sum(t.size for t in query) > self.seed_min_postings:
-            theta = self._threshold(query, k, constant, prior)
-            # A prior lowers only scores that are not negative (a negative Okapi idf can make them so).
-            if theta + constant < 0:
-                theta = -np.inf
         scales = np.array([t.scale for t in query])
         scored = 0
         for si, seg in enumerate(self.segments):
@@ -445,14 +505,21 @@ class Searcher:
                 out_scores = np.concatenate((out_scores[:out_n], np.empty(room - out_n)))
             theta, heap_n, out_n, seen = found
             scored += seen
-        if prior is None:
-            return heap_docs[:heap_n], heap_scores[:heap_n], scored
-        return out_docs[:out_n], out_scores[:out_n], scored
+        return heap_docs[:heap_n], heap_scores[:heap_n], (out_docs[:out_n], out_scores[:out_n]), scored
 
-    def scored_passages(self, terms: Sequence[str], k: int, *, prior: Prior | None = None) -> int:
+    def scored_passages(
+        self,
+        terms: Sequence[str],
+        k: int,
+        *,
+        prior: Prior | None = None,
+        prior_range: tuple[float, float] = (0.0, 1.0),
+    ) -> int:
         """How many passages a pruned search of the top k scores in full (the rest it skips)."""
         query, constant = self._query(terms)
-        return self._compiled(query, k, constant, prior)[2] if query and k > 0 and self.n_live else 0
+        if not query or k <= 0 or not self.n_live:
+            return 0
+        return self._compiled(query, k, constant, prior, prior_range)[2]
 
     def scores(self, terms: Sequence[str]) -> npt.NDArray[np.float64]:
         """Return the score of every passage (deleted ones too), for tests and references."""

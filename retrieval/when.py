@@ -289,3 +289,24 @@ def highest(days: Floats, frame: TimeFrame, weights: TimeWeights) -> float:
         beyond = first > 0 or last < past
         return max(1.0 if inside else 0.0, weights.outside if beyond else 0.0)
     return float(weigh(days[past - 1 : past], frame, weights)[0])
+
+
+def lowest(days: Floats, frame: TimeFrame, weights: TimeWeights) -> float:
+    """The lowest multiplier above 0 that `weigh` gives any of `days` (ascending, NaN last); 0 when none.
+
+    Outside a window the oldest day up to `until` holds it (the multiplier falls with age down
+    to the floor); inside one, a day beyond the window holds `outside`. Together with `highest`
+    it tells how far the prior can reorder passages.
+    """
+    past = int(np.searchsorted(days, frame.until, side="right"))
+    found = [1.0] if days.size and np.isnan(days[-1]) else []
+    if frame.windowed:
+        assert frame.start is not None and frame.end is not None
+        first = int(np.searchsorted(days, frame.start, side="left"))
+        last = int(np.searchsorted(days, frame.end + 7.0, side="right"))
+        found += [1.0] * (min(last, past) > first) + [weights.outside] * (first > 0 or last < past)
+    elif past and 0.0 <= weights.floor <= 1.0:
+        found.append(float(weigh(days[:1], frame, weights)[0]))
+    elif past:
+        found += weigh(days[:past], frame, weights).tolist()
+    return min((v for v in found if v > 0), default=0.0)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from retrieval import search
 from retrieval.engine import Engine
 from retrieval.search import Searcher
 from retrieval.settings import BM25Settings, Settings
@@ -85,14 +86,30 @@ def test_pruned_search_returns_the_full_scans_top_k(corpus: Path, tmp_path: Path
     assert pruned_some > 50
 
 
-@pytest.mark.parametrize("variant", ["lucene", "bm25l"])
-def test_pruned_search_with_a_prior_returns_the_full_scans_top_k(corpus: Path, tmp_path: Path, variant: str) -> None:
+# Multipliers per passage as an article's age gives: many below 1, some 0 (published later); an
+# archive of old news (all close together, below 1); mostly hidden.
+PRIORS = [(0.0, 0.2, 0.55, 1.0, 1.0), (0.7, 0.705, 0.71), (0.0, 0.0, 0.0, 0.3, 0.5)]
+
+
+@pytest.mark.parametrize("variant", ["lucene", "okapi", "bm25l"])
+@pytest.mark.parametrize("levels", PRIORS)
+# 0: the threshold is always learnt from the best passages by their own scores; 0.5: as searched.
+@pytest.mark.parametrize("spread", [0.0, search.PRIOR_SPREAD])
+def test_pruned_search_with_a_prior_returns_the_full_scans_top_k(
+    corpus: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    variant: str,
+    levels: tuple[float, ...],
+    spread: float,
+) -> None:
+    monkeypatch.setattr(search, "PRIOR_SPREAD", spread)
+    shown = (min(m for m in levels if m > 0), max(levels))
     engine = Engine.open(corpus, tmp_path / "index", Settings(bm25=BM25Settings(variant=variant)))
     searcher = engine.state.searcher
     searcher.seed_min_postings = 0
     rng = random.Random(3)
-    # A multiplier per passage as an article's age gives: many below 1, some 0 (published later).
-    mult = np.array([rng.choice((0.0, 0.2, 0.55, 1.0, 1.0)) for _ in range(searcher.n_total)])
+    mult = np.array([rng.choice(levels) for _ in range(searcher.n_total)])
 
     def prior(cand: np.ndarray) -> np.ndarray:
         return mult[cand]
@@ -106,10 +123,13 @@ def test_pruned_search_with_a_prior_returns_the_full_scans_top_k(corpus: Path, t
             full = searcher.search(terms, k, prune=False, prior=prior)
             pruned = searcher.search(terms, k, prior=prior)
             assert [(h.passage, h.score) for h in pruned] == [(h.passage, h.score) for h in full]
+            bounded = searcher.search(terms, k, prior=prior, prior_range=shown)
+            assert [(h.passage, h.score) for h in bounded] == [(h.passage, h.score) for h in full]
             assert all(mult[h.passage] > 0 for h in full)
             assert [h.score for h in full] == sorted((h.score for h in full), reverse=True)
             assert all(h.score == pytest.approx(raw[h.passage] * mult[h.passage]) for h in full)
-            pruned_some += searcher.scored_passages(terms, k, prior=prior) < holding(searcher, terms).sum()
+            scored = searcher.scored_passages(terms, k, prior=prior, prior_range=shown)
+            pruned_some += scored < holding(searcher, terms).sum()
     assert pruned_some > 50
 
 

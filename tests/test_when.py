@@ -13,6 +13,7 @@ from retrieval.when import (
     TimeWeights,
     day_number,
     highest,
+    lowest,
     parse_asked_at,
     published_day,
     resolve,
@@ -120,9 +121,13 @@ def test_an_explicit_window_prefers_articles_inside_it() -> None:
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_the_highest_multiplier_is_the_highest_of_every_day_with_or_without_a_window(seed: int) -> None:
+@pytest.mark.parametrize(
+    "weights", [TimeWeights(), TimeWeights(floor=1.2, outside=1.5), TimeWeights(floor=-0.2, outside=0.0)]
+)
+def test_the_highest_and_lowest_multipliers_are_those_of_every_day_with_or_without_a_window(
+    seed: int, weights: TimeWeights
+) -> None:
     rng = np.random.default_rng(seed)
-    weights = TimeWeights()
     for _ in range(300):
         days = np.unique(np.round(rng.uniform(18_000, 20_000, size=rng.integers(0, 60)), rng.integers(0, 3)))
         if rng.random() < 0.2:
@@ -136,4 +141,6 @@ def test_the_highest_multiplier_is_the_highest_of_every_day_with_or_without_a_wi
         length = float(rng.choice([0.0, 1.0, 8.0, 30.0, 365.0]))
         frame = TimeFrame(until, start, None if start is None else start + length, latest=bool(rng.random() < 0.3))
         given = weigh(days, frame, weights)
-        assert highest(days, frame, weights) == (given.max() if given.size else 0.0)
+        if weights == TimeWeights():
+            assert highest(days, frame, weights) == (given.max() if given.size else 0.0)
+        assert lowest(days, frame, weights) == (given[given > 0].min() if (given > 0).any() else 0.0)
