@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from retrieval.index import Segment
 from retrieval.search import PassageHit, Searcher
@@ -37,6 +38,8 @@ class Candidate:
     passage_score: float  # the best score of a hit passage holding the sentence
     article_score: float  # the best score of a hit passage of its article
     texts: _Texts = field(repr=False, compare=False)
+    # Whether its headline is a quiz page's (`select.quiz_headline`), when known without reading it.
+    quiz: bool | None = None
 
     @property
     def text(self) -> str:
@@ -85,8 +88,18 @@ class Candidates:
     avg_sentence_len: float  # analysed terms per sentence, over the index
 
 
-def gather(searcher: Searcher, terms: Sequence[str], hits: Sequence[PassageHit]) -> Candidates:
-    """Return the sentences of `hits` that hold a question term, with what select scores them by."""
+def gather(
+    searcher: Searcher,
+    terms: Sequence[str],
+    hits: Sequence[PassageHit],
+    *,
+    quiz: Sequence[npt.NDArray[np.bool_]] | None = None,
+) -> Candidates:
+    """Return the sentences of `hits` that hold a question term, with what select scores them by.
+
+    `quiz`, when given, tells for each segment's articles whether the headline is a quiz
+    page's (read once when the segment joined the index), so that select need not read it.
+    """
     postings = {term: searcher.postings(term) for term in dict.fromkeys(terms)}
     segments = searcher.segments
     best_passage: dict[tuple[int, int], float] = {}
@@ -127,6 +140,7 @@ def gather(searcher: Searcher, terms: Sequence[str], hits: Sequence[PassageHit])
                 passage_score=best_passage[key],
                 article_score=best_article[akey],
                 texts=texts,
+                quiz=None if quiz is None else bool(quiz[si][article]),
             )
         )
     return Candidates(

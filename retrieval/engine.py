@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -51,7 +52,7 @@ from retrieval.models import (
 )
 from retrieval.question import asking_clause, clean_question, is_small_talk
 from retrieval.search import PassageHit
-from retrieval.select import question_weights, select_sentences
+from retrieval.select import question_weights, quiz_headline, select_sentences
 from retrieval.settings import Settings
 from retrieval.spelling import SpellerBuilds
 from retrieval.store import Manifest, index_size, locked, read_manifest, sweep
@@ -74,6 +75,9 @@ MAX_QUESTION_CHARS = 1000
 MAX_QUESTION_TERMS = 32
 # The publication date in an article's metadata record, as `json.dumps` writes it (no escapes).
 _PUBLISHED = re.compile(rb'"published": "([^"\\]*)"')
+# Where the headline starts in an article's metadata record, as `json.dumps` writes it.
+_TITLE = b'"title": "'
+_ALSO = b'"also": '
 # How many of the best sentences the decision reads for the question's key words.
 DECIDE_DEPTH = 3
 
@@ -83,6 +87,8 @@ class _Days:
     """When the articles of one index state appeared: day numbers, NaN where unknown."""
 
     articles: tuple[npt.NDArray[np.float64], ...]  # per segment, by article
+    # Per segment, by article: whether its headline is a quiz page's (`select.quiz_headline`).
+    quiz: tuple[npt.NDArray[np.bool_], ...]
     passages: npt.NDArray[np.float64]  # by global passage id
     # The distinct days, and each passage's place among them: a prior by age, a function of
     # the day alone, is then worked out once per distinct day.
@@ -136,8 +142,9 @@ class Engine:
         # Built in the background for each new state (see `retrieval.spelling.SpellerBuilds`).
         self._spellers = SpellerBuilds(wait=wait_for_speller)
         self._dated: tuple[IndexState, _Days] | None = None
-        # Segments never change: their articles' days are parsed once, kept by segment name.
-        self._segment_days: dict[str, npt.NDArray[np.float64]] = {}
+        # Segments never change: their articles' days (and quiz headlines) are read once, kept
+        # by segment name.
+        self._segment_days: dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]] = {}
 
     # -- opening and refreshing --------------------------------------------------------
 
@@ -391,7 +398,7 @@ class Engine:
         hits = searcher.search(terms, self.settings.answers.candidate_passages, prior=prior, prior_range=shown)
         if scale != 1.0:
             hits = [PassageHit(h.passage, h.score / scale, h.segment, h.local) for h in hits]
-        pool = gather(searcher, terms, hits)
+        pool = gather(searcher, terms, hits, quiz=dated.quiz)
         names = name_terms(asked, list(self.analyzer.spans(asked)))
         names = frozenset(fixes.get(t, t) for t in names)
         focus = frozenset(fixes.get(t, t) for t in self.analyzer.terms(asking_clause(asked)))
@@ -462,7 +469,7 @@ class Engine:
         dated = self._dated
         if dated is not None and dated[0] is state:
             return dated[1]
-        days: dict[str, npt.NDArray[np.float64]] = {}
+        days: dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]] = {}
         error: CorruptIndexError | None = None
         for name, seg in zip(state.names, state.segments, strict=True):
             try:
@@ -470,10 +477,11 @@ class Engine:
             except CorruptIndexError as damage:
                 # Damaged metadata: answering says so (and the next refresh rebuilds the
                 # segment) rather than answer without knowing when its articles appeared.
-                days[name] = np.full(len(seg.articles), np.nan)
+                days[name] = (np.full(len(seg.articles), np.nan), np.zeros(len(seg.articles), dtype=np.bool_))
                 error = error or damage
         self._segment_days = {n: d for n, d in days.items() if error is None or n in self._segment_days}
-        articles = tuple(days[n] for n in state.names)
+        articles = tuple(days[n][0] for n in state.names)
+        quiz = tuple(days[n][1] for n in state.names)
         distinct, inverse = np.unique(np.concatenate(articles) if articles else np.zeros(0), return_inverse=True)
         bounds = np.cumsum([0] + [d.size for d in articles])
         pairs = list(zip(range(len(articles)), state.segments, strict=True))
@@ -487,7 +495,7 @@ class Engine:
             if state.segments
             else np.zeros(0)
         )
-        result = _Days(articles, passages, distinct, passage_day.astype(np.int32), error)
+        result = _Days(articles, quiz, passages, distinct, passage_day.astype(np.int32), error)
         self._dated = (state, result)
         return result
 
@@ -579,27 +587,58 @@ class Engine:
         return [w.decode("utf-8") for w in np.asarray(segment.vocab)[ids]]
 
 
-def _article_days(segment: Segment) -> npt.NDArray[np.float64]:
-    """The publication day of each article of a segment (NaN where unknown).
+def _article_days(segment: Segment) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """The publication day of each article of a segment (NaN where unknown), and whether its
+    headline is a quiz page's (`select.quiz_headline`).
 
     Read when a segment joins the index, for all of its articles (a hundred thousand at a
-    million passages): the field is found in each JSON record as `json.dumps` writes it, and
-    a record that holds it any other way (escapes in the value) is parsed whole.
+    million passages): each field is found in the JSON record as `json.dumps` writes it, and
+    a record that holds it any other way (escapes in the value, a headline elsewhere in the
+    record too) is parsed whole.
     """
     known: dict[bytes, float] = {}  # many articles share a day: each distinct field is parsed once
     days = []
+    quiz = []
     for block, ends in segment.articles.records.raw_blocks():
+        maybe = _may_hold_quiz(block)
         start = 0
         for end in ends.tolist():
             record = block[start:end]
             start = end
+            parsed: dict[str, Any] | None = None
             found = _PUBLISHED.search(record)
             field = found.group(1) if found else b"published" if b"published" in record else b""
             day = known.get(field)
             if day is None:
-                published = json.loads(record).get("published", "") if field == b"published" else field.decode()
+                if field == b"published":
+                    parsed = json.loads(record)
+                published = parsed.get("published", "") if parsed is not None else field.decode()
                 day = published_day(published)
                 if field != b"published":
                     known[field] = day
             days.append(day)
-    return np.array(days, dtype=np.float64)
+            quiz.append(maybe and quiz_headline(_title(record, parsed)))
+    return np.array(days, dtype=np.float64), np.array(quiz, dtype=np.bool_)
+
+
+def _may_hold_quiz(block: bytes) -> bool:
+    """Whether a block of metadata records may hold a quiz page's headline.
+
+    In a block of ASCII without escapes, every headline is there as it is: one that
+    `select.quiz_headline` finds holds "quiz" or "question" in some case.
+    """
+    if b"\\" in block or not block.isascii():
+        return True
+    lower = block.lower()
+    return b"quiz" in lower or b"question" in lower
+
+
+def _title(record: bytes, parsed: dict[str, Any] | None) -> str:
+    """An article's headline from its metadata record (`parsed`, when it was parsed already)."""
+    at = record.find(_TITLE)
+    stop = record.find(b'"', at + len(_TITLE)) if at >= 0 else -1
+    plain = record[at + len(_TITLE) : stop] if stop >= 0 else b"\\"
+    # Outlets that printed it too have headlines of their own, in the same record.
+    if b"\\" in plain or record.find(_TITLE, stop) >= 0 or _ALSO in record:
+        return str((parsed if parsed is not None else json.loads(record)).get("title", ""))
+    return plain.decode()

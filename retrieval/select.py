@@ -161,6 +161,11 @@ def _near_duplicate(words: frozenset[str], kept: Sequence[frozenset[str]]) -> bo
     return False
 
 
+def quiz_headline(headline: str) -> bool:
+    """Whether a headline is a quiz page's: its sentences repeat questions, they do not answer."""
+    return _QUIZ.search(headline) is not None
+
+
 def _is_question(text: str) -> bool:
     """A sentence that asks (a quiz page repeating the question) does not answer."""
     return text.rstrip(" \"'”’)]").endswith("?")
@@ -249,7 +254,7 @@ def select_sentences(
         negative, segment, sentence, i, stage, score = heapq.heappop(heap)
         cand = cands[i]
         if stage == 0:
-            if _QUIZ.search(cand.headline) or _is_question(cand.text):
+            if (quiz_headline(cand.headline) if cand.quiz is None else cand.quiz) or _is_question(cand.text):
                 continue
             score = float(base[i])
             if boost and _has_cue(cue, cand.text, question_words):

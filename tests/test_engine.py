@@ -15,7 +15,8 @@ from retrieval.analyze import Analyzer
 from retrieval.engine import Engine, _article_days
 from retrieval.errors import IndexWriteError
 from retrieval.index import build_segment
-from retrieval.models import Article, Source
+from retrieval.models import Article, Mention, Source
+from retrieval.select import quiz_headline
 from retrieval.settings import PassageSettings
 from retrieval.when import parse_asked_at, published_day, resolve, weigh
 
@@ -364,4 +365,33 @@ def test_article_days_read_from_the_records_are_those_their_parsed_metadata_give
     segment = build_segment(tricky, Analyzer(), PassageSettings())
     parsed = np.array([published_day(meta.get("published", "")) for meta in segment.articles])
     assert np.isnan(parsed).tolist() == [False, False, True, False, True, False, True]
-    np.testing.assert_array_equal(_article_days(segment), parsed)
+    np.testing.assert_array_equal(_article_days(segment)[0], parsed)
+
+
+QUIZ_TITLES = [
+    # Plain ASCII: the headlines are read from the records' bytes as they are.
+    ["Quiz: who won the final?", "The quizmaster retires", "QUESTION OF THE WEEK", "Questions of the day", "Mill"],
+    ["Mill reopens", "Tea prices rise", "A questionable call"],
+    # Letters outside ASCII that match "quiz" or "question" in some case; escapes; a headline
+    # inside a headline: parsed.
+    ["QUİZ night", "Mill reopens"],
+    ['A "quiz" in quotes', "Weekly \\ quiz", "Ünïcödé quiz", "", 'With "title": "Quiz" inside', "Mill reopens"],
+]
+
+
+@pytest.mark.parametrize("titles", QUIZ_TITLES)
+@pytest.mark.parametrize("elsewhere", ["", "url", "also"])
+def test_quiz_headlines_read_from_the_records_are_those_their_parsed_metadata_gives(
+    titles: list[str], elsewhere: str
+) -> None:
+    articles = [Article(f"a{i}", t, "The mill reopened.", published="2024-03-05") for i, t in enumerate(titles)]
+    # "Quiz" elsewhere in a record: in its link, in the headline of another outlet's report.
+    if elsewhere == "url":
+        articles.append(Article("url", "Mill reopens", "The mill reopened.", url="https://q.example/quiz"))
+    if elsewhere == "also":
+        also = (Mention("Wire", "Quiz of the week", "https://wire.example/quiz"),)
+        articles.append(Article("also", "Mill reopens", "The mill reopened.", also_reported_by=also))
+    segment = build_segment(articles, Analyzer(), PassageSettings())
+    parsed = [quiz_headline(meta.get("title", "")) for meta in segment.articles]
+    assert parsed == [quiz_headline(t) for t in titles] + [False] * bool(elsewhere)
+    assert _article_days(segment)[1].tolist() == parsed

@@ -279,7 +279,7 @@ def test_articles_dates_are_read_once_when_their_segment_joins_the_index_not_at_
     read: list[list[str]] = []
     article_days = engine_module._article_days
 
-    def counting(segment: Segment) -> np.ndarray:
+    def counting(segment: Segment) -> tuple[np.ndarray, np.ndarray]:
         read.append(list(segment.articles.ids))
         return article_days(segment)
 

@@ -136,7 +136,7 @@ def test_the_highest_and_lowest_multipliers_are_those_of_every_day_with_or_witho
         # Sometimes on a day an article has, to try the bounds of the window and of `until`.
         on_day = dated.size > 0 and rng.random() < 0.5
         until = float(rng.choice(dated)) if on_day else float(rng.uniform(17_900, 20_100))
-        start = float(rng.choice(dated)) if on_day else float(rng.uniform(17_900, until))
+        start: float | None = float(rng.choice(dated)) if on_day else float(rng.uniform(17_900, until))
         start = None if rng.random() < 0.5 else start
         length = float(rng.choice([0.0, 1.0, 8.0, 30.0, 365.0]))
         frame = TimeFrame(until, start, None if start is None else start + length, latest=bool(rng.random() < 0.3))
