@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import random
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
-from retrieval.candidates import Candidate, gather
+import numpy as np
+import pytest
+
+from retrieval.candidates import Candidate, Candidates, _Texts, gather
 from retrieval.engine import Engine
+from retrieval.search import PassageHit, Searcher
 
 
 def candidates_for(engine: Engine, question: str) -> tuple[list[str], list[Candidate]]:
@@ -78,3 +85,95 @@ def test_candidates_over_several_segments_hold_what_their_text_says(engine: Engi
             assert context is not None and context.sentences == (c.text,)
             seen_segments.add(c.segment)
     assert seen_segments == {0, 1}
+
+
+SYLLABLES = ("ka", "lo", "mi", "ne", "pu", "ra", "si", "to")
+WORDS = [f"{a}{b}" for a in SYLLABLES for b in ("bel", "dor", "fin", "gar")]
+
+
+def _line(rng: random.Random, n: int) -> str:
+    def sentence() -> str:
+        words = [WORDS[min(int(rng.paretovariate(0.8)) - 1, len(WORDS) - 1)] for _ in range(rng.randint(2, 12))]
+        return " ".join(words).capitalize() + "."
+
+    text = " ".join(sentence() for _ in range(rng.randint(1, 7)))
+    return json.dumps({"id": f"a{n}", "title": sentence()[:30], "text": text})
+
+
+def _flags(rng: random.Random, n: int) -> np.ndarray:
+    return np.array([rng.random() < 0.2 for _ in range(n)], dtype=np.bool_)
+
+
+def reference_gather(
+    searcher: Searcher, terms: Sequence[str], hits: Sequence[PassageHit], quiz: list[np.ndarray] | None
+) -> Candidates:
+    """Candidates as the definition reads, a hit and a sentence at a time."""
+    postings = {t: searcher.postings(t) for t in dict.fromkeys(terms)}
+    best: dict[tuple[int, int], float] = {}
+    best_article: dict[tuple[int, int], float] = {}
+    for hit in hits:
+        seg = searcher.segments[hit.segment]
+        article = int(seg.pass_article[hit.local])
+        best_article[hit.segment, article] = max(best_article.get((hit.segment, article), -np.inf), hit.score)
+        for s in range(int(seg.pass_start[hit.local]), int(seg.pass_end[hit.local])):
+            best[hit.segment, s] = max(best.get((hit.segment, s), -np.inf), hit.score)
+    texts = _Texts(searcher.segments)
+    out = []
+    for (si, s), score in best.items():
+        seg = searcher.segments[si]
+        ids = {p.local_ids[si]: t for t, p in postings.items() if p.df > 0 and p.local_ids[si] >= 0}
+        own = seg.sent_terms[int(seg.sent_offsets[s]) : int(seg.sent_offsets[s + 1])].tolist()
+        counts = Counter(ids[i] for i in own if i in ids)
+        if not counts:
+            continue
+        article = int(seg.sent_article[s])
+        in_title = set(seg.title_term_ids(article).tolist())
+        out.append(
+            Candidate(
+                si,
+                s,
+                article,
+                int(seg.sent_pos[s]),
+                len(own),
+                dict(counts),
+                frozenset(t for i, t in ids.items() if i in in_title),
+                score,
+                best_article[si, article],
+                texts,
+                quiz=None if quiz is None else bool(quiz[si][article]),
+            )
+        )
+    top = hits[0].score if hits else 0.0
+    doc_freqs = {t: p.df for t, p in postings.items()}
+    return Candidates(tuple(out), top, doc_freqs, searcher.n_live, searcher.avg_sentence_len)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_gathering_gives_what_reading_each_hit_and_sentence_gives(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "feed.jsonl").write_text("".join(_line(rng, n) + "\n" for n in range(150)), encoding="utf-8")
+    engine = Engine.open(folder, tmp_path / "index")
+    # A second segment, and deleted passages in the first.
+    lines = (folder / "feed.jsonl").read_text(encoding="utf-8").splitlines()
+    del lines[3:40]
+    (folder / "feed.jsonl").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    (folder / "more.jsonl").write_text("".join(_line(rng, n) + "\n" for n in range(150, 260)), encoding="utf-8")
+    engine.refresh()
+    searcher = engine.state.searcher
+    assert len(searcher.segments) >= 2 and searcher.n_live < searcher.n_total
+    segments = set()
+    for _ in range(60):
+        question = " ".join(rng.sample(WORDS, rng.randint(1, 5)) + rng.sample(["zzyzx", "the", ""], 1))
+        terms = engine.question_terms(question)
+        hits = searcher.search(terms, rng.choice([1, 5, 30, 60]))
+        if rng.random() < 0.3:  # any order of hits, not only best first
+            hits = rng.sample(hits, len(hits))
+        quiz = None if rng.random() < 0.5 else [_flags(rng, len(s.articles)) for s in searcher.segments]
+        pool = gather(searcher, terms, hits, quiz=quiz)
+        expected = reference_gather(searcher, terms, hits, quiz)
+        assert pool == expected
+        assert [c.quiz for c in pool.sentences] == [c.quiz for c in expected.sentences]
+        segments.update(c.segment for c in pool.sentences)
+    assert segments == set(range(len(searcher.segments)))
