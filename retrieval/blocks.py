@@ -16,6 +16,7 @@ that fails its checksum, fails to decompress or decompresses to the wrong size r
 from __future__ import annotations
 
 import threading
+from array import array
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -189,7 +190,8 @@ class BlockWriter:
         self._pending = bytearray()
         self._ends: list[Ints] = []
         self._count = 0
-        self._starts = [0]
+        # Where each compressed block starts: 8 bytes a block, not a Python int's 36.
+        self._starts = array("q", [0])
 
     def add(self, data: bytes, ends: Ints) -> None:
         """Add records: `data` holds them back to back, `ends` where each ends in it."""
@@ -215,4 +217,4 @@ class BlockWriter:
         """Write the last, partial block; return where each compressed block starts (and the end)."""
         if self._count:
             self._emit(self._count)
-        return np.asarray(self._starts, dtype=np.int64)
+        return np.frombuffer(self._starts, dtype=np.int64).copy()

@@ -14,6 +14,9 @@ in small checked blocks (`retrieval.blocks`).
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import io
 import itertools
 import json
@@ -729,6 +732,22 @@ def release_pages(segment: Segment) -> None:
     records = segment.articles.records
     for array in (*arrays, records.blob, records.blocks, records.offsets, records.sums):
         _let_go(array)
+
+
+def trim_heap() -> None:
+    """Hand the memory freed since the last call back to the system.
+
+    glibc keeps freed heap memory for reuse (and, once a big array has been freed, serves
+    arrays up to 32 MiB from the heap rather than from maps of their own), so a build's
+    resident size would otherwise stay at its largest step plus whatever the next one cannot
+    fit into the holes left.
+    """
+    gc.collect()
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to hand back this way
+        pass
 
 
 def _mapping(array: np.ndarray) -> mmap.mmap | None:

@@ -17,9 +17,6 @@ changed, and the problems and warnings met on the way. The caller holds the inde
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import gc
 import logging
 import shutil
 import uuid
@@ -32,7 +29,15 @@ import numpy as np
 from retrieval.analyze import Analyzer
 from retrieval.clean import CLEAN_VERSION
 from retrieval.errors import CorruptIndexError
-from retrieval.index import SEGMENT_FORMAT, Progress, Segment, build_segment, load_segment, save_segment
+from retrieval.index import (
+    SEGMENT_FORMAT,
+    Progress,
+    Segment,
+    build_segment,
+    load_segment,
+    save_segment,
+    trim_heap,
+)
 from retrieval.load import FileRead, drop_duplicates, read_file, read_file_parts, scan_corpus
 from retrieval.merge import merge_segments
 from retrieval.models import Article, LoadProblem
@@ -309,7 +314,7 @@ def _segment_name() -> str:
 # process), mostly in proportion to the batch; 26 leaves the interpreters' own room.
 BUILD_BYTES_PER_TEXT_BYTE = 26
 # A batch whose build took less than this leaves too little behind to be worth handing back
-# (`_trim_heap` walks the whole heap: a tenth of a second at a million passages).
+# (`trim_heap` walks the whole heap: a tenth of a second at a million passages).
 TRIM_AFTER_BYTES = 64 * 2**20
 
 
@@ -354,27 +359,13 @@ class _Batches:
         self.built.append(self._name)
         del segment
         if used * BUILD_BYTES_PER_TEXT_BYTE >= TRIM_AFTER_BYTES:
-            _trim_heap()
+            trim_heap()
 
     def finish(self) -> list[str]:
         """Build the last batch; return the names of the segments saved, in order."""
         if self._batch:
             self._build(merged=bool(self.built))
         return self.built
-
-
-def _trim_heap() -> None:
-    """Hand the memory a batch freed back to the system.
-
-    glibc keeps freed heap memory for reuse, so a build's resident size would otherwise stay
-    at its largest batch plus whatever the next one cannot fit into the holes left.
-    """
-    gc.collect()
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to hand back this way
-        pass
 
 
 def make_state(manifest: Manifest, segments: dict[str, Segment], settings: Settings) -> IndexState:

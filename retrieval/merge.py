@@ -25,7 +25,7 @@ import io
 import json
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -34,7 +34,7 @@ import numpy.typing as npt
 import xxhash
 
 from retrieval import integrity
-from retrieval.blocks import BlockWriter, train
+from retrieval.blocks import Blocks, BlockWriter, train
 from retrieval.index import (
     _ARRAYS,
     ARTICLE_BLOCK,
@@ -46,6 +46,7 @@ from retrieval.index import (
     _term_bounds,
     encode_postings,
     release_pages,
+    trim_heap,
     write_folder,
 )
 from retrieval.store import replace_synced, sync_folder
@@ -56,6 +57,10 @@ __all__ = ["merge_segments"]
 RUN_POSTINGS = 4_000_000
 # Ids remapped or shifted this many at a time.
 CHUNK = 4_000_000
+# (merged term, segment, local term) triples made at a time, and the fewest merged terms a
+# window of them spans (`_pairs`).
+PAIRS = 1 << 20
+_MIN_SPAN = 1 << 10
 _SAMPLES = 4_000
 
 
@@ -107,29 +112,68 @@ def _fsync(fh: BinaryIO) -> None:
     os.fsync(fh.fileno())
 
 
-def _vocabulary(segments: Sequence[Segment]) -> tuple[np.ndarray, list[npt.NDArray[np.int32]]]:
-    """The merged sorted vocabulary, and each segment's term ids mapped into it."""
+def _vocabulary(segments: Sequence[Segment]) -> np.ndarray:
+    """The merged sorted vocabulary (as wide as the widest segment's terms)."""
     width = max((s.vocab.dtype.itemsize for s in segments), default=1)
     merged = np.zeros(0, f"S{width}")
     # One segment at a time: never more than the merged vocabulary and one segment's at once.
     for segment in segments:
         merged = np.union1d(merged, np.asarray(segment.vocab).astype(f"S{width}"))
-    maps = [np.searchsorted(merged, np.asarray(s.vocab).astype(f"S{width}")).astype(np.int32) for s in segments]
-    return merged, maps
+        _let_go(segment.vocab)
+    return merged
+
+
+def _term_map(vocab: np.ndarray, segment: Segment) -> npt.NDArray[np.int32]:
+    """Each of one segment's term ids mapped into the merged vocabulary."""
+    mapped = np.searchsorted(vocab, np.asarray(segment.vocab).astype(vocab.dtype)).astype(np.int32)
+    _let_go(segment.vocab)
+    return mapped
+
+
+def _pairs(
+    segments: Sequence[Segment], vocab: np.ndarray
+) -> Iterator[tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.int32]]]:
+    """Every (merged term, segment, local term) in merged order, a window of merged terms at a time.
+
+    A window of `span` merged terms holds at most `span` terms of each segment (a segment's
+    terms are sorted and distinct), so no more than `PAIRS` pairs are held at once however
+    many segments there are and however big their vocabularies. Within a window the segments
+    of one term come in segment order, so its passage ids come out ascending.
+    """
+    span = max(_MIN_SPAN, PAIRS // max(len(segments), 1))
+    starts = [0] * len(segments)
+    for lo in range(0, int(vocab.size), span):
+        window = vocab[lo : lo + span]
+        terms, owner, local = [], [], []
+        for i, segment in enumerate(segments):
+            first = starts[i]
+            mine = np.asarray(segment.vocab[first : first + span]).astype(vocab.dtype)
+            # Ascending; the terms past the window all land at its end.
+            at = np.searchsorted(window, mine)
+            count = int(np.searchsorted(at, window.size))
+            terms.append((at[:count] + lo).astype(np.int32))
+            owner.append(np.full(count, i, np.int32))
+            local.append(np.arange(first, first + count, dtype=np.int32))
+            starts[i] = first + count
+        merged_terms = np.concatenate(terms)
+        order = np.argsort(merged_terms, kind="stable")
+        yield merged_terms[order], np.concatenate(owner)[order], np.concatenate(local)[order]
+    if starts != [int(s.vocab.size) for s in segments]:
+        raise AssertionError("a segment's terms are missing from the merged vocabulary")
 
 
 def _postings(
     segments: Sequence[Segment],
-    maps: list[npt.NDArray[np.int32]],
+    vocab: np.ndarray,
     passage_base: npt.NDArray[np.int64],
     doc_len: npt.NDArray[np.int32],
-    n_terms: int,
     folder: Path,
 ) -> dict[str, _Column]:
     """Write the merged postings and their per-term bounds, run by run."""
     total = sum(int(s.post_offsets[-1]) for s in segments)
     # Merged, a term's postings may take a few more bytes where one segment's follow another's.
-    most_bytes = sum(int(s.post_bytes.size) for s in segments) + 8 * sum(int(m.size) for m in maps)
+    most_bytes = sum(int(s.post_bytes.size) for s in segments) + 8 * sum(int(s.vocab.size) for s in segments)
+    n_terms = int(vocab.size)
     columns = {
         "post_offsets": _Column(folder, "post_offsets", _fitting(total)),
         "post_bytes": _Column(folder, "post_bytes", np.uint8),
@@ -141,28 +185,23 @@ def _postings(
         "term_min_len": _Column(folder, "term_min_len", doc_len.dtype),
     }
     columns["post_offsets"].add(np.zeros(1, np.int64))
-    # Every (merged term, segment, local term) in merged order: a stable sort keeps the
-    # segments of one term in order, so its passage ids come out ascending.
-    terms = np.concatenate(maps) if maps else np.zeros(0, np.int32)
-    owner = np.concatenate([np.full(m.size, i, np.int32) for i, m in enumerate(maps)]) if maps else terms
-    local = np.concatenate([np.arange(m.size, dtype=np.int32) for m in maps]) if maps else terms
-    order = np.argsort(terms, kind="stable")
-    terms, owner, local = terms[order], owner[order], local[order]
-    del order
     written = written_bytes = 0
     docs: list[npt.NDArray[np.int32]] = []
     tfs: list[npt.NDArray[np.uint16]] = []
+    # The run's (merged term, segment) pairs, as pieces of their windows.
+    held_terms: list[npt.NDArray[np.int32]] = []
+    held_owner: list[npt.NDArray[np.int32]] = []
     gathered = 0
-    first = 0  # the run's first (term, segment) pair
     term_postings = [s.term_postings for s in segments]
 
-    def flush(upto: int) -> None:
-        nonlocal written, written_bytes, gathered, first, docs, tfs
+    def flush() -> None:
+        nonlocal written, written_bytes, gathered, docs, tfs, held_terms, held_owner
         lengths = np.fromiter((d.size for d in docs), dtype=np.int64, count=len(docs))
+        run_terms = np.concatenate(held_terms) if held_terms else np.zeros(0, np.int32)
+        run_owner = np.concatenate(held_owner) if held_owner else np.zeros(0, np.int32)
         run_docs = np.concatenate(docs) if docs else np.zeros(0, np.int32)
-        run_docs = run_docs + np.repeat(passage_base[owner[first:upto]], lengths).astype(np.int32)
+        run_docs = run_docs + np.repeat(passage_base[run_owner], lengths).astype(np.int32)
         run_tf = np.concatenate(tfs) if tfs else np.zeros(0, np.uint16)
-        run_terms = terms[first:upto]
         lo = int(run_terms[0]) if run_terms.size else n_terms
         hi = int(run_terms[-1]) + 1 if run_terms.size else n_terms
         per_term = np.bincount(run_terms - lo, weights=lengths, minlength=hi - lo).astype(np.int64)
@@ -180,23 +219,29 @@ def _postings(
         columns["term_max_tf"].add(max_tf)
         columns["term_min_len"].add(min_len)
         written += int(offsets[-1])
-        docs, tfs, gathered, first = [], [], 0, upto
+        docs, tfs, held_terms, held_owner, gathered = [], [], [], [], 0
         for segment in segments:
             release_pages(segment)
 
-    n = int(terms.size)
-    for start in range(0, n, 1 << 16):
-        # Python ints a slice at a time: a list of every pair would cost more than the postings.
-        end = min(n, start + (1 << 16))
-        for i, who, term in zip(range(start, end), owner[start:end].tolist(), local[start:end].tolist(), strict=True):
+    flushed = False
+    for terms, owner, local in _pairs(segments, vocab):
+        n, first = int(terms.size), 0
+        for i, who, term in zip(range(n), owner.tolist(), local.tolist(), strict=True):
             d, t = term_postings[who](term)
             docs.append(d)
             tfs.append(t)
             gathered += d.size
+            # A run ends with a term: a window ends with one too.
             if gathered >= RUN_POSTINGS and (i + 1 == n or terms[i + 1] != terms[i]):
-                flush(i + 1)
-    if first < n or not n:
-        flush(n)
+                held_terms.append(terms[first : i + 1])
+                held_owner.append(owner[first : i + 1])
+                flush()
+                flushed, first = True, i + 1
+        if first < n:
+            held_terms.append(terms[first:])
+            held_owner.append(owner[first:])
+    if held_terms or not flushed:
+        flush()
     return columns
 
 
@@ -208,12 +253,25 @@ def _shifted(column: _Column, arrays: Sequence[np.ndarray], shifts: Sequence[int
             _let_go(array)
 
 
-def _mapped(column: _Column, arrays: Sequence[np.ndarray], maps: Sequence[npt.NDArray[np.int32]]) -> None:
-    """Append each array of term ids mapped into the merged vocabulary, a chunk at a time."""
-    for array, term_map in zip(arrays, maps, strict=True):
+def _mapped(column: _Column, name: str, segments: Sequence[Segment], vocab: np.ndarray) -> None:
+    """Append each segment's array `name` of term ids mapped into the merged vocabulary, a chunk at a time.
+
+    One segment's map at a time: all of them at once would grow with the segments.
+    """
+    for segment in segments:
+        term_map = _term_map(vocab, segment)
+        array = getattr(segment, name)
         for lo in range(0, array.size, CHUNK):
             column.add(term_map[np.asarray(array[lo : lo + CHUNK])])
             _let_go(array)
+        del term_map
+
+
+def _largest(array: np.ndarray) -> int:
+    """The largest value of a mapped array (0 when empty), its pages let go after."""
+    found = int(np.max(array)) if array.size else 0
+    _let_go(array)
+    return found
 
 
 def _fitting(largest: int) -> type:
@@ -245,6 +303,9 @@ def _reblock(folder: Path, name: str, sources: Sequence, *, per_block: int, lear
             # The blocks whose place in the whole run is a multiple of `step`.
             samples.extend(source.block(b) for b in range((-seen) % step, count, step))
             seen += count
+            # Each sample reads (and checks) a whole checksum block of the blob: let the
+            # pages go, or sampling every segment would leave most of their text resident.
+            _let_go_blocks(source)
         dictionary = train(samples)
     blob_raw = folder / f"{name}_blob.raw"
     with open(blob_raw, "wb") as out:
@@ -253,10 +314,16 @@ def _reblock(folder: Path, name: str, sources: Sequence, *, per_block: int, lear
             for b, (raw, ends) in enumerate(source.raw_blocks()):
                 writer.add(raw, ends)
                 if b % 4096 == 4095:
-                    _let_go(source.blob)
-            _let_go(source.blob)
+                    _let_go_blocks(source)
+            _let_go_blocks(source)
         starts = writer.finish()
     return {"dictionary": writer.dictionary, "blocks": starts}, int(starts[-1])
+
+
+def _let_go_blocks(source: Blocks) -> None:
+    """Let go of the pages a `Blocks` of a mapped segment has read."""
+    for array in (source.blob, source.offsets, source.blocks, source.sums):
+        _let_go(array)
 
 
 def _blob_sums(path: Path) -> npt.NDArray[np.uint64]:
@@ -287,7 +354,7 @@ def _merge(segments: Sequence[Segment], directory: Path, tmp: Path) -> int:
     passages = _bases([s.n_passages for s in segments])
     sentences = _bases([s.n_sentences for s in segments])
     articles = _bases([len(s.articles) for s in segments])
-    vocab, maps = _vocabulary(segments)
+    vocab = _vocabulary(segments)
     digests: dict[str, str] = {}
     sizes: dict[str, int] = {}
 
@@ -303,9 +370,11 @@ def _merge(segments: Sequence[Segment], directory: Path, tmp: Path) -> int:
     whole("vocab", vocab)
     doc_len = _narrow(np.concatenate([np.asarray(s.doc_len) for s in segments]), np.uint16, np.int32)
     whole("doc_len", doc_len)
-    for column in _postings(segments, maps, passages, doc_len, int(vocab.size), tmp).values():
+    for column in _postings(segments, vocab, passages, doc_len, tmp).values():
         finish(column)
     del doc_len
+    # What the postings phase freed goes back to the system before the next phase.
+    trim_heap()
 
     def shifted(name: str, dtype: npt.DTypeLike, shifts: npt.NDArray[np.int64]) -> None:
         column = _Column(tmp, name, dtype)
@@ -316,7 +385,7 @@ def _merge(segments: Sequence[Segment], directory: Path, tmp: Path) -> int:
     shifted("pass_end", np.int32, sentences)
     shifted("pass_article", np.int32, articles)
     shifted("sent_article", np.int32, articles)
-    widest = max((int(np.max(s.sent_pos)) for s in segments if s.sent_pos.size), default=0)
+    widest = max((_largest(s.sent_pos) for s in segments), default=0)
     positions = np.uint16 if widest <= np.iinfo(np.uint16).max else np.int32
     shifted("sent_pos", positions, np.zeros(len(segments) + 1, np.int64))
     column = _Column(tmp, "article_first", np.int32)
@@ -329,7 +398,7 @@ def _merge(segments: Sequence[Segment], directory: Path, tmp: Path) -> int:
         _offsets(column, [getattr(s, name) for s in segments])
         finish(column)
         column = _Column(tmp, terms_name, np.int32)
-        _mapped(column, [getattr(s, terms_name) for s in segments], maps)
+        _mapped(column, terms_name, segments, vocab)
         finish(column)
     for segment in segments:
         release_pages(segment)
@@ -357,9 +426,22 @@ def _merge(segments: Sequence[Segment], directory: Path, tmp: Path) -> int:
     for segment in segments:
         release_pages(segment)
 
-    ids = json.dumps([i for s in segments for i in s.articles.ids], ensure_ascii=False).encode("utf-8")
+    ids_size = 0
+
+    def ids() -> Iterator[bytes]:
+        # The JSON list `json.dumps` writes of all the ids, made a segment's ids at a time.
+        nonlocal ids_size
+        bodies = (json.dumps(s.articles.ids, ensure_ascii=False)[1:-1].encode("utf-8") for s in segments)
+        yield b"["
+        for i, body in enumerate(b for b in bodies if b):
+            piece = b", " + body if i else body
+            ids_size += len(piece)
+            yield piece
+        yield b"]"
+        ids_size += 2
+
     with open(tmp / "article_ids.json", "wb") as fh:
-        digests["article_ids.json"] = integrity.write_parts(fh, [ids])
+        digests["article_ids.json"] = integrity.write_parts(fh, ids())
         fh.flush()
         _fsync(fh)
     assert set(sizes) == {*_ARRAYS, "article_blob", "article_blocks", "article_offsets", "article_sums"}
@@ -370,7 +452,7 @@ def _merge(segments: Sequence[Segment], directory: Path, tmp: Path) -> int:
         "articles": int(articles[-1]),
         "terms": int(vocab.size),
         "sizes": sizes,
-        "ids_size": len(ids),
+        "ids_size": ids_size,
         "titled": segments[0].titled if segments else True,
         "block": integrity.BLOCK,
         "checksums": digests,
@@ -383,4 +465,5 @@ def _merge(segments: Sequence[Segment], directory: Path, tmp: Path) -> int:
     if directory.exists():
         shutil.rmtree(directory)
     replace_synced(tmp, directory)
-    return sum(sizes.values()) + len(ids)
+    trim_heap()
+    return sum(sizes.values()) + ids_size

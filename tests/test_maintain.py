@@ -305,7 +305,7 @@ def test_the_heap_is_handed_back_after_a_big_batch_only(
     feed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     trims: list[int] = []
-    monkeypatch.setattr(maintain, "_trim_heap", lambda: trims.append(1))
+    monkeypatch.setattr(maintain, "trim_heap", lambda: trims.append(1))
     first = refresh(feed, tmp_path / "index")
     assert trims == []  # three short articles: nothing worth handing back
     monkeypatch.setattr(maintain, "BUILD_BYTES_PER_TEXT_BYTE", maintain.TRIM_AFTER_BYTES)

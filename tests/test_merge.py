@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval import maintain, postings
+from retrieval import maintain, merge, postings
 from retrieval.analyze import Analyzer
 from retrieval.engine import Engine
 from retrieval.index import _ARRAYS, Segment, build_segment, encode_postings, load_segment, save_segment
@@ -73,6 +73,36 @@ def test_merged_segments_hold_exactly_what_one_build_of_all_their_articles_holds
     ]
     assert list(merged.articles) == list(whole.articles)
     assert merged.articles.ids == whole.articles.ids
+
+
+@pytest.mark.parametrize(("pairs", "run"), [(1, 1), (7, 50), (10, 3), (64, 1_000)])
+def test_a_merge_made_in_many_small_windows_and_runs_writes_the_same_segment_as_one_in_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pairs: int, run: int
+) -> None:
+    articles = _articles(150, seed=11)
+    segments = _saved(articles, tmp_path, [20, 21, 60, 110])
+    merge_segments(segments, tmp_path / "at-once")
+    # Windows of a single merged term (or a few), runs of a single term (or a few).
+    monkeypatch.setattr(merge, "PAIRS", pairs)
+    monkeypatch.setattr(merge, "_MIN_SPAN", 1)
+    monkeypatch.setattr(merge, "RUN_POSTINGS", run)
+    windows: list[int] = []
+    pairs_of = merge._pairs
+
+    def counted(segs: list[Segment], vocab: np.ndarray) -> object:
+        for window in pairs_of(segs, vocab):
+            windows.append(int(window[0].size))
+            yield window
+
+    monkeypatch.setattr(merge, "_pairs", counted)
+    merge_segments(segments, tmp_path / "piecemeal")
+    assert len(windows) > 10 and sum(windows) == sum(int(s.vocab.size) for s in segments)
+    at_once, piecemeal = load_segment(tmp_path / "at-once"), load_segment(tmp_path / "piecemeal", verify=True)
+    for name in sorted(_ARRAYS):
+        assert np.array_equal(np.asarray(getattr(piecemeal, name)), np.asarray(getattr(at_once, name))), name
+    assert piecemeal.articles.ids == at_once.articles.ids == [a.id for a in articles]
+    whole = build_segment(articles, Analyzer(), PassageSettings())
+    assert np.array_equal(np.asarray(piecemeal.post_bytes), whole.post_bytes)
 
 
 def test_a_merge_reads_postings_through_term_postings_and_writes_them_through_encode_postings(
