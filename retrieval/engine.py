@@ -37,6 +37,7 @@ from retrieval.index import (
     Progress,
     Segment,
     load_segment,
+    release_pages,
     verify_segment,
 )
 from retrieval.load import read_mentions, scan_corpus
@@ -560,16 +561,26 @@ class Engine:
     def stats(self) -> IndexStats:
         """What the index holds."""
         state = self.state
-        articles = self.articles
-        outlets = Counter(a.source for a in articles if a.source)
-        dates = sorted(a.published[:10] for a in articles if a.published[:4].isdigit())
+        # One article's metadata at a time: a list of them all would take more memory than
+        # the index's serving state at a few million passages.
+        outlets: Counter[str] = Counter()
+        dates: list[str] = []
+        for si, ai in state.by_id.values():
+            article = _source(state.segments[si].articles[ai])
+            if article.source:
+                outlets[article.source] += 1
+            if article.published[:4].isdigit():
+                day = article.published[:10]
+                dates = [min(dates[0], day), max(dates[1], day)] if dates else [day, day]
+        for segment in state.segments:
+            release_pages(segment)
         vocabs = [np.asarray(s.vocab) for s in state.segments]
         if len(vocabs) == 1:
             terms = int(vocabs[0].size)
         else:
             terms = int(np.unique(np.concatenate(vocabs)).size) if vocabs else 0
         return IndexStats(
-            articles=len(articles),
+            articles=len(state.by_id),
             passages=state.searcher.n_live,
             terms=terms,
             sources=tuple(sorted(outlets.items(), key=lambda kv: (-kv[1], kv[0]))),
@@ -618,6 +629,8 @@ def _article_days(segment: Segment) -> tuple[npt.NDArray[np.float64], npt.NDArra
                     known[field] = day
             days.append(day)
             quiz.append(maybe and quiz_headline(_title(record, parsed)))
+    # Every record was read: what an answer needs is read back.
+    release_pages(segment)
     return np.array(days, dtype=np.float64), np.array(quiz, dtype=np.bool_)
 
 
