@@ -5,18 +5,21 @@
 A big build is made in batches that each fit the memory budget, each saved as a segment;
 `merge_segments` then joins them into one segment on disk without holding any of them whole:
 
-- the vocabularies (sorted) are merged into one, with a map from each segment's term ids;
+- the vocabularies (sorted) are merged into one;
 - postings are read term by term (`Segment.term_postings`) in the merged order, passage ids
   shifted by the passages before their segment, and written run by run through
-  `encode_postings`, so the merge never depends on how postings are stored;
+  `encode_postings`, so the merge never depends on how postings are stored; the (term,
+  segment) pairs that give that order are made a window of merged terms at a time (`_pairs`),
+  so they do not grow with the number of segments;
 - every per-sentence, per-passage and per-article array is appended segment by segment with
-  its ids shifted (term ids through the map);
+  its ids shifted (term ids through a map from that segment's term ids, made for it alone);
 - sentence text and article metadata are decompressed block by block and compressed again in
   the merged segment's blocks (one dictionary, trained on samples of every segment).
 
 Every array goes to its own file as it is made; the input segments are memory-mapped and
-their pages let go as they are read. Passages, sentences and articles keep their order, so
-a merged segment scores exactly as one built from all the articles at once.
+their pages let go as they are read, and the freed heap is handed back between steps.
+Passages, sentences and articles keep their order, so a merged segment scores exactly as one
+built from all the articles at once.
 """
 
 from __future__ import annotations
