@@ -6,6 +6,7 @@ RetrievalError
 ├── CorruptIndexError  an index on disk is corrupt, half-written or foreign (rebuilt, never trusted)
 │   └── DamagedSegmentError  a checksum failed while reading one segment (that segment is rebuilt)
 ├── IndexWriteError    the index could not be written (disk full, permissions); the old one stays
+├── AnalysisError      a worker process analysing a build ended before finishing (the old index stays)
 └── DecideModelError   the decision model file is missing or malformed
 """
 
@@ -38,6 +39,10 @@ class DamagedSegmentError(CorruptIndexError):
 
 class IndexWriteError(RetrievalError):
     """Writing the index failed; the message names the cause and the file."""
+
+
+class AnalysisError(RetrievalError):
+    """A worker process analysing a build ended before finishing its work; nothing was indexed."""
 
 
 class DecideModelError(RetrievalError):

@@ -18,13 +18,10 @@ import ctypes
 import ctypes.util
 import gc
 import io
-import itertools
 import json
 import mmap
-import multiprocessing
 import os
 import shutil
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -498,57 +495,29 @@ def _chunk_postings(
     return doc_len, terms[starts].astype(np.int32), group_offsets, (pairs % n_pass).astype(np.int32), counts
 
 
-# Analysis is the bulk of a build; a big batch is analysed by forked workers, one chunk of
-# articles each. Small batches (tests, a few new files) stay in-process.
-PARALLEL_MIN_ARTICLES = 4_000
+# Articles are analysed a chunk at a time (in a worker process of `retrieval.workers` when
+# the build is big); a chunk carries its articles' arrays and the terms new to its process.
 CHUNK_ARTICLES = 2_000
-_WORK: tuple[Sequence[Article], Analyzer, PassageSettings, int] | None = None
-# A worker's term ids, for the build (numbered in _WORK) it serves.
-_IDS: tuple[int, _TermIds] | None = None
-_BUILDS = itertools.count()
 
 
-def _analyse_range(bounds: tuple[int, int]) -> _Chunk:
-    global _IDS
-    assert _WORK is not None
-    articles, analyzer, passages, build = _WORK
-    if _IDS is None or _IDS[0] != build:
-        _IDS = (build, _TermIds(analyzer))
-    return _analyse(articles[bounds[0] : bounds[1]], _IDS[1], passages)
+class Vocabularies:
+    """The terms of every process that analysed chunks of a build, by that process's term ids.
 
+    Each chunk brings the terms its process met first in it (`_Chunk.words` from
+    `_Chunk.first_word` on); every chunk a process made must be added, in any order, before a
+    chunk of it is assembled, even a chunk whose articles are all dropped.
+    """
 
-def _analyse_all(
-    articles: Sequence[Article], analyzer: Analyzer, passages: PassageSettings, progress: Progress | None
-) -> list[_Chunk]:
-    global _WORK
-    n = len(articles)
-    bounds = [(i, min(i + CHUNK_ARTICLES, n)) for i in range(0, n, CHUNK_ARTICLES)] or [(0, 0)]
-    workers = min(os.cpu_count() or 1, len(bounds))
-    chunks: list[_Chunk] = []
-    # Forking a process that runs other threads (a bot refreshing its corpus) can inherit a
-    # lock held mid-way; only a single-threaded process forks.
-    if (
-        n < PARALLEL_MIN_ARTICLES
-        or workers < 2
-        or threading.active_count() > 1
-        or "fork" not in multiprocessing.get_all_start_methods()
-    ):
-        ids = _TermIds(analyzer)
-        for lo, hi in bounds:
-            chunks.append(_analyse(articles[lo:hi], ids, passages))
-            if progress is not None:
-                progress("analyse", hi, n)
-        return chunks
-    _WORK = (articles, analyzer, passages, next(_BUILDS))
-    try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for (_, hi), chunk in zip(bounds, pool.imap(_analyse_range, bounds), strict=True):
-                chunks.append(chunk)
-                if progress is not None:
-                    progress("analyse", hi, n)
-    finally:
-        _WORK = None
-    return chunks
+    def __init__(self) -> None:
+        self.words: dict[int, list[str]] = {}
+
+    def add(self, chunk: _Chunk) -> None:
+        """Record the terms `chunk` brings."""
+        known = self.words.setdefault(chunk.worker, [])
+        end = chunk.first_word + len(chunk.words)
+        if end > len(known):
+            known.extend([""] * (end - len(known)))
+        known[chunk.first_word : end] = chunk.words
 
 
 def build_segment(
@@ -559,26 +528,113 @@ def build_segment(
     progress: Progress | None = None,
     train: bool = True,
 ) -> Segment:
-    """Split, analyse and index `articles` into one in-memory segment.
+    """Split, analyse and index `articles` into one in-memory segment, in this process.
 
     `train` learns a compression dictionary for its sentences; a batch that is to be merged
     skips it (the merge learns one for all).
     """
     if COMPILED_TOKENS:
         warm_tokeniser()
-    chunks = _analyse_all(articles, analyzer, passages, progress)
-    # Each process's terms, in the order of its ids; then one sorted vocabulary for all.
-    vocabs: dict[int, list[str]] = {}
+    ids = _TermIds(analyzer)
+    vocabularies = Vocabularies()
+    chunks = []
+    n = len(articles)
+    for lo in range(0, n, CHUNK_ARTICLES) if n else [0]:
+        chunk = _analyse(articles[lo : lo + CHUNK_ARTICLES], ids, passages)
+        vocabularies.add(chunk)
+        chunks.append(chunk)
+        if progress is not None:
+            progress("analyse", min(lo + CHUNK_ARTICLES, n), n)
+    return assemble_segment(chunks, vocabularies, passages, progress=progress, train=train)
+
+
+def select_articles(chunk: _Chunk, keep: npt.NDArray[np.bool_]) -> _Chunk:
+    """The chunk of only the articles `keep` marks (one flag per article), ids renumbered.
+
+    Its process and terms stay as they were: the terms only the dropped articles held are not
+    in any array, so an assembled segment leaves them out.
+    """
+    keep = np.asarray(keep, dtype=bool)
+    if keep.all():
+        return chunk
+    sent_keep = keep[chunk.sent_article]
+    pass_keep = keep[chunk.pass_article]
+    # How many kept sentences (articles, passages) come before each one.
+    sent_before = np.concatenate(([0], np.cumsum(sent_keep))).astype(np.int32)
+    article_new = (np.cumsum(keep) - 1).astype(np.int32)
+    pass_new = (np.cumsum(pass_keep) - 1).astype(np.int32)
+    text = np.frombuffer(chunk.text_blob, dtype=np.uint8)[np.repeat(sent_keep, chunk.text_len)]
+    post_keep = pass_keep[chunk.post_docs]
+    held = np.add.reduceat(post_keep.astype(np.int64), chunk.group_offsets[:-1]) if chunk.group_terms.size else None
+    group_terms, group_offsets = chunk.group_terms, chunk.group_offsets
+    if held is not None:
+        group_terms = group_terms[held > 0]
+        group_offsets = np.concatenate(([0], np.cumsum(held[held > 0]))).astype(np.int64)
+    return _Chunk(
+        worker=chunk.worker,
+        first_word=chunk.first_word,
+        words=chunk.words,
+        sent_terms=chunk.sent_terms[np.repeat(sent_keep, chunk.sent_len)],
+        sent_len=chunk.sent_len[sent_keep],
+        title_terms=chunk.title_terms[np.repeat(keep, chunk.title_len)],
+        title_len=chunk.title_len[keep],
+        text_blob=text.tobytes(),
+        text_len=chunk.text_len[sent_keep],
+        sent_pos=chunk.sent_pos[sent_keep],
+        sent_article=article_new[chunk.sent_article[sent_keep]],
+        pass_start=sent_before[chunk.pass_start[pass_keep]],
+        pass_end=sent_before[chunk.pass_end[pass_keep]],
+        pass_article=article_new[chunk.pass_article[pass_keep]],
+        article_first=sent_before[chunk.article_first[keep]],
+        meta=[m for m, k in zip(chunk.meta, keep.tolist(), strict=True) if k],
+        doc_len=chunk.doc_len[pass_keep],
+        group_terms=group_terms,
+        group_offsets=group_offsets,
+        post_docs=pass_new[chunk.post_docs[post_keep]],
+        post_tf=chunk.post_tf[post_keep],
+    )
+
+
+def _term_maps(
+    chunks: Sequence[_Chunk], vocabularies: Vocabularies
+) -> tuple[list[str], dict[int, Int32s]]:
+    """The sorted terms the chunks use, and each process's term ids mapped into them."""
+    used: dict[int, npt.NDArray[np.bool_]] = {}
     for c in chunks:
-        known = vocabs.setdefault(c.worker, [])
-        end = c.first_word + len(c.words)
-        known.extend([""] * (end - len(known)))
-        known[c.first_word : end] = c.words
-    words = sorted(set().union(*vocabs.values()))
+        mask = used.get(c.worker)
+        if mask is None:
+            mask = used[c.worker] = np.zeros(len(vocabularies.words[c.worker]), dtype=bool)
+        mask[c.sent_terms] = True
+        mask[c.title_terms] = True
+    held = {w: np.flatnonzero(mask) for w, mask in used.items()}
+    words = sorted(set().union(*([vocabularies.words[w][i] for i in ids.tolist()] for w, ids in held.items())))
     number = {w: i for i, w in enumerate(words)}
-    by_worker = {w: np.fromiter(map(number.__getitem__, v), dtype=np.int32, count=len(v)) for w, v in vocabs.items()}
+    maps = {}
+    for w, ids in held.items():
+        known = vocabularies.words[w]
+        remap = np.full(len(known), -1, dtype=np.int32)
+        remap[ids] = np.fromiter((number[known[i]] for i in ids.tolist()), dtype=np.int32, count=ids.size)
+        maps[w] = remap
+    return words, maps
+
+
+def assemble_segment(
+    chunks: list[_Chunk],
+    vocabularies: Vocabularies,
+    passages: PassageSettings,
+    *,
+    progress: Progress | None = None,
+    train: bool = True,
+) -> Segment:
+    """Join analysed chunks (in order) into one in-memory segment; see `build_segment`.
+
+    The list is emptied once its chunks are joined, so that they are freed before the text
+    is compressed and the postings encoded.
+    """
+    # Each process's terms, then one sorted vocabulary of the terms these chunks hold.
+    words, by_worker = _term_maps(chunks, vocabularies)
     remaps = [by_worker[c.worker] for c in chunks]
-    del number, vocabs
+    n_articles = sum(len(c.meta) for c in chunks)
 
     def join(parts: list[np.ndarray], dtype: type) -> np.ndarray:
         return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
@@ -621,7 +677,7 @@ def build_segment(
         cursor[held] += lengths
     del cursor
     if progress is not None:
-        progress("index", len(articles), len(articles))
+        progress("index", n_articles, n_articles)
 
     title_offsets = np.zeros(title_len.size + 1, dtype=np.int64)
     np.cumsum(title_len, out=title_offsets[1:])
@@ -635,7 +691,7 @@ def build_segment(
     np.cumsum(text_len, out=text_offsets[1:])
     meta = [m for c in chunks for m in c.meta]
     blob = b"".join(c.text_blob for c in chunks)
-    del chunks
+    chunks.clear()
     texts = Blocks.pack(blob, text_offsets, per_block=TEXT_BLOCK, train=train)
     del blob
     stored = encode_postings(post_offsets, post_docs, post_tf16, doc_len32)

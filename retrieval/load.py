@@ -37,7 +37,7 @@ import unicodedata
 from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import xxhash
 import yaml
@@ -48,7 +48,11 @@ from retrieval.models import Article, Corpus, LoadProblem, Mention
 
 __all__ = [
     "FileRead",
+    "Lines",
     "drop_duplicates",
+    "line_breaks",
+    "parse_lines",
+    "read_file_pieces",
     "read_file",
     "read_file_parts",
     "MAX_ARTICLE_BYTES",
@@ -181,6 +185,44 @@ def read_file_parts(path: Path, *, root: Path, part_bytes: int = PART_BYTES) -> 
     with none carries the file's digest, size and line breaks (a problem that keeps the whole
     file out comes alone, in the one part). Any other file is one part.
     """
+    for piece in read_file_pieces(path, root=root, part_bytes=part_bytes):
+        yield parse_lines(piece) if isinstance(piece, Lines) else piece
+
+
+@dataclass(frozen=True, slots=True)
+class Lines:
+    """Whole lines of a `.jsonl` file, read but not parsed: `parse_lines` makes them a `FileRead`.
+
+    `first` is the number of the first line, `offset` the byte where it starts in the file,
+    `breaks` the line breaks the bytes hold (so the next run's first line is known unparsed).
+    """
+
+    data: bytes
+    relative: str
+    first: int
+    offset: int
+    breaks: int
+
+
+def parse_lines(lines: Lines) -> FileRead:
+    """Parse a run of `.jsonl` lines (in any process): their articles and problems."""
+    found, problems, breaks = _read_jsonl(lines.data, lines.relative, (), [], first=lines.first, offset=lines.offset)
+    if breaks != lines.breaks:
+        counted = f"{breaks} line breaks parsed from line {lines.first}, {lines.breaks} counted"
+        raise AssertionError(f"{lines.relative}: {counted}")
+    return FileRead(tuple(found), (), tuple(problems))
+
+
+def line_breaks(data: bytes) -> int:
+    """The line breaks in `data` as `.jsonl` lines are numbered: CR LF, a lone CR, or LF."""
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+
+
+def read_file_pieces(path: Path, *, root: Path, part_bytes: int = PART_BYTES) -> Iterator[FileRead | Lines]:
+    """What `read_file_parts` yields, with a `.jsonl` file's parts left unparsed (`Lines`).
+
+    The parts can then be parsed elsewhere (an analysis worker) while the next is read.
+    """
     if path.suffix.lower() != ".jsonl":
         yield _read_file(path, root=root, known=())
         return
@@ -212,9 +254,9 @@ def read_file_parts(path: Path, *, root: Path, part_bytes: int = PART_BYTES) -> 
                     continue
                 data, carry = chunk[:cut], chunk[cut:]
                 hasher.update(data)
-                found, problems, breaks = _read_jsonl(data, relative, (), [], first=line, offset=offset)
+                breaks = line_breaks(data)
+                yield Lines(data, relative, line, offset, breaks)
                 line, offset = line + breaks, offset + len(data)
-                yield FileRead(tuple(found), (), tuple(problems))
                 if last:
                     break
             # The bytes read, not the size listed: the digest is of exactly those.
@@ -335,14 +377,29 @@ def _utf8(name: str) -> bool:
     return True
 
 
-def drop_duplicates(found: _Found, seen: dict[str, str]) -> tuple[list[Article], list[LoadProblem]]:
+class Identified(Protocol):
+    """What `drop_duplicates` reads of an article: its id and the file it came from."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+
+_Item = TypeVar("_Item", bound=Identified)
+
+
+def drop_duplicates(
+    found: list[tuple[_Item, int | None]], seen: dict[str, str]
+) -> tuple[list[_Item], list[LoadProblem]]:
     """Keep the first article of each id; `seen` maps the ids kept so far to their file.
 
     The one rule for duplicate ids, whether a corpus is loaded whole or an index is updated:
     an id already kept (earlier in the corpus, or already in the index) keeps its article,
     and a later one with that id is reported and skipped.
     """
-    kept: list[Article] = []
+    kept: list[_Item] = []
     problems: list[LoadProblem] = []
     for article, line in found:
         first = seen.get(article.id)

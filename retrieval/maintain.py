@@ -20,30 +20,37 @@ from __future__ import annotations
 import logging
 import shutil
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from retrieval.analyze import Analyzer
 from retrieval.clean import CLEAN_VERSION
 from retrieval.errors import CorruptIndexError
 from retrieval.index import (
+    CHUNK_ARTICLES,
     SEGMENT_FORMAT,
     Progress,
     Segment,
-    build_segment,
+    Vocabularies,
+    _Chunk,
+    assemble_segment,
     load_segment,
     save_segment,
+    select_articles,
     trim_heap,
 )
-from retrieval.load import FileRead, drop_duplicates, read_file, read_file_parts, scan_corpus
+from retrieval.load import FileRead, Lines, drop_duplicates, read_file, read_file_parts, read_file_pieces, scan_corpus
 from retrieval.merge import merge_segments
 from retrieval.models import Article, LoadProblem
 from retrieval.search import Searcher
 from retrieval.settings import Settings
 from retrieval.store import ArticleRef, FileEntry, Manifest, read_manifest, sweep, write_manifest
+from retrieval.workers import AHEAD_BYTES, PIECE_BYTES, Analysed, Analysis, Found, Pending
 
 __all__ = ["IndexState", "Refreshed", "fingerprint", "make_state", "refresh_index", "stat_files"]
 
@@ -205,85 +212,183 @@ def _update_files(
 
     Articles are indexed in batches that fit `settings.index.memory_mb`, each saved as a
     segment as soon as it is full and let go; a file new to the index is read a part at a
-    time as the batches take it, so no more of the corpus is ever held than a batch. Several
-    batches are then merged into one segment, streaming (`retrieval.merge`).
+    time as the batches take it, so no more of the corpus is ever held than a batch. A big
+    update is analysed by worker processes (`retrieval.workers`), forked first, which also
+    parse the new `.jsonl` files' lines. Several batches are then merged into one segment,
+    streaming (`retrieval.merge`).
 
     Returns whether any file was recorded (one that cannot be read for a passing reason is
     not: it keeps what it had and is tried again at the next update).
     """
-    # Files indexed before are read first, whole (only their changed articles are parsed):
-    # which of their articles stay decides which ids a new article may take.
-    reads = {}
-    for name in touched:
-        old = manifest.files.get(name)
-        if old is None:
-            continue
-        known = {ref[2]: ref for ref in old.articles}
-        read = read_file(current[name][0], root=root, known=known, before=(old.size, old.digest, old.breaks))
-        if any(p.retry for p in read.problems):
-            problems.extend(read.problems)
-            continue
-        if read.grown:
-            kept, earlier = list(old.articles), [LoadProblem(name, r, n) for r, n in old.problems]
-        else:
-            unchanged = set(read.unchanged)
-            _forget(manifest, [ref for key, ref in known.items() if key not in unchanged])
-            kept, earlier = [known[key] for key in read.unchanged], []
-        reads[name] = (read, kept, earlier)
-    # Ids already in the index keep their articles (the one rule, `load.drop_duplicates`).
-    seen: dict[str, str] = {}
-    for name, entry in manifest.files.items():
-        for seg, place, _ in reads[name][1] if name in reads else entry.articles:
-            seen[segments[seg].articles.ids[place]] = name
-    batches = _Batches(settings.index.memory_mb, index_dir, analyzer, settings, progress)
-    recorded = False
-    for name in touched:
-        if name in reads:
-            read, refs, earlier = reads.pop(name)
-            parts: Iterable[FileRead] = (read,)
-        elif name not in manifest.files:
-            parts, refs, earlier = read_file_parts(current[name][0], root=root), [], []
-        else:
-            continue  # indexed before, and could not be read now: kept as it was
-        met: list[LoadProblem] = []
-        last: FileRead | None = None
-        placed = len(refs)
-        for part in parts:
-            if any(p.retry for p in part.problems):
-                break
-            keys = {id(article): key for key, article, _ in part.articles}
-            fresh, duplicates = drop_duplicates([(a, line) for _, a, line in part.articles], seen)
-            met.extend([*part.problems, *duplicates])
-            for article in fresh:
-                refs.append((*batches.place(article), keys[id(article)]))
-            last = part
-        else:
-            assert last is not None
-            problems.extend(met)
-            # The size read, not the one listed: the digest is of exactly those bytes.
-            manifest.files[name] = FileEntry(
-                size=last.size,
-                mtime_ns=current[name][2],
-                articles=refs,
-                problems=[(p.reason, p.line) for p in (*earlier, *met)],
-                digest=last.digest,
-                breaks=last.breaks,
-            )
-            recorded = True
-            continue
-        # A read that failed part way (a file removed or unreadable): it is tried again at the
-        # next update, and what it had placed already is masked out.
-        problems.extend(p for p in part.problems if p.retry)
-        for ref in refs[placed:]:
-            seen.pop(batches.article_id(ref[0], ref[1]), None)
-        _forget(manifest, refs[placed:])
-    built = batches.finish()
+    workers = Analysis.workers_for(_new_bytes(manifest, current, touched))
+    with Analysis(analyzer, settings.passages, workers=workers) as analysis:
+        update = _Update(manifest, segments, current, index_dir, settings, analysis, problems, progress)
+        update.read(touched, root)
+        built = update.batches.finish()
     if len(built) > 1:
         built = [_merge_batches(manifest, built, index_dir)]
     for seg_name in built:
         segments[seg_name] = load_segment(index_dir / seg_name)
         manifest.segments.append(seg_name)
-    return recorded
+    return update.recorded
+
+
+def _new_bytes(manifest: Manifest, current: Stats, touched: list[str]) -> int:
+    """About how many bytes of the touched files an update reads (a file that grew: what it grew by)."""
+    total = 0
+    for name in touched:
+        size, old = current[name][1], manifest.files.get(name)
+        total += size - old.size if old is not None and size > old.size else size
+    return total
+
+
+@dataclass(slots=True)
+class _Reading:
+    """One file as its parts are taken: the articles placed, the problems met, how it ended."""
+
+    name: str
+    refs: list[ArticleRef]
+    earlier: list[LoadProblem]
+    placed: int
+    met: list[LoadProblem] = field(default_factory=list)
+    last: FileRead | None = None
+    failed: FileRead | None = None
+
+
+class _Update:
+    """The touched files read in order, their parts placed into batches as they come back analysed."""
+
+    def __init__(
+        self,
+        manifest: Manifest,
+        segments: dict[str, Segment],
+        current: Stats,
+        index_dir: Path,
+        settings: Settings,
+        analysis: Analysis,
+        problems: list[LoadProblem],
+        progress: Progress | None,
+    ) -> None:
+        self.manifest, self.segments, self.current = manifest, segments, current
+        self.analysis, self.problems = analysis, problems
+        self.batches = _Batches(settings.index.memory_mb, index_dir, analysis, settings, progress)
+        self.seen: dict[str, str] = {}
+        self.recorded = False
+        # Parts handed out or read and not yet placed, in file order, with their bytes.
+        self._queue: deque[tuple[_Reading, FileRead | Pending | None, int]] = deque()
+        self._queued = 0
+
+    def read(self, touched: list[str], root: Path) -> None:
+        """Read every touched file and place its new articles; record each file that was read whole."""
+        manifest, current = self.manifest, self.current
+        # Files indexed before are read first, whole (only their changed articles are parsed):
+        # which of their articles stay decides which ids a new article may take.
+        reads = {}
+        for name in touched:
+            old = manifest.files.get(name)
+            if old is None:
+                continue
+            known = {ref[2]: ref for ref in old.articles}
+            read = read_file(current[name][0], root=root, known=known, before=(old.size, old.digest, old.breaks))
+            if any(p.retry for p in read.problems):
+                self.problems.extend(read.problems)
+                continue
+            if read.grown:
+                kept, earlier = list(old.articles), [LoadProblem(name, r, n) for r, n in old.problems]
+            else:
+                unchanged = set(read.unchanged)
+                _forget(manifest, [ref for key, ref in known.items() if key not in unchanged])
+                kept, earlier = [known[key] for key in read.unchanged], []
+            reads[name] = (read, kept, earlier)
+        # Ids already in the index keep their articles (the one rule, `load.drop_duplicates`).
+        for name, entry in manifest.files.items():
+            for seg, place, _ in reads[name][1] if name in reads else entry.articles:
+                self.seen[self.segments[seg].articles.ids[place]] = name
+        for name in touched:
+            if name in reads:
+                read, refs, earlier = reads.pop(name)
+                parts: Iterable[FileRead | Lines] = (read,)
+            elif name not in manifest.files:
+                path = current[name][0]
+                if self.analysis.parallel:
+                    parts = read_file_pieces(path, root=root, part_bytes=PIECE_BYTES)
+                else:
+                    parts = read_file_parts(path, root=root)
+                refs, earlier = [], []
+            else:
+                continue  # indexed before, and could not be read now: kept as it was
+            reading = _Reading(name, refs, earlier, len(refs))
+            for part in parts:
+                if isinstance(part, Lines):
+                    self._put(reading, self.analysis.lines(part), len(part.data))
+                    continue
+                self._put(reading, part, sum(len(a.text) for _, a, _ in part.articles))
+                if any(p.retry for p in part.problems):
+                    break
+            self._put(reading, None, 0)
+        while self._queue:
+            self._take()
+
+    def _put(self, reading: _Reading, part: FileRead | Pending | None, cost: int) -> None:
+        self._queue.append((reading, part, cost))
+        self._queued += cost
+        while self._queued > AHEAD_BYTES:
+            self._take()
+
+    def _take(self) -> None:
+        """Place the oldest part read or handed out (waiting for it if need be)."""
+        reading, part, cost = self._queue.popleft()
+        self._queued -= cost
+        if part is None:
+            self._finish(reading)
+        elif reading.failed is not None:
+            return
+        elif isinstance(part, Pending):
+            analysed = part.result()
+            assert isinstance(analysed, Analysed)
+            self._place_analysed(reading, analysed)
+        elif any(p.retry for p in part.problems):
+            reading.failed = part
+        else:
+            keys = {id(article): key for key, article, _ in part.articles}
+            fresh, duplicates = drop_duplicates([(a, line) for _, a, line in part.articles], self.seen)
+            reading.met.extend([*part.problems, *duplicates])
+            for article in fresh:
+                reading.refs.append((*self.batches.place(article), keys[id(article)]))
+            reading.last = part
+
+    def _place_analysed(self, reading: _Reading, analysed: Analysed) -> None:
+        self.batches.note(analysed.chunk)
+        fresh, duplicates = drop_duplicates([(f, f.line) for f in analysed.found], self.seen)
+        reading.met.extend([*analysed.problems, *duplicates])
+        kept = {id(f) for f in fresh}
+        keep = [id(f) in kept for f in analysed.found]
+        places = self.batches.place_chunk(analysed.chunk, keep, analysed.found)
+        reading.refs.extend((seg, place, f.key) for (seg, place), f in zip(places, fresh, strict=True))
+
+    def _finish(self, reading: _Reading) -> None:
+        manifest, name = self.manifest, reading.name
+        if reading.failed is None:
+            last = reading.last
+            assert last is not None
+            self.problems.extend(reading.met)
+            # The size read, not the one listed: the digest is of exactly those bytes.
+            manifest.files[name] = FileEntry(
+                size=last.size,
+                mtime_ns=self.current[name][2],
+                articles=reading.refs,
+                problems=[(p.reason, p.line) for p in (*reading.earlier, *reading.met)],
+                digest=last.digest,
+                breaks=last.breaks,
+            )
+            self.recorded = True
+            return
+        # A read that failed part way (a file removed or unreadable): it is tried again at the
+        # next update, and what it had placed already is masked out.
+        self.problems.extend(p for p in reading.failed.problems if p.retry)
+        for ref in reading.refs[reading.placed :]:
+            self.seen.pop(self.batches.article_id(ref[0], ref[1]), None)
+        _forget(manifest, reading.refs[reading.placed :])
 
 
 def _merge_batches(manifest: Manifest, built: list[str], index_dir: Path) -> str:
@@ -319,31 +424,78 @@ TRIM_AFTER_BYTES = 64 * 2**20
 
 
 class _Batches:
-    """New articles gathered into batches whose build fits `memory_mb`; each full batch is built and saved."""
+    """New articles gathered into batches whose build fits `memory_mb`; each full batch is built and saved.
+
+    Articles come read (`place`: handed to the analysis a chunk at a time) or already analysed
+    with their chunk (`place_chunk`: the chunk is cut where a batch fills); a batch keeps its
+    articles' chunks, in order, and is assembled from them when full.
+    """
 
     def __init__(
-        self, memory_mb: int, index_dir: Path, analyzer: Analyzer, settings: Settings, progress: Progress | None
+        self, memory_mb: int, index_dir: Path, analysis: Analysis, settings: Settings, progress: Progress | None
     ) -> None:
         self.budget = memory_mb * 2**20 // BUILD_BYTES_PER_TEXT_BYTE
-        self.index_dir, self.analyzer, self.settings, self.progress = index_dir, analyzer, settings, progress
+        self.index_dir, self.analysis, self.settings, self.progress = index_dir, analysis, settings, progress
         self.built: list[str] = []
+        self.vocabularies = Vocabularies()
         self._ids: dict[str, list[str]] = {}
         self._name = ""
-        self._batch: list[Article] = []
+        self._parts: list[_Chunk | Pending] = []
+        self._read: list[Article] = []
         self._used = 0
+
+    def _make_room(self, size: int) -> None:
+        """Build the current batch if `size` more would not fit it; start a batch if none is open."""
+        if self._ids.get(self._name) and self._used + size > self.budget:
+            self._build(merged=True)
+        if not self._name:
+            self._name = _segment_name()
+            self._ids[self._name] = []
 
     def place(self, article: Article) -> tuple[str, int]:
         """Add `article` to the current batch (building the last one if full); return its segment and place."""
         size = len(article.text) + len(article.title)
-        if self._batch and self._used + size > self.budget:
-            self._build(merged=True)
-        if not self._batch:
-            self._name = _segment_name()
-            self._ids[self._name] = []
+        self._make_room(size)
         self._used += size
-        self._batch.append(article)
-        self._ids[self._name].append(article.id)
-        return self._name, len(self._batch) - 1
+        self._read.append(article)
+        ids = self._ids[self._name]
+        ids.append(article.id)
+        if len(self._read) >= CHUNK_ARTICLES:
+            self._hand_out()
+        return self._name, len(ids) - 1
+
+    def _hand_out(self) -> None:
+        if self._read:
+            self._parts.append(self.analysis.articles(self._read))
+            self._read = []
+
+    def note(self, chunk: _Chunk) -> None:
+        """Learn the terms an analysed chunk brings (every chunk, even one none of whose articles is kept)."""
+        self.vocabularies.add(chunk)
+
+    def place_chunk(self, chunk: _Chunk, keep: list[bool], found: Sequence[Found]) -> list[tuple[str, int]]:
+        """Add the kept articles of an analysed chunk, in order; return the segment and place of each."""
+        self._hand_out()  # articles placed before go first
+        places = []
+        taken = np.zeros(len(found), dtype=bool)
+        for i, article in enumerate(found):
+            if not keep[i]:
+                continue
+            if self._ids.get(self._name) and self._used + article.size > self.budget:
+                self._add(chunk, taken)
+                taken[:] = False
+            self._make_room(article.size)
+            taken[i] = True
+            self._used += article.size
+            ids = self._ids[self._name]
+            ids.append(article.id)
+            places.append((self._name, len(ids) - 1))
+        self._add(chunk, taken)
+        return places
+
+    def _add(self, chunk: _Chunk, taken: npt.NDArray[np.bool_]) -> None:
+        if taken.any():
+            self._parts.append(select_articles(chunk, taken))
 
     def article_id(self, segment: str, place: int) -> str:
         """The id of an article placed in a batch."""
@@ -351,19 +503,33 @@ class _Batches:
 
     def _build(self, *, merged: bool) -> None:
         """Build and save the current batch; one that will be merged learns no compression dictionary."""
-        segment = build_segment(
-            self._batch, self.analyzer, self.settings.passages, progress=self.progress, train=not merged
+        self._hand_out()
+        chunks = []
+        count = len(self._ids[self._name])
+        for part in self._parts:
+            if isinstance(part, Pending):
+                chunk = part.result()
+                assert isinstance(chunk, _Chunk)
+                self.note(chunk)
+                part = chunk
+            chunks.append(part)
+            if self.progress is not None:
+                self.progress("analyse", sum(len(c.meta) for c in chunks), count)
+        self._parts = []
+        segment = assemble_segment(
+            chunks, self.vocabularies, self.settings.passages, progress=self.progress, train=not merged
         )
-        used, self._batch, self._used = self._used, [], 0
+        used, self._used = self._used, 0
         save_segment(segment, self.index_dir / self._name)
         self.built.append(self._name)
+        self._name = ""
         del segment
         if used * BUILD_BYTES_PER_TEXT_BYTE >= TRIM_AFTER_BYTES:
             trim_heap()
 
     def finish(self) -> list[str]:
         """Build the last batch; return the names of the segments saved, in order."""
-        if self._batch:
+        if self._ids.get(self._name):
             self._build(merged=bool(self.built))
         return self.built
 
