@@ -310,10 +310,11 @@ class _Update:
                 parts: Iterable[FileRead | Lines] = (read,)
             elif name not in manifest.files:
                 path = current[name][0]
+                # Parts of one size either way: a file's problems come in the same order.
                 if self.analysis.parallel:
                     parts = read_file_pieces(path, root=root, part_bytes=PIECE_BYTES)
                 else:
-                    parts = read_file_parts(path, root=root)
+                    parts = read_file_parts(path, root=root, part_bytes=PIECE_BYTES)
                 refs, earlier = [], []
             else:
                 continue  # indexed before, and could not be read now: kept as it was

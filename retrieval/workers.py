@@ -99,6 +99,11 @@ def _ready() -> int:
     return os.getpid()
 
 
+def _run(work: str, item: object) -> object:
+    """Do one piece of work in a worker: `work` names the function, looked up there."""
+    return globals()[work](item)
+
+
 class Pending:
     """Work handed out: its result when asked for; `cost` is what it counts against `AHEAD_BYTES`."""
 
@@ -158,23 +163,23 @@ class Analysis:
 
     def lines(self, lines: Lines) -> Pending:
         """Hand out `.jsonl` lines to parse and analyse; the result is an `Analysed`."""
-        return self._hand_out(_lines, lines, len(lines.data))
+        return self._hand_out("_lines", lines, len(lines.data))
 
     def articles(self, articles: Sequence[Article]) -> Pending:
         """Hand out articles to analyse; the result is their `_Chunk`."""
-        return self._hand_out(_articles, list(articles), sum(len(a.text) + len(a.title) for a in articles))
+        return self._hand_out("_articles", list(articles), sum(len(a.text) + len(a.title) for a in articles))
 
-    def _hand_out(self, work: object, item: object, cost: int) -> Pending:
+    def _hand_out(self, work: str, item: object, cost: int) -> Pending:
         if self._pool is None:
             global _STATE
             kept, _STATE = _STATE, self._state
             try:
                 future: Future = Future()
-                future.set_result(work(item))  # type: ignore[operator]
+                future.set_result(_run(work, item))
             finally:
                 _STATE = kept
             return Pending(future, cost)
-        return Pending(self._pool.submit(work, item), cost)  # type: ignore[arg-type]
+        return Pending(self._pool.submit(_run, work, item), cost)
 
     def __enter__(self) -> Analysis:
         return self

@@ -242,22 +242,37 @@ def test_an_update_killed_half_way_leaves_a_usable_index(corpus_dir: Path, tmp_p
     assert not any(p.name.endswith(".tmp") for p in index.iterdir())
 
 
-def test_a_build_split_over_worker_processes_equals_one_in_process(
-    corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_build_analysed_a_few_articles_at_a_time_equals_one_analysed_whole(
+    corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from retrieval import index as index_module
-    from retrieval.analyze import Analyzer
     from retrieval.load import load_corpus
-    from retrieval.settings import PassageSettings
 
     articles = load_corpus(corpus_dir).articles * 3
-    serial = index_module.build_segment(articles, Analyzer(), PassageSettings())
-    monkeypatch.setattr(index_module, "PARALLEL_MIN_ARTICLES", 1)
+    whole = index_module.build_segment(articles, Analyzer(), PassageSettings())
     monkeypatch.setattr(index_module, "CHUNK_ARTICLES", 2)
-    parallel = index_module.build_segment(articles, Analyzer(), PassageSettings())
-    assert list(parallel.articles) == list(serial.articles)
+    chunked = index_module.build_segment(articles, Analyzer(), PassageSettings())
+    assert list(chunked.articles) == list(whole.articles)
     for name in index_module._ARRAYS:
-        np.testing.assert_array_equal(getattr(parallel, name), getattr(serial, name), err_msg=name)
+        np.testing.assert_array_equal(getattr(chunked, name), getattr(whole, name), err_msg=name)
+
+
+def test_a_chunk_without_some_articles_assembles_as_those_articles_analysed_alone(corpus_dir: Path) -> None:
+    from retrieval import index as index_module
+    from retrieval.load import load_corpus
+
+    articles = load_corpus(corpus_dir).articles * 2
+    keep = np.array([i % 3 != 1 for i in range(len(articles))])
+    alone = build_segment([a for a, k in zip(articles, keep, strict=True) if k], Analyzer(), PassageSettings())
+    vocabularies = index_module.Vocabularies()
+    chunk = index_module._analyse(articles, index_module._TermIds(Analyzer()), PassageSettings())
+    vocabularies.add(chunk)
+    kept = index_module.assemble_segment(
+        [index_module.select_articles(chunk, keep)], vocabularies, PassageSettings()
+    )
+    assert list(kept.articles) == list(alone.articles)
+    for name in index_module._ARRAYS:
+        np.testing.assert_array_equal(getattr(kept, name), getattr(alone, name), err_msg=name)
 
 
 SENTENCES = [
@@ -330,19 +345,18 @@ def test_two_processes_updating_one_index_take_turns(corpus_dir: Path, tmp_path:
 STALLED_BUILD = """
 import os, sys, time
 from pathlib import Path
-from retrieval import index as index_module
+from retrieval import workers
 from retrieval.engine import Engine
 
-index_module.PARALLEL_MIN_ARTICLES, index_module.CHUNK_ARTICLES = 1, 1
-real = index_module._analyse_range
+workers.PARALLEL_MIN_BYTES = 0
+workers.os.cpu_count = lambda: 2
 
-def stall(bounds):
+def stall(item):
     with open(sys.argv[3], "a") as fh:
         fh.write(f"{os.getpid()}\\n")
     time.sleep(600)
-    return real(bounds)
 
-index_module._analyse_range = stall
+workers._lines = workers._articles = stall
 Engine.open(Path(sys.argv[1]), Path(sys.argv[2]))
 """
 
