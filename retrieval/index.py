@@ -32,7 +32,7 @@ import numpy.typing as npt
 
 from retrieval import integrity, postings
 from retrieval.analyze import Analyzer
-from retrieval.blocks import Blocks
+from retrieval.blocks import FAST_LEVEL, LEVEL, Blocks
 from retrieval.errors import CorruptIndexError
 from retrieval.load import mentions_json
 from retrieval.models import Article
@@ -531,7 +531,8 @@ def build_segment(
     """Split, analyse and index `articles` into one in-memory segment, in this process.
 
     `train` learns a compression dictionary for its sentences; a batch that is to be merged
-    skips it (the merge learns one for all).
+    skips it (the merge learns one for all) and compresses them at zstd's fast end (the merge
+    compresses them again).
     """
     if COMPILED_TOKENS:
         warm_tokeniser()
@@ -692,7 +693,7 @@ def assemble_segment(
     meta = [m for c in chunks for m in c.meta]
     blob = b"".join(c.text_blob for c in chunks)
     chunks.clear()
-    texts = Blocks.pack(blob, text_offsets, per_block=TEXT_BLOCK, train=train)
+    texts = Blocks.pack(blob, text_offsets, per_block=TEXT_BLOCK, train=train, level=LEVEL if train else FAST_LEVEL)
     del blob
     stored = encode_postings(post_offsets, post_docs, post_tf16, doc_len32)
     post_bytes, block_last = stored["post_bytes"], stored["block_last"]

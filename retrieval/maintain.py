@@ -225,12 +225,15 @@ def _update_files(
         update = _Update(manifest, segments, current, index_dir, settings, analysis, problems, progress)
         update.read(touched, root)
         built = update.batches.finish()
+    recorded = update.recorded
+    del update  # the batches' term lists, before the merge takes its share
     if len(built) > 1:
+        _trim_heap()
         built = [_merge_batches(manifest, built, index_dir)]
     for seg_name in built:
         segments[seg_name] = load_segment(index_dir / seg_name)
         manifest.segments.append(seg_name)
-    return update.recorded
+    return recorded
 
 
 def _new_bytes(manifest: Manifest, current: Stats, touched: list[str]) -> int:
