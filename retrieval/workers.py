@@ -21,9 +21,13 @@ the same results.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import gc
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -48,7 +52,7 @@ PARALLEL_MIN_BYTES = 4 << 20
 PIECE_BYTES = 4 << 20
 # Work handed out and not yet taken back, in bytes of text: enough to keep every worker busy
 # while the building process saves a batch, little enough that results never pile up.
-AHEAD_BYTES = 40 << 20
+AHEAD_BYTES = 24 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,7 @@ class Analysed:
     problems: tuple[LoadProblem, ...]
 
 
+_PR_SET_PDEATHSIG = 1
 # The analyser, passage settings and term ids of this process, while it is a worker.
 _STATE: tuple[PassageSettings, _TermIds] | None = None
 
@@ -78,6 +83,10 @@ _STATE: tuple[PassageSettings, _TermIds] | None = None
 def _start(analyzer: Analyzer, passages: PassageSettings) -> None:
     global _STATE
     _STATE = (passages, _TermIds(analyzer))
+    # A worker ends with the process that forked it, even one killed outright (Linux only).
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _lines(lines: Lines) -> Analysed:

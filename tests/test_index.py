@@ -381,11 +381,26 @@ def test_a_killed_builds_workers_do_not_hold_the_index_lock(corpus_dir: Path, tm
         build.wait(timeout=60)
         with open(index / LOCK, "a") as fh:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises if a worker still held it
+        # The workers end with the build that forked them (at most a minute to be sure).
+        for _ in range(600):
+            if not any(_running(pid) for pid in workers):
+                break
+            time.sleep(0.1)
+        assert not any(_running(pid) for pid in workers)
     finally:
         build.kill()
         for pid in workers:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def _running(pid: int) -> bool:
+    """Whether a process is alive (a zombie, ended but not yet reaped, is not)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
 
 
 @pytest.mark.parametrize("repeats", [3, 300, 70_000])
