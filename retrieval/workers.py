@@ -76,8 +76,10 @@ class Analysed:
 
 
 _PR_SET_PDEATHSIG = 1
-# The analyser, passage settings and term ids of this process, while it is a worker.
-_STATE: tuple[PassageSettings, _TermIds] | None = None
+# What analysing takes: the passage settings, and the term ids kept for the whole build.
+_State = tuple[PassageSettings, _TermIds]
+# This process's, while it is a worker.
+_STATE: _State | None = None
 
 
 def _start(analyzer: Analyzer, passages: PassageSettings) -> None:
@@ -89,19 +91,17 @@ def _start(analyzer: Analyzer, passages: PassageSettings) -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def _lines(lines: Lines) -> Analysed:
+def _lines(lines: Lines, state: _State) -> Analysed:
     """Parse and analyse `.jsonl` lines (in a worker, or in-process)."""
-    assert _STATE is not None
     read = parse_lines(lines)
     found = tuple(Found(key, a.id, a.path, line, len(a.text) + len(a.title)) for key, a, line in read.articles)
-    chunk = _analyse([a for _, a, _ in read.articles], _STATE[1], _STATE[0])
+    chunk = _analyse([a for _, a, _ in read.articles], state[1], state[0])
     return Analysed(chunk, found, read.problems)
 
 
-def _articles(articles: Sequence[Article]) -> _Chunk:
+def _articles(articles: Sequence[Article], state: _State) -> _Chunk:
     """Analyse articles (in a worker, or in-process)."""
-    assert _STATE is not None
-    return _analyse(articles, _STATE[1], _STATE[0])
+    return _analyse(articles, state[1], state[0])
 
 
 def _ready() -> int:
@@ -110,7 +110,7 @@ def _ready() -> int:
 
 def _run(work: str, item: object) -> object:
     """Do one piece of work in a worker: `work` names the function, looked up there."""
-    return globals()[work](item)
+    return globals()[work](item, _STATE)
 
 
 class Pending:
@@ -137,7 +137,7 @@ class Analysis:
 
     def __init__(self, analyzer: Analyzer, passages: PassageSettings, *, workers: int) -> None:
         self._pool: ProcessPoolExecutor | None = None
-        self._state = (passages, _TermIds(analyzer))
+        self._state: _State = (passages, _TermIds(analyzer))
         if workers >= 2:
             if index.COMPILED_TOKENS:
                 warm_tokeniser()  # loaded once here, inherited by every worker
@@ -180,13 +180,8 @@ class Analysis:
 
     def _hand_out(self, work: str, item: object, cost: int) -> Pending:
         if self._pool is None:
-            global _STATE
-            kept, _STATE = _STATE, self._state
-            try:
-                future: Future = Future()
-                future.set_result(_run(work, item))
-            finally:
-                _STATE = kept
+            future: Future = Future()
+            future.set_result(globals()[work](item, self._state))
             return Pending(future, cost)
         return Pending(self._pool.submit(_run, work, item), cost)
 

@@ -351,7 +351,7 @@ from retrieval.engine import Engine
 workers.PARALLEL_MIN_BYTES = 0
 workers.os.cpu_count = lambda: 2
 
-def stall(item):
+def stall(item, state):
     with open(sys.argv[3], "a") as fh:
         fh.write(f"{os.getpid()}\\n")
     time.sleep(600)

@@ -153,10 +153,10 @@ def test_a_worker_that_fails_fails_the_build_and_the_index_stays_as_it_was(
     in_workers(monkeypatch)
     real = workers._lines
 
-    def failing(lines: Lines) -> workers.Analysed:
+    def failing(lines: Lines, state: object) -> workers.Analysed:
         if lines.first > 20:
             raise ValueError("analysis broke")
-        return real(lines)
+        return real(lines, state)  # type: ignore[arg-type]
 
     monkeypatch.setattr(workers, "_lines", failing)
     with pytest.raises(ValueError, match="analysis broke"):
@@ -177,7 +177,7 @@ def test_a_worker_killed_mid_build_is_reported_and_the_index_stays_as_it_was(
     (folder / "more.jsonl").write_text("".join(json.dumps(record(100 + i)) + "\n" for i in range(40)))
     in_workers(monkeypatch)
 
-    def killed(lines: Lines) -> workers.Analysed:
+    def killed(lines: Lines, state: object) -> workers.Analysed:
         os.kill(os.getpid(), signal.SIGKILL)
         raise AssertionError("not reached")
 
