@@ -418,10 +418,10 @@ def _segment_name() -> str:
 
 
 # Memory a batch's build takes per byte of its article text, the analysis workers included:
-# at 26, a 1,000,000-passage news-like build (`benchmarks.newslike`) with index.memory_mb 1024
-# peaked at 880 to 914 MiB over its process tree (PSS; 551 to 581 MiB in the building process,
-# 157 to 170 MiB in each of its 2 workers, mostly their term lookups), leaving room to spare.
-BUILD_BYTES_PER_TEXT_BYTE = 26
+# at 28, a 1,000,000-passage news-like build (`benchmarks.newslike`) with index.memory_mb 1024
+# peaked at 871 MiB over its process tree (PSS: 536 MiB in the building process, 164 and
+# 170 MiB in its 2 workers, mostly their term lookups); at 26 it peaked at 880 to 932 MiB.
+BUILD_BYTES_PER_TEXT_BYTE = 28
 # A batch whose build took less than this leaves too little behind to be worth handing back
 # (`trim_heap` walks the whole heap: a tenth of a second at a million passages).
 TRIM_AFTER_BYTES = 64 * 2**20
