@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +66,16 @@ def corpus(folder: Path) -> Path:
 
 
 def in_workers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make every build fork workers, handing them a few lines at a time."""
+    """Make every build fork workers, handing them a few lines at a time.
+
+    A build forks only from a process that runs no other thread: the threads earlier tests
+    left behind (an engine's speller being built) are waited for first.
+    """
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread():
+            thread.join(timeout=120)
+    others = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+    assert not others, f"threads still running, so a build would not fork: {others}"
     monkeypatch.setattr(workers, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(workers.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(maintain, "PIECE_BYTES", 700)
