@@ -228,7 +228,7 @@ def _update_files(
     recorded = update.recorded
     del update  # the batches' term lists, before the merge takes its share
     if len(built) > 1:
-        _trim_heap()
+        trim_heap()
         built = [_merge_batches(manifest, built, index_dir)]
     for seg_name in built:
         segments[seg_name] = load_segment(index_dir / seg_name)
