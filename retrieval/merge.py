@@ -6,11 +6,13 @@ A big build is made in batches that each fit the memory budget, each saved as a 
 `merge_segments` then joins them into one segment on disk without holding any of them whole:
 
 - the vocabularies (sorted) are merged into one;
-- postings are read term by term (`Segment.term_postings`) in the merged order, passage ids
-  shifted by the passages before their segment, and written run by run through
-  `encode_postings`, so the merge never depends on how postings are stored; the (term,
-  segment) pairs that give that order are made a window of merged terms at a time (`_pairs`),
-  so they do not grow with the number of segments;
+- postings are read a run of terms at a time: each segment's terms in the run are
+  consecutive, so one compiled call (`Segment.terms_postings`) unpacks them all; batches hold
+  ascending, disjoint passage ranges, so a merged term's postings are its segments' one after
+  the other, gathered at once for the whole run with passage ids shifted by the passages
+  before their segment; the run is written through `encode_postings`. The (term, segment)
+  pairs that give the merged order are made a window of merged terms at a time (`_pairs`),
+  so they do not grow with the number of segments, and a run holds about `RUN_POSTINGS`;
 - every per-sentence, per-passage and per-article array is appended segment by segment with
   its ids shifted (term ids through a map from that segment's term ids, made for it alone);
 - sentence text and article metadata are decompressed block by block and compressed again in
@@ -46,12 +48,14 @@ from retrieval.index import (
     Segment,
     _let_go,
     _narrow,
+    _ranges,
     _term_bounds,
     encode_postings,
     release_pages,
     trim_heap,
     write_folder,
 )
+from retrieval.postings import Counts, Int32s
 from retrieval.store import replace_synced, sync_folder
 
 __all__ = ["merge_segments"]
@@ -192,28 +196,15 @@ def _postings(
     }
     columns["post_offsets"].add(np.zeros(1, np.int64))
     written = written_bytes = 0
-    docs: list[npt.NDArray[np.int32]] = []
-    tfs: list[npt.NDArray[np.uint16]] = []
-    # The run's (merged term, segment) pairs, as pieces of their windows.
-    held_terms: list[npt.NDArray[np.int32]] = []
-    held_owner: list[npt.NDArray[np.int32]] = []
-    gathered = 0
-    term_postings = [s.term_postings for s in segments]
 
-    def flush() -> None:
-        nonlocal written, written_bytes, gathered, docs, tfs, held_terms, held_owner
-        lengths = np.fromiter((d.size for d in docs), dtype=np.int64, count=len(docs))
-        run_terms = np.concatenate(held_terms) if held_terms else np.zeros(0, np.int32)
-        run_owner = np.concatenate(held_owner) if held_owner else np.zeros(0, np.int32)
-        run_docs = np.concatenate(docs) if docs else np.zeros(0, np.int32)
-        run_docs = run_docs + np.repeat(passage_base[run_owner], lengths).astype(np.int32)
-        run_tf = np.concatenate(tfs) if tfs else np.zeros(0, np.uint16)
+    def flush(run_terms: Int32s, lengths: npt.NDArray[np.int64], run_docs: Int32s, run_tf: Counts) -> None:
+        nonlocal written, written_bytes
         lo = int(run_terms[0]) if run_terms.size else n_terms
         hi = int(run_terms[-1]) + 1 if run_terms.size else n_terms
         per_term = np.bincount(run_terms - lo, weights=lengths, minlength=hi - lo).astype(np.int64)
         offsets = np.zeros(hi - lo + 1, np.int64)
         np.cumsum(per_term, out=offsets[1:])
-        stored = encode_postings(offsets, run_docs.astype(np.int32), run_tf, doc_len)
+        stored = encode_postings(offsets, run_docs, run_tf, doc_len)
         columns["post_offsets"].add(stored["post_offsets"][1:] + written)
         columns["post_bytes"].add(stored["post_bytes"])
         columns["block_last"].add(stored["block_last"])
@@ -225,30 +216,94 @@ def _postings(
         columns["term_max_tf"].add(max_tf)
         columns["term_min_len"].add(min_len)
         written += int(offsets[-1])
-        docs, tfs, held_terms, held_owner, gathered = [], [], [], [], 0
         for segment in segments:
             release_pages(segment)
 
     flushed = False
     for terms, owner, local in _pairs(segments, vocab):
-        n, first = int(terms.size), 0
-        for i, who, term in zip(range(n), owner.tolist(), local.tolist(), strict=True):
-            d, t = term_postings[who](term)
-            docs.append(d)
-            tfs.append(t)
-            gathered += d.size
-            # A run ends with a term: a window ends with one too.
-            if gathered >= RUN_POSTINGS and (i + 1 == n or terms[i + 1] != terms[i]):
-                held_terms.append(terms[first : i + 1])
-                held_owner.append(owner[first : i + 1])
-                flush()
-                flushed, first = True, i + 1
-        if first < n:
-            held_terms.append(terms[first:])
-            held_owner.append(owner[first:])
-    if held_terms or not flushed:
-        flush()
+        counts = _counts(segments, owner, local)
+        for lo, hi in _runs(terms, counts):
+            run = _gathered(segments, owner[lo:hi], local[lo:hi], counts[lo:hi], passage_base)
+            flush(terms[lo:hi], counts[lo:hi], *run)
+            flushed = True
+    if not flushed:
+        flush(np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.uint16))
     return columns
+
+
+def _counts(
+    segments: Sequence[Segment], owner: npt.NDArray[np.int32], local: npt.NDArray[np.int32]
+) -> npt.NDArray[np.int64]:
+    """How many postings each (segment, local term) pair holds.
+
+    A window's pairs of one segment are consecutive terms of it, in order (`_pairs`), so one
+    slice of its `post_offsets` gives them all.
+    """
+    counts = np.zeros(owner.size, np.int64)
+    for i, segment in enumerate(segments):
+        mine = owner == i
+        held = local[mine]
+        if held.size:
+            first = int(held[0])
+            counts[mine] = np.diff(np.asarray(segment.post_offsets[first : first + held.size + 1], dtype=np.int64))
+    return counts
+
+
+def _runs(terms: npt.NDArray[np.int32], counts: npt.NDArray[np.int64]) -> Iterator[tuple[int, int]]:
+    """Cut a window's pairs into runs of about `RUN_POSTINGS` postings that end with a merged term.
+
+    A run ends at the first term end at or after the pair that brings it to `RUN_POSTINGS`
+    (a term holding more is a run of its own), and the window's end ends one too.
+    """
+    n = int(terms.size)
+    total = np.zeros(n + 1, np.int64)
+    np.cumsum(counts, out=total[1:])
+    # The pair indices where a merged term ends (the next pair is another term's, or none).
+    term_ends = np.flatnonzero(np.append(terms[1:] != terms[:-1], True)) + 1 if n else np.zeros(0, np.int64)
+    lo = 0
+    while lo < n:
+        # The fewest pairs from lo that reach RUN_POSTINGS (at least one), then to the end of that term.
+        reach = max(int(np.searchsorted(total, total[lo] + RUN_POSTINGS)), lo + 1)
+        hi = int(term_ends[np.searchsorted(term_ends, min(reach, n))])
+        yield lo, hi
+        lo = hi
+
+
+def _gathered(
+    segments: Sequence[Segment],
+    owner: npt.NDArray[np.int32],
+    local: npt.NDArray[np.int32],
+    counts: npt.NDArray[np.int64],
+    passage_base: npt.NDArray[np.int64],
+) -> tuple[Int32s, Counts]:
+    """The merged postings of a run's (segment, local term) pairs, in the pairs' order.
+
+    Each segment's terms of the run are consecutive, so they are unpacked in one call
+    (`Segment.terms_postings`); the pairs' postings are then gathered from those pieces at
+    once, passage ids shifted by the passages before their segment. Batches hold ascending,
+    disjoint passage ranges, so a merged term's postings are its segments' one after the other.
+    """
+    docs: list[Int32s] = []
+    tfs: list[Counts] = []
+    # Where each pair's postings start in the pieces joined.
+    starts = np.zeros(owner.size, np.int64)
+    joined = 0
+    for i, segment in enumerate(segments):
+        mine = np.flatnonzero(owner == i)
+        if not mine.size:
+            continue
+        first = int(local[mine[0]])
+        d, t = segment.terms_postings(first, first + int(mine.size))
+        mine_counts = counts[mine]
+        starts[mine] = joined + np.cumsum(mine_counts) - mine_counts
+        joined += int(d.size)
+        docs.append(d)
+        tfs.append(t)
+    if not docs:
+        return np.zeros(0, np.int32), np.zeros(0, np.uint16)
+    at = _ranges(starts, counts)
+    shift = np.repeat(passage_base[owner], counts).astype(np.int32)
+    return np.concatenate(docs)[at] + shift, np.concatenate(tfs)[at]
 
 
 def _shifted(column: _Column, arrays: Sequence[np.ndarray], shifts: Sequence[int]) -> None:

@@ -177,3 +177,31 @@ def decode_docs(data: Bytes, last: Int32s, ends: Ends, offsets: Int64s) -> Int32
             prev = int(last[b])
             b += 1
     return docs
+
+
+@njit(cache=True, nogil=True)
+def decode_terms(data: Bytes, last: Int32s, ends: Ends, first: int, offsets: Int64s) -> tuple[Int32s, Counts]:
+    """Unpack the postings of consecutive terms whose blocks start at block `first`, terms in order.
+
+    Term i holds the postings offsets[i]:offsets[i + 1] (`offsets` as the segment stores
+    them for those terms, so not necessarily from 0): the result is what `decode` gives for
+    each term, one after the other, in one call.
+    """
+    base = offsets[0]
+    docs = np.empty(offsets[-1] - base, dtype=np.int32)
+    tfs = np.empty(offsets[-1] - base, dtype=np.uint16)
+    block_docs = np.empty(BLOCK, dtype=np.int64)
+    block_tfs = np.empty(BLOCK, dtype=np.int64)
+    n = 0
+    b = first
+    for t in range(offsets.size - 1):
+        prev = -1
+        for _ in range((offsets[t + 1] - offsets[t] + BLOCK - 1) // BLOCK):
+            got = decode_block(data, ends[b - 1] if b > 0 else 0, ends[b], prev, block_docs, block_tfs)
+            for i in range(got):
+                docs[n + i] = block_docs[i]
+                tfs[n + i] = block_tfs[i]
+            n += got
+            prev = int(last[b])
+            b += 1
+    return docs, tfs

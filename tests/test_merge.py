@@ -105,21 +105,56 @@ def test_a_merge_made_in_many_small_windows_and_runs_writes_the_same_segment_as_
     assert np.array_equal(np.asarray(piecemeal.post_bytes), whole.post_bytes)
 
 
-def test_a_merge_reads_postings_through_term_postings_and_writes_them_through_encode_postings(
+def test_a_merge_reads_every_term_of_every_segment_once_through_terms_postings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     articles = _articles(30)
     segments = _saved(articles, tmp_path, [12])
-    read: list[int] = []
-    original = Segment.term_postings
+    monkeypatch.setattr(merge, "RUN_POSTINGS", 40)
+    read: dict[int, list[int]] = {}
+    original = Segment.terms_postings
 
-    def counting(self: Segment, term_id: int) -> tuple[np.ndarray, np.ndarray]:
-        read.append(term_id)
-        return original(self, term_id)
+    def counting(self: Segment, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        read.setdefault(id(self), []).extend(range(lo, hi))
+        return original(self, lo, hi)
 
-    monkeypatch.setattr(Segment, "term_postings", counting)
+    monkeypatch.setattr(Segment, "terms_postings", counting)
     merge_segments(segments, tmp_path / "merged")
-    assert len(read) == sum(int(s.vocab.size) for s in segments)
+    assert [read[id(s)] for s in segments] == [list(range(int(s.vocab.size))) for s in segments]
+
+
+def test_the_postings_of_a_range_of_terms_are_each_terms_postings_one_after_the_other() -> None:
+    # Enough articles that common terms run over several blocks.
+    segment = build_segment(_articles(400, seed=3), Analyzer(), PassageSettings())
+    n = int(segment.vocab.size)
+    assert int(np.diff(np.asarray(segment.post_offsets)).max()) > 2 * postings.BLOCK
+    rng = random.Random(9)
+    ranges = [(a, a + rng.randint(0, 30)) for a in rng.sample(range(n - 30), 20)]
+    for lo, hi in [(0, n), (0, 1), (n - 1, n), (5, 5), *ranges]:
+        docs, tfs = segment.terms_postings(lo, hi)
+        pieces = [segment.term_postings(t) for t in range(lo, hi)]
+        assert np.array_equal(docs, np.concatenate([p[0] for p in pieces] or [np.zeros(0, np.int32)]))
+        assert np.array_equal(tfs, np.concatenate([p[1] for p in pieces] or [np.zeros(0, np.uint16)]))
+        assert docs.dtype == np.int32 and tfs.dtype == np.uint16
+
+
+@pytest.mark.parametrize("run", [1, 5, 12, 1_000])
+def test_runs_cut_a_window_at_term_ends_once_they_hold_enough_postings(
+    monkeypatch: pytest.MonkeyPatch, run: int
+) -> None:
+    monkeypatch.setattr(merge, "RUN_POSTINGS", run)
+    terms = np.array([0, 0, 1, 2, 2, 2, 3, 4, 4], np.int32)
+    counts = np.array([3, 4, 1, 0, 2, 9, 5, 1, 1], np.int64)
+    runs = list(merge._runs(terms, counts))
+    # Every pair once, in order; each run ends with a term and holds the fewest whole terms reaching `run`.
+    assert [lo for lo, _ in runs] == [0, *(hi for _, hi in runs[:-1])] and runs[-1][1] == terms.size
+    for lo, hi in runs:
+        assert hi == terms.size or terms[hi] != terms[hi - 1]
+        held = counts[lo:hi].sum()
+        assert hi == terms.size or held >= run
+        short = [e for e in range(lo + 1, hi) if terms[e] != terms[e - 1]]
+        assert all(counts[lo:e].sum() < run for e in short)
+    assert list(merge._runs(terms[:0], counts[:0])) == []
 
 
 def test_encoded_postings_read_back_term_by_term(tmp_path: Path) -> None:
