@@ -16,7 +16,9 @@ A big build is made in batches that each fit the memory budget, each saved as a 
 - every per-sentence, per-passage and per-article array is appended segment by segment with
   its ids shifted (term ids through a map from that segment's term ids, made for it alone);
 - sentence text and article metadata are decompressed block by block and compressed again in
-  the merged segment's blocks (one dictionary, trained on samples of every segment).
+  the merged segment's blocks (one dictionary, trained on samples of every segment), on a
+  thread of their own while the postings are merged (`_records`): zstd and the compiled
+  postings code both let go of the GIL, so the two sides take a core each.
 
 Every array goes to its own file as it is made; the input segments are memory-mapped and
 their pages let go as they are read, and the freed heap is handed back between steps.
@@ -31,6 +33,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
@@ -412,6 +415,58 @@ def _merge(segments: Sequence[Segment], directory: Path, tmp: Path) -> int:
     tmp.mkdir(parents=True)
     if len({s.titled for s in segments}) > 1:
         raise ValueError("segments indexed with and without headlines cannot be merged")
+    # Sentence text and article metadata are re-compressed on a thread of their own while the
+    # postings are merged: zstd and the compiled postings code both run without the GIL, so
+    # the two take two cores. Each streams a block or a run at a time.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="merge-records")
+    try:
+        return _merge_rest(segments, directory, tmp, pool.submit(_records, segments, tmp))
+    finally:
+        # On an error, the thread is done with the folder before it is removed.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _records(segments: Sequence[Segment], tmp: Path) -> tuple[dict[str, str], dict[str, int]]:
+    """Write the merged segment's sentence text and article metadata; return their checksums and sizes."""
+    digests: dict[str, str] = {}
+    sizes: dict[str, int] = {}
+
+    def finish(column: _Column) -> None:
+        digest, size = column.finish(tmp)
+        digests[f"{column.name}.npy"], sizes[column.name] = digest, size
+
+    def whole(name: str, array: np.ndarray) -> None:
+        column = _Column(tmp, name, array.dtype)
+        column.add(array)
+        finish(column)
+
+    column = _Column(tmp, "text_offsets", _fitting(sum(int(s.text_offsets[-1]) for s in segments)))
+    _offsets(column, [s.text_offsets for s in segments])
+    finish(column)
+    texts, text_bytes = _reblock(tmp, "text", [s.texts for s in segments], per_block=TEXT_BLOCK, learn=True)
+    whole("text_blocks", texts["blocks"])
+    whole("text_dict", texts["dictionary"])
+    whole("text_sums", _blob_sums(tmp / "text_blob.raw"))
+    digests["text_blob.npy"], sizes["text_blob"] = _write_npy(
+        tmp / "text_blob.npy", np.dtype(np.uint8), text_bytes, tmp / "text_blob.raw"
+    )
+    records = [s.articles.records for s in segments]
+    column = _Column(tmp, "article_offsets", np.int64)
+    _offsets(column, [r.offsets for r in records])
+    finish(column)
+    table, table_bytes = _reblock(tmp, "article", records, per_block=ARTICLE_BLOCK, learn=False)
+    whole("article_blocks", table["blocks"])
+    whole("article_sums", _blob_sums(tmp / "article_blob.raw"))
+    digests["article_blob.npy"], sizes["article_blob"] = _write_npy(
+        tmp / "article_blob.npy", np.dtype(np.uint8), table_bytes, tmp / "article_blob.raw"
+    )
+    return digests, sizes
+
+
+def _merge_rest(
+    segments: Sequence[Segment], directory: Path, tmp: Path, records: Future[tuple[dict[str, str], dict[str, int]]]
+) -> int:
+    """Everything but the stored records (`_records`), which `records` brings when done."""
     passages = _bases([s.n_passages for s in segments])
     sentences = _bases([s.n_sentences for s in segments])
     articles = _bases([len(s.articles) for s in segments])
@@ -464,26 +519,10 @@ def _merge(segments: Sequence[Segment], directory: Path, tmp: Path) -> int:
     for segment in segments:
         release_pages(segment)
 
-    column = _Column(tmp, "text_offsets", _fitting(sum(int(s.text_offsets[-1]) for s in segments)))
-    _offsets(column, [s.text_offsets for s in segments])
-    finish(column)
-    texts, text_bytes = _reblock(tmp, "text", [s.texts for s in segments], per_block=TEXT_BLOCK, learn=True)
-    whole("text_blocks", texts["blocks"])
-    whole("text_dict", texts["dictionary"])
-    whole("text_sums", _blob_sums(tmp / "text_blob.raw"))
-    digests["text_blob.npy"], sizes["text_blob"] = _write_npy(
-        tmp / "text_blob.npy", np.dtype(np.uint8), text_bytes, tmp / "text_blob.raw"
-    )
-    records = [s.articles.records for s in segments]
-    column = _Column(tmp, "article_offsets", np.int64)
-    _offsets(column, [r.offsets for r in records])
-    finish(column)
-    table, table_bytes = _reblock(tmp, "article", records, per_block=ARTICLE_BLOCK, learn=False)
-    whole("article_blocks", table["blocks"])
-    whole("article_sums", _blob_sums(tmp / "article_blob.raw"))
-    digests["article_blob.npy"], sizes["article_blob"] = _write_npy(
-        tmp / "article_blob.npy", np.dtype(np.uint8), table_bytes, tmp / "article_blob.raw"
-    )
+    # The stored records, re-compressed meanwhile, are ready when the rest is.
+    records_digests, records_sizes = records.result()
+    digests.update(records_digests)
+    sizes.update(records_sizes)
     for segment in segments:
         release_pages(segment)
 

@@ -157,6 +157,23 @@ def test_runs_cut_a_window_at_term_ends_once_they_hold_enough_postings(
     assert list(merge._runs(terms[:0], counts[:0])) == []
 
 
+@pytest.mark.parametrize("failing", ["_reblock", "_postings"])
+def test_a_merge_that_fails_on_either_side_raises_and_leaves_no_folder_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    # The records are re-compressed on a thread beside the postings: a failure on either
+    # side reaches the caller, and the half-written folder goes once both sides are done.
+    segments = _saved(_articles(40), tmp_path, [15])
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError(f"{failing} could not write")
+
+    monkeypatch.setattr(merge, failing, broken)
+    with pytest.raises(OSError, match=f"{failing} could not write"):
+        merge_segments(segments, tmp_path / "merged")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["seg-0", "seg-1"]
+
+
 def test_encoded_postings_read_back_term_by_term(tmp_path: Path) -> None:
     segment = build_segment(_articles(25), Analyzer(), PassageSettings())
     for term in range(int(segment.vocab.size)):
