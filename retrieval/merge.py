@@ -68,6 +68,8 @@ __all__ = ["merge_segments"]
 # news-like corpus peaked at 100 MiB of traced allocations with runs of 1,000,000 postings and
 # at 254 MiB with 4,000,000, in the same CPU time.
 RUN_POSTINGS = 1_000_000
+# Compressed blocks of stored records read (and written again) at a time.
+RECORD_RUN = 4096
 # Ids remapped or shifted this many at a time.
 CHUNK = 4_000_000
 # (merged term, segment, local term) triples made at a time, and the fewest merged terms a
@@ -375,11 +377,9 @@ def _reblock(folder: Path, name: str, sources: Sequence, *, per_block: int, lear
     with open(blob_raw, "wb") as out:
         writer = BlockWriter(out, per_block=per_block, dictionary=dictionary)
         for source in sources:
-            for b, (raw, ends) in enumerate(source.raw_blocks()):
+            for raw, ends in source.raw_runs(RECORD_RUN):
                 writer.add(raw, ends)
-                if b % 4096 == 4095:
-                    _let_go_blocks(source)
-            _let_go_blocks(source)
+                _let_go_blocks(source)
         starts = writer.finish()
     return {"dictionary": writer.dictionary, "blocks": starts}, int(starts[-1])
 

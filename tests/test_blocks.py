@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import random
 
 import numpy as np
 import pytest
 
 from retrieval import integrity
-from retrieval.blocks import DICTIONARY_MIN_BLOCKS, Blocks
+from retrieval.blocks import DICTIONARY_MIN_BLOCKS, Blocks, BlockWriter
 from retrieval.errors import DamagedSegmentError
 
 
@@ -118,3 +119,49 @@ def test_offsets_that_disagree_with_the_blob_are_not_sound(change) -> None:  # t
     blocks = Blocks.pack(b"".join(records), offsets_of(records), per_block=8)
     assert blocks.sound()
     assert not change(blocks).sound()
+
+
+@pytest.mark.parametrize("count", [0, 1, 8, 9, 100])
+@pytest.mark.parametrize("run", [1, 2, 3, 1_000])
+def test_blocks_read_a_run_at_a_time_give_every_record_with_its_end(count: int, run: int) -> None:
+    records = [f"record {i} {'x' * (i % 11)}".encode() if i % 4 else b"" for i in range(count)]
+    packed = Blocks.pack(b"".join(records), offsets_of(records), per_block=8)
+    blocks = loaded(packed, packed.blob)
+    runs = list(blocks.raw_runs(run))
+    n_blocks = -(-count // 8)
+    assert len(runs) == -(-n_blocks // run)
+    got: list[bytes] = []
+    for data, ends in runs:
+        starts = np.concatenate(([0], ends[:-1]))
+        got.extend(data[s:e] for s, e in zip(starts.tolist(), ends.tolist(), strict=True))
+        assert len(data) == (int(ends[-1]) if ends.size else 0)
+    assert got == records
+    assert [d for d, _ in runs] == [
+        b"".join(raw for raw, _ in list(blocks.raw_blocks())[i : i + run]) for i in range(0, len(runs) * run, run)
+    ]
+
+
+def test_a_run_of_blocks_with_damage_in_it_is_an_error_never_text() -> None:
+    records = noisy_records(600)
+    blocks = Blocks.pack(b"".join(records), offsets_of(records), per_block=8)
+    blob = blocks.blob.copy()
+    blob[integrity.BLOCK + 100] ^= 0x04
+    with pytest.raises(DamagedSegmentError, match="do not match their checksum"):
+        list(loaded(blocks, blob).raw_runs(16))
+    longer = blocks.offsets.copy()
+    longer[8 * 20 :] += 1  # block 19 claims a byte more than it holds
+    with pytest.raises(DamagedSegmentError, match="block 19 decompresses to the wrong size"):
+        list(Blocks(blocks.blob, blocks.blocks, longer, per_block=8).raw_runs(7))
+
+
+@pytest.mark.parametrize("pieces", [1, 3, 50, 137])
+def test_records_written_in_any_pieces_make_the_blocks_packing_them_at_once_makes(pieces: int) -> None:
+    records = [f"Sentence {i} about the {'harbour' if i % 3 else 'council'}.".encode() for i in range(137)]
+    whole = Blocks.pack(b"".join(records), offsets_of(records), per_block=8)
+    out = io.BytesIO()
+    writer = BlockWriter(out, per_block=8)
+    cuts = np.linspace(0, len(records), pieces + 1).astype(int).tolist()
+    for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
+        writer.add(b"".join(records[lo:hi]), offsets_of(records[lo:hi])[1:])
+    assert np.array_equal(writer.finish(), whole.blocks)
+    assert out.getvalue() == whole.blob.tobytes()
