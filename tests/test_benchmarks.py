@@ -171,3 +171,26 @@ def test_the_analysis_benchmark_builds_the_same_segment_both_ways_at_a_toy_size(
     lines = result.stdout.splitlines()
     assert [line.split()[0] for line in lines[1:3]] == ["regex", "compiled"]
     assert lines[-1] == "same segment, array by array: yes"
+
+
+def test_the_merge_benchmark_runs_end_to_end_at_a_toy_size(tmp_path: Path) -> None:
+    topics = ["harbour", "council", "budget", "storm", "railway", "festival", "election", "drought"]
+    lines = [
+        json.dumps({"id": f"n{i}", "title": f"The {topics[i % 8]} report {i}", "text": " ".join(
+            f"The {topics[(i + j) % 8]} story number {i * 10 + j} came on day {j + 1}." for j in range(6)
+        )})
+        for i in range(40)
+    ]
+    (tmp_path / "news.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_merge", str(tmp_path), "--batches", "3", "--repeat", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.splitlines()
+    assert out[0].startswith("3 batches, ")
+    rows = [line[:26].strip() for line in out[-4:]]
+    assert rows == ["merge", "merge, records in line", "postings read per run", "postings read per term"]
