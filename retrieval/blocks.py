@@ -159,7 +159,7 @@ class Blocks:
             packed = memoryview(integrity.read_checked(self.blob, self.sums, self.checked, lo, hi, where=self.where))
             cuts = (starts - lo).tolist()
             records = np.minimum(np.arange(first, stop + 1, dtype=np.int64) * self.per_block, n)
-            sizes = np.diff(np.asarray(self.offsets, dtype=np.int64)[records]).tolist()
+            sizes = np.diff(np.asarray(self.offsets[records], dtype=np.int64)).tolist()
             parts = []
             for b in range(stop - first):
                 try:
