@@ -86,6 +86,8 @@ def test_a_merge_made_in_many_small_windows_and_runs_writes_the_same_segment_as_
     monkeypatch.setattr(merge, "PAIRS", pairs)
     monkeypatch.setattr(merge, "_MIN_SPAN", 1)
     monkeypatch.setattr(merge, "RUN_POSTINGS", run)
+    # Stored records read a block or a few at a time.
+    monkeypatch.setattr(merge, "RECORD_RUN", 1 + pairs % 3)
     windows: list[int] = []
     pairs_of = merge._pairs
 
