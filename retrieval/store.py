@@ -19,11 +19,14 @@ import itertools
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from array import array
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, overload
+
+import numpy as np
 
 from retrieval import integrity
 
@@ -41,6 +44,150 @@ MANIFEST_FORMAT = "newsbot-index/3"
 # (`retrieval.load.FileRead`), by which an unchanged article is known without parsing it.
 ArticleRef = tuple[str, int, str]
 
+_DIGEST_BYTES = 16  # a content key is the 32 hex digits of an xxh3-128 digest, then maybe "@<line>"
+
+
+class ArticleRefs:
+    """A file's indexed articles, in order, held compactly: about 24 bytes an article.
+
+    A build holds the references of every article of the corpus at once (half a million at
+    five million passages), so they are not kept as tuples of Python objects: the segment is
+    a number into the few segment names, the place a 32-bit integer, the content key its 16
+    digest bytes (and the line number of a line without an id, when any key has one). Read
+    back, each is the `ArticleRef` it was given.
+    """
+
+    __slots__ = ("_digests", "_lines", "_names", "_number", "_places", "_segments")
+
+    def __init__(self, refs: Iterable[ArticleRef] = ()) -> None:
+        self._names: list[str] = []
+        self._number: dict[str, int] = {}
+        self._segments = array("i")
+        self._places = array("i")
+        self._digests = bytearray()
+        self._lines: array[int] | None = None  # made on the first key with a line number
+        self.extend(refs)
+
+    def append(self, ref: ArticleRef) -> None:
+        """Add one reference at the end; a content key not of the form keys take is a ValueError."""
+        segment, place, key = ref
+        digest, at, line = key.partition("@")
+        number = int(line) if at else 0
+        raw = bytes.fromhex(digest)
+        if len(raw) != _DIGEST_BYTES or raw.hex() != digest or (at and (number < 1 or str(number) != line)):
+            raise ValueError(f"not a content key: {key!r}")
+        if segment not in self._number:
+            self._number[segment] = len(self._names)
+            self._names.append(segment)
+        if number and self._lines is None:
+            self._lines = array("q", bytes(8 * len(self._places)))
+        self._segments.append(self._number[segment])
+        self._places.append(place)
+        self._digests += raw
+        if self._lines is not None:
+            self._lines.append(number)
+
+    def extend(self, refs: Iterable[ArticleRef]) -> None:
+        """Add references at the end, in order."""
+        for ref in refs:
+            self.append(ref)
+
+    def copy(self) -> ArticleRefs:
+        """The same references, held apart."""
+        return self[:]
+
+    def __len__(self) -> int:
+        return len(self._places)
+
+    def _ref(self, i: int) -> ArticleRef:
+        digest = self._digests[i * _DIGEST_BYTES : (i + 1) * _DIGEST_BYTES].hex()
+        line = self._lines[i] if self._lines is not None else 0
+        return self._names[self._segments[i]], self._places[i], f"{digest}@{line}" if line else digest
+
+    @overload
+    def __getitem__(self, i: int) -> ArticleRef: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> ArticleRefs: ...
+
+    def __getitem__(self, i: int | slice) -> ArticleRef | ArticleRefs:
+        if isinstance(i, slice):
+            return ArticleRefs(self._ref(j) for j in range(*i.indices(len(self))))
+        if not -len(self) <= i < len(self):
+            raise IndexError("article reference out of range")
+        return self._ref(i % len(self))
+
+    def __iter__(self) -> Iterator[ArticleRef]:
+        return (self._ref(i) for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ArticleRefs | list | tuple):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ArticleRefs({list(self)!r})"
+
+    def segments(self) -> set[str]:
+        """The names of the segments these articles are in."""
+        used = np.unique(np.frombuffer(self._segments, dtype=np.int32)) if self._segments else ()
+        return {self._names[int(i)] for i in used}
+
+    def move(self, bases: dict[str, int], name: str) -> None:
+        """Move the articles of the segments in `bases` to segment `name`, each at its base there plus its place."""
+        moved = [(self._number[old], base) for old, base in bases.items() if old in self._number]
+        if not moved:
+            return
+        if name not in self._number:
+            self._number[name] = len(self._names)
+            self._names.append(name)
+        segments = np.frombuffer(self._segments, dtype=np.int32)
+        places = np.frombuffer(self._places, dtype=np.int32)
+        for number, base in moved:
+            mask = segments == number
+            places[mask] += base
+            segments[mask] = self._number[name]
+        del segments, places  # views: the arrays cannot grow while they are held
+
+    @classmethod
+    def from_columns(cls, columns: Any) -> ArticleRefs:
+        """The references a manifest holds as columns (`columns`); ValueError if they do not fit together."""
+        runs = [(str(name), int(count)) for name, count in columns["segments"]]
+        places, keys = list(map(int, columns["places"])), list(map(str, columns["keys"]))
+        if any(count < 0 for _, count in runs) or not sum(c for _, c in runs) == len(places) == len(keys):
+            raise ValueError("article columns of different lengths")
+        if places and not 0 <= min(places) <= max(places) < 2**31:
+            raise ValueError("an article place out of range")
+        refs = cls()
+        if any("@" in key for key in keys):
+            segments = (name for name, count in runs for _ in range(count))
+            refs.extend(zip(segments, places, keys, strict=True))
+            return refs
+        # The usual case, all at once: every key is a bare digest.
+        joined = "".join(keys)
+        refs._digests = bytearray.fromhex(joined)
+        if len(refs._digests) != _DIGEST_BYTES * len(keys) or refs._digests.hex() != joined:
+            raise ValueError("a content key of another form")
+        refs._places = array("i", places)
+        for name, count in runs:
+            number = refs._number.setdefault(name, len(refs._names))
+            if number == len(refs._names):
+                refs._names.append(name)
+            refs._segments.extend(array("i", [number]) * count)
+        return refs
+
+    def columns(self) -> dict[str, Any]:
+        """The references as columns: one .jsonl file may hold a hundred thousand of them."""
+        names = (self._names[i] for i in self._segments)
+        runs = [[name, len(list(group))] for name, group in itertools.groupby(names)]
+        hexes = self._digests.hex()
+        keys = [hexes[i : i + 2 * _DIGEST_BYTES] for i in range(0, len(hexes), 2 * _DIGEST_BYTES)]
+        if self._lines is not None:
+            keys = [f"{key}@{line}" if line else key for key, line in zip(keys, self._lines, strict=True)]
+        return {"segments": runs, "places": self._places.tolist(), "keys": keys}
+
 
 @dataclass(slots=True)
 class FileEntry:
@@ -48,7 +195,7 @@ class FileEntry:
 
     size: int
     mtime_ns: int
-    articles: list[ArticleRef] = field(default_factory=list)
+    articles: ArticleRefs = field(default_factory=ArticleRefs)
     problems: list[tuple[str, int | None]] = field(default_factory=list)
     digest: str = ""
     breaks: int = 0
@@ -75,7 +222,7 @@ def read_manifest(index_dir: Path) -> Manifest | None:
             name: FileEntry(
                 size=int(e["size"]),
                 mtime_ns=int(e["mtime_ns"]),
-                articles=_articles(e["articles"]),
+                articles=ArticleRefs.from_columns(e["articles"]),
                 problems=[(str(r), None if n is None else int(n)) for r, n in e["problems"]],
                 digest=str(e["digest"]),
                 breaks=int(e["breaks"]),
@@ -123,20 +270,6 @@ def replace_synced(written: Path, target: Path) -> None:
     sync_folder(target.parent)
 
 
-def _articles(columns: Any) -> list[ArticleRef]:
-    segments = [str(name) for name, count in columns["segments"] for _ in range(int(count))]
-    places, keys = columns["places"], columns["keys"]
-    if not len(segments) == len(places) == len(keys):
-        raise ValueError("article columns of different lengths")
-    return list(zip(segments, map(int, places), map(str, keys), strict=True))
-
-
-def _columns(articles: list[ArticleRef]) -> dict[str, Any]:
-    """A file's articles as columns: one .jsonl file may hold a hundred thousand of them."""
-    runs = [[name, len(list(group))] for name, group in itertools.groupby(a[0] for a in articles)]
-    return {"segments": runs, "places": [a[1] for a in articles], "keys": [a[2] for a in articles]}
-
-
 def write_manifest(index_dir: Path, manifest: Manifest) -> None:
     """Replace the manifest atomically: the index is either all old or all new."""
     files = {
@@ -145,7 +278,7 @@ def write_manifest(index_dir: Path, manifest: Manifest) -> None:
             "mtime_ns": e.mtime_ns,
             "digest": e.digest,
             "breaks": e.breaks,
-            "articles": _columns(e.articles),
+            "articles": e.articles.columns(),
             "problems": e.problems,
         }
         for name, e in manifest.files.items()
