@@ -72,8 +72,11 @@ class ArticleRefs:
         """Add one reference at the end; a content key not of the form keys take is a ValueError."""
         segment, place, key = ref
         digest, at, line = key.partition("@")
-        number = int(line) if at else 0
-        raw = bytes.fromhex(digest)
+        try:
+            number = int(line) if at else 0
+            raw = bytes.fromhex(digest)
+        except ValueError:
+            raw, number = b"", 0
         if len(raw) != _DIGEST_BYTES or raw.hex() != digest or (at and (number < 1 or str(number) != line)):
             raise ValueError(f"not a content key: {key!r}")
         if segment not in self._number:
