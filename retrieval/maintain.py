@@ -309,7 +309,7 @@ class _Update:
         self.seen.update(
             (self.segments[seg].articles.ids[place], name)
             for name, entry in manifest.files.items()
-            for seg, place, _ in (reads[name][1] if name in reads else entry.articles)
+            for seg, place in (reads[name][1] if name in reads else entry.articles).places()
         )
         for name in touched:
             if name in reads:

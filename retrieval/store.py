@@ -19,6 +19,7 @@ import itertools
 import json
 import os
 import shutil
+import struct
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -45,28 +46,37 @@ MANIFEST_FORMAT = "newsbot-index/3"
 ArticleRef = tuple[str, int, str]
 
 _DIGEST_BYTES = 16  # a content key is the 32 hex digits of an xxh3-128 digest, then maybe "@<line>"
+# One reference: its segment's number among the file's segment names, its place, its digest.
+_RECORD = struct.Struct("<ii16s")
+_TABLE = np.dtype([("segment", "<i4"), ("place", "<i4"), ("digest", "V16")])
 
 
 class ArticleRefs:
-    """A file's indexed articles, in order, held compactly: about 24 bytes an article.
+    """A file's indexed articles, in order, held compactly: 24 bytes an article.
 
     A build holds the references of every article of the corpus at once (half a million at
-    five million passages), so they are not kept as tuples of Python objects: the segment is
-    a number into the few segment names, the place a 32-bit integer, the content key its 16
-    digest bytes (and the line number of a line without an id, when any key has one). Read
-    back, each is the `ArticleRef` it was given.
+    five million passages), so they are not kept as tuples of Python objects but as records
+    of one buffer: the segment a number into the file's few segment names, the place a
+    32-bit integer, the content key its 16 digest bytes (and the line number of a line
+    without an id, apart, once any key has one). Read back, each is the `ArticleRef` given.
     """
 
-    __slots__ = ("_digests", "_lines", "_names", "_number", "_places", "_segments")
+    __slots__ = ("_last", "_lines", "_names", "_records")
 
     def __init__(self, refs: Iterable[ArticleRef] = ()) -> None:
         self._names: list[str] = []
-        self._number: dict[str, int] = {}
-        self._segments = array("i")
-        self._places = array("i")
-        self._digests = bytearray()
+        self._last = -1  # the number of the segment named last: most articles follow the one before
+        self._records = bytearray()
         self._lines: array[int] | None = None  # made on the first key with a line number
         self.extend(refs)
+
+    def _segment_number(self, segment: str) -> int:
+        names = self._names
+        if self._last < 0 or names[self._last] != segment:
+            if segment not in names:
+                names.append(segment)
+            self._last = names.index(segment)
+        return self._last
 
     def append(self, ref: ArticleRef) -> None:
         """Add one reference at the end; a content key not of the form keys take is a ValueError."""
@@ -79,14 +89,11 @@ class ArticleRefs:
             raw, number = b"", 0
         if len(raw) != _DIGEST_BYTES or raw.hex() != digest or (at and (number < 1 or str(number) != line)):
             raise ValueError(f"not a content key: {key!r}")
-        if segment not in self._number:
-            self._number[segment] = len(self._names)
-            self._names.append(segment)
+        if not 0 <= place < 2**31:
+            raise ValueError(f"an article place out of range: {place}")
         if number and self._lines is None:
-            self._lines = array("q", bytes(8 * len(self._places)))
-        self._segments.append(self._number[segment])
-        self._places.append(place)
-        self._digests += raw
+            self._lines = array("q", bytes(8 * len(self)))
+        self._records += _RECORD.pack(self._segment_number(segment), place, raw)
         if self._lines is not None:
             self._lines.append(number)
 
@@ -100,12 +107,12 @@ class ArticleRefs:
         return self[:]
 
     def __len__(self) -> int:
-        return len(self._places)
+        return len(self._records) // _RECORD.size
 
     def _ref(self, i: int) -> ArticleRef:
-        digest = self._digests[i * _DIGEST_BYTES : (i + 1) * _DIGEST_BYTES].hex()
+        segment, place, raw = _RECORD.unpack_from(self._records, i * _RECORD.size)
         line = self._lines[i] if self._lines is not None else 0
-        return self._names[self._segments[i]], self._places[i], f"{digest}@{line}" if line else digest
+        return self._names[segment], place, f"{raw.hex()}@{line}" if line else raw.hex()
 
     @overload
     def __getitem__(self, i: int) -> ArticleRef: ...
@@ -115,7 +122,14 @@ class ArticleRefs:
 
     def __getitem__(self, i: int | slice) -> ArticleRef | ArticleRefs:
         if isinstance(i, slice):
-            return ArticleRefs(self._ref(j) for j in range(*i.indices(len(self))))
+            start, stop, step = i.indices(len(self))
+            if step != 1:
+                return ArticleRefs(self._ref(j) for j in range(start, stop, step))
+            part = ArticleRefs()
+            part._names = list(self._names)
+            part._records = self._records[start * _RECORD.size : max(start, stop) * _RECORD.size]
+            part._lines = None if self._lines is None else self._lines[start:stop]
+            return part
         if not -len(self) <= i < len(self):
             raise IndexError("article reference out of range")
         return self._ref(i % len(self))
@@ -133,26 +147,30 @@ class ArticleRefs:
     def __repr__(self) -> str:
         return f"ArticleRefs({list(self)!r})"
 
+    def _table(self) -> np.ndarray:
+        return np.frombuffer(self._records, dtype=_TABLE)
+
+    def places(self) -> Iterator[tuple[str, int]]:
+        """The segment and place of each article, in order (their keys not made)."""
+        names = self._names
+        return ((names[s], p) for s, p, _ in _RECORD.iter_unpack(self._records))
+
     def segments(self) -> set[str]:
         """The names of the segments these articles are in."""
-        used = np.unique(np.frombuffer(self._segments, dtype=np.int32)) if self._segments else ()
-        return {self._names[int(i)] for i in used}
+        return {self._names[int(i)] for i in np.unique(self._table()["segment"])}
 
     def move(self, bases: dict[str, int], name: str) -> None:
         """Move the articles of the segments in `bases` to segment `name`, each at its base there plus its place."""
-        moved = [(self._number[old], base) for old, base in bases.items() if old in self._number]
+        moved = [(self._names.index(old), base) for old, base in bases.items() if old in self._names]
         if not moved:
             return
-        if name not in self._number:
-            self._number[name] = len(self._names)
-            self._names.append(name)
-        segments = np.frombuffer(self._segments, dtype=np.int32)
-        places = np.frombuffer(self._places, dtype=np.int32)
+        to = self._segment_number(name)
+        table = self._table()
         for number, base in moved:
-            mask = segments == number
-            places[mask] += base
-            segments[mask] = self._number[name]
-        del segments, places  # views: the arrays cannot grow while they are held
+            mask = table["segment"] == number
+            table["place"][mask] += base
+            table["segment"][mask] = to
+        del table  # a view: the buffer cannot grow while it is held
 
     @classmethod
     def from_columns(cls, columns: Any) -> ArticleRefs:
@@ -170,26 +188,26 @@ class ArticleRefs:
             return refs
         # The usual case, all at once: every key is a bare digest.
         joined = "".join(keys)
-        refs._digests = bytearray.fromhex(joined)
-        if len(refs._digests) != _DIGEST_BYTES * len(keys) or refs._digests.hex() != joined:
+        digests = bytes.fromhex(joined)
+        if len(digests) != _DIGEST_BYTES * len(keys) or digests.hex() != joined:
             raise ValueError("a content key of another form")
-        refs._places = array("i", places)
-        for name, count in runs:
-            number = refs._number.setdefault(name, len(refs._names))
-            if number == len(refs._names):
-                refs._names.append(name)
-            refs._segments.extend(array("i", [number]) * count)
+        table = np.zeros(len(keys), dtype=_TABLE)
+        table["segment"] = np.repeat([refs._segment_number(name) for name, _ in runs], [c for _, c in runs])
+        table["place"] = places
+        table["digest"] = np.frombuffer(digests, dtype="V16")
+        refs._records = bytearray(table.tobytes())
         return refs
 
     def columns(self) -> dict[str, Any]:
         """The references as columns: one .jsonl file may hold a hundred thousand of them."""
-        names = (self._names[i] for i in self._segments)
+        table = self._table()
+        names = (self._names[i] for i in table["segment"].tolist())
         runs = [[name, len(list(group))] for name, group in itertools.groupby(names)]
-        hexes = self._digests.hex()
+        hexes = table["digest"].tobytes().hex()
         keys = [hexes[i : i + 2 * _DIGEST_BYTES] for i in range(0, len(hexes), 2 * _DIGEST_BYTES)]
         if self._lines is not None:
             keys = [f"{key}@{line}" if line else key for key, line in zip(keys, self._lines, strict=True)]
-        return {"segments": runs, "places": self._places.tolist(), "keys": keys}
+        return {"segments": runs, "places": table["place"].tolist(), "keys": keys}
 
 
 @dataclass(slots=True)
