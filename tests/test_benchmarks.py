@@ -171,3 +171,17 @@ def test_the_analysis_benchmark_builds_the_same_segment_both_ways_at_a_toy_size(
     lines = result.stdout.splitlines()
     assert [line.split()[0] for line in lines[1:3]] == ["regex", "compiled"]
     assert lines[-1] == "same segment, array by array: yes"
+
+
+def test_the_bookkeeping_benchmark_measures_both_forms_at_a_toy_size() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_bookkeeping", "--articles", "3000"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()]
+    assert [row[0] for row in rows] == ["tuples", "compact"]
+    assert float(rows[1][3]) < float(rows[0][3])  # bytes an article
