@@ -21,7 +21,7 @@ import xxhash
 __all__ = ["SeenIds"]
 
 # Ids hashed but not yet sorted into the array: past this many, they are.
-_RECENT = 1 << 16
+_RECENT = 1 << 13
 
 
 def _hash(raw: bytes) -> int:
@@ -152,10 +152,12 @@ class SeenIds:
                 hashes.append(hashed)
                 entries.append(chain)
                 chain = self._clash.get(chain)
-        all_hashes = np.concatenate((self._hashes, np.array(hashes, dtype=np.uint64)))
-        all_entries = np.concatenate((self._sorted, np.array(entries, dtype=np.uint32)))
-        order = np.argsort(all_hashes, kind="stable")
-        self._hashes, self._sorted = all_hashes[order], all_entries[order]
+        new_hashes, new_entries = np.array(hashes, dtype=np.uint64), np.array(entries, dtype=np.uint32)
+        order = np.argsort(new_hashes)
+        new_hashes, new_entries = new_hashes[order], new_entries[order]
+        # Inserted where they belong: one pass over the sorted array, not a sort of it.
+        at = np.searchsorted(self._hashes, new_hashes)
+        self._hashes, self._sorted = np.insert(self._hashes, at, new_hashes), np.insert(self._sorted, at, new_entries)
         self._recent, self._clash = {}, {}
 
     def forget_since(self, mark: int) -> None:
