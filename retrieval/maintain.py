@@ -293,7 +293,8 @@ class _Update:
             old = manifest.files.get(name)
             if old is None:
                 continue
-            known = {ref[2]: ref for ref in old.articles}
+            # Each content key's place among the file's articles (the last, should one repeat).
+            known = {key: i for i, key in enumerate(old.articles.keys())}
             read = read_file(current[name][0], root=root, known=known, before=(old.size, old.digest, old.breaks))
             if any(p.retry for p in read.problems):
                 self.problems.extend(read.problems)
@@ -302,8 +303,8 @@ class _Update:
                 kept, earlier = old.articles.copy(), [LoadProblem(name, r, n) for r, n in old.problems]
             else:
                 unchanged = set(read.unchanged)
-                _forget(manifest, [ref for key, ref in known.items() if key not in unchanged])
-                kept, earlier = ArticleRefs(known[key] for key in read.unchanged), []
+                _forget(manifest, old.articles.take(i for key, i in known.items() if key not in unchanged))
+                kept, earlier = old.articles.take(known[key] for key in read.unchanged), []
             reads[name] = (read, kept, earlier)
         # Ids already in the index keep their articles (the one rule, `load.drop_duplicates`).
         self.seen.update(

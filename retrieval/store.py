@@ -198,16 +198,30 @@ class ArticleRefs:
         refs._records = bytearray(table.tobytes())
         return refs
 
+    def keys(self) -> list[str]:
+        """The content key of each article, in order."""
+        hexes = self._table()["digest"].tobytes().hex()
+        keys = [hexes[i : i + 2 * _DIGEST_BYTES] for i in range(0, len(hexes), 2 * _DIGEST_BYTES)]
+        if self._lines is not None:
+            keys = [f"{key}@{line}" if line else key for key, line in zip(keys, self._lines, strict=True)]
+        return keys
+
+    def take(self, positions: Iterable[int]) -> ArticleRefs:
+        """The references at `positions`, in that order."""
+        at = np.fromiter(positions, dtype=np.intp)
+        part = ArticleRefs()
+        part._names = list(self._names)
+        part._records = bytearray(self._table()[at].tobytes())
+        if self._lines is not None:
+            part._lines = array("q", np.asarray(self._lines, dtype=np.int64)[at].tolist())
+        return part
+
     def columns(self) -> dict[str, Any]:
         """The references as columns: one .jsonl file may hold a hundred thousand of them."""
         table = self._table()
         names = (self._names[i] for i in table["segment"].tolist())
         runs = [[name, len(list(group))] for name, group in itertools.groupby(names)]
-        hexes = table["digest"].tobytes().hex()
-        keys = [hexes[i : i + 2 * _DIGEST_BYTES] for i in range(0, len(hexes), 2 * _DIGEST_BYTES)]
-        if self._lines is not None:
-            keys = [f"{key}@{line}" if line else key for key, line in zip(keys, self._lines, strict=True)]
-        return {"segments": runs, "places": table["place"].tolist(), "keys": keys}
+        return {"segments": runs, "places": table["place"].tolist(), "keys": self.keys()}
 
 
 @dataclass(slots=True)

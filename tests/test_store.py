@@ -23,6 +23,8 @@ def test_article_references_read_back_as_written(tmp_path: Path, refs: list[tupl
     assert list(held) == refs and len(held) == len(refs)
     assert held == refs and held[1:] == refs[1:] and held[::-2] == refs[::-2] and held[-3:2] == refs[-3:2]
     assert held.copy() == refs and list(held.places()) == [r[:2] for r in refs]
+    picked = [i for i in (2, 0, 2) if i < len(refs)]
+    assert held.keys() == [r[2] for r in refs] and held.take(picked) == [refs[i] for i in picked]
     manifest = Manifest("fp", "corpus", ["seg-a", "seg-b"], {"feed.jsonl": FileEntry(10, 20, held)})
     write_manifest(tmp_path, manifest)
     again = read_manifest(tmp_path)
