@@ -12,6 +12,7 @@ then compared whole, so two ids whose hashes collide are still told apart.
 
 from __future__ import annotations
 
+import itertools
 from array import array
 from collections.abc import Iterable
 
@@ -91,15 +92,19 @@ class SeenIds:
             raw = _encode(article_id)
             hashed = _hash(raw)
             entry = self._find(raw, hashed)
-        number = self._number.setdefault(path, len(self._files))
-        if number == len(self._files):
-            self._files.append(path)
+        number = self._file_number(path)
         if entry is not None:
             self._owner[entry] = number
             return
         self._add(raw, hashed, number)
         if len(self._recent) >= _RECENT:
             self._sort_in()
+
+    def _file_number(self, path: str) -> int:
+        number = self._number.setdefault(path, len(self._files))
+        if number == len(self._files):
+            self._files.append(path)
+        return number
 
     def _add(self, raw: bytes, hashed: int, number: int) -> None:
         entry = len(self._owner)
@@ -117,17 +122,16 @@ class SeenIds:
             for article_id, path in kept:
                 self[article_id] = path
             return
-        hashes = []
-        for article_id, path in kept:
-            raw = _encode(article_id)
-            number = self._number.setdefault(path, len(self._files))
-            if number == len(self._files):
-                self._files.append(path)
-            self._ids += raw
-            self._ends.append(len(self._ids))
-            self._owner.append(number)
-            hashes.append(_hash(raw))
-        all_hashes = np.array(hashes, dtype=np.uint64)
+        hashes = array("Q")
+        pairs = iter(kept)
+        while run := list(itertools.islice(pairs, _RECENT)):
+            raws = [_encode(article_id) for article_id, _ in run]
+            for path, group in itertools.groupby(path for _, path in run):
+                self._owner.extend(array("i", [self._file_number(path)]) * sum(1 for _ in group))
+            self._ends.extend((np.cumsum([len(raw) for raw in raws], dtype=np.int64) + len(self._ids)).tolist())
+            self._ids += b"".join(raws)
+            hashes.extend(map(_hash, raws))
+        all_hashes = np.frombuffer(hashes, dtype=np.uint64) if hashes else np.zeros(0, dtype=np.uint64)
         order = np.argsort(all_hashes, kind="stable")
         self._hashes, self._sorted = all_hashes[order], order.astype(np.uint32)
         # An id given twice keeps the file given last, as a dict would.
