@@ -390,9 +390,15 @@ class Identified(Protocol):
 _Item = TypeVar("_Item", bound=Identified)
 
 
-def drop_duplicates(
-    found: list[tuple[_Item, int | None]], seen: dict[str, str]
-) -> tuple[list[_Item], list[LoadProblem]]:
+class Seen(Protocol):
+    """The ids kept so far, each with its file: a dict, or the compact `retrieval.seen.SeenIds`."""
+
+    def get(self, article_id: str, /) -> str | None: ...
+
+    def __setitem__(self, article_id: str, path: str, /) -> None: ...
+
+
+def drop_duplicates(found: list[tuple[_Item, int | None]], seen: Seen) -> tuple[list[_Item], list[LoadProblem]]:
     """Keep the first article of each id; `seen` maps the ids kept so far to their file.
 
     The one rule for duplicate ids, whether a corpus is loaded whole or an index is updated:

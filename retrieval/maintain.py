@@ -48,8 +48,9 @@ from retrieval.load import FileRead, Lines, drop_duplicates, read_file, read_fil
 from retrieval.merge import merge_segments
 from retrieval.models import Article, LoadProblem
 from retrieval.search import Searcher
+from retrieval.seen import SeenIds
 from retrieval.settings import Settings
-from retrieval.store import ArticleRef, FileEntry, Manifest, read_manifest, sweep, write_manifest
+from retrieval.store import ArticleRef, ArticleRefs, FileEntry, Manifest, read_manifest, sweep, write_manifest
 from retrieval.workers import AHEAD_BYTES, PIECE_BYTES, Analysed, Analysis, Found, Pending
 
 __all__ = ["IndexState", "Refreshed", "fingerprint", "make_state", "refresh_index", "stat_files"]
@@ -180,7 +181,7 @@ def refresh_index(
     return Refreshed(make_state(manifest, segments, settings), changed, tuple(problems), tuple(notes))
 
 
-def _forget(manifest: Manifest, refs: list[ArticleRef]) -> None:
+def _forget(manifest: Manifest, refs: Iterable[ArticleRef]) -> None:
     """Mark articles as deleted from their segments."""
     for seg, place, _ in refs:
         manifest.deleted.setdefault(seg, []).append(place)
@@ -191,7 +192,7 @@ def _drop_segment(manifest: Manifest, name: str) -> None:
     manifest.segments.remove(name)
     manifest.deleted.pop(name, None)
     for file, entry in list(manifest.files.items()):
-        if any(ref[0] == name for ref in entry.articles):
+        if name in entry.articles.segments():
             del manifest.files[file]
             _forget(manifest, [ref for ref in entry.articles if ref[0] != name])
 
@@ -250,9 +251,10 @@ class _Reading:
     """One file as its parts are taken: the articles placed, the problems met, how it ended."""
 
     name: str
-    refs: list[ArticleRef]
+    refs: ArticleRefs
     earlier: list[LoadProblem]
     placed: int
+    mark: int = -1  # the ids recorded before its first part was placed (`SeenIds.forget_since`)
     met: list[LoadProblem] = field(default_factory=list)
     last: FileRead | None = None
     failed: FileRead | None = None
@@ -275,7 +277,7 @@ class _Update:
         self.manifest, self.segments, self.current = manifest, segments, current
         self.analysis, self.problems = analysis, problems
         self.batches = _Batches(settings.index.memory_mb, index_dir, analysis, settings, progress)
-        self.seen: dict[str, str] = {}
+        self.seen = SeenIds()
         self.recorded = False
         # Parts handed out or read and not yet placed, in file order, with their bytes.
         self._queue: deque[tuple[_Reading, FileRead | Pending | None, int]] = deque()
@@ -291,22 +293,25 @@ class _Update:
             old = manifest.files.get(name)
             if old is None:
                 continue
-            known = {ref[2]: ref for ref in old.articles}
+            # Each content key's place among the file's articles (the last, should one repeat).
+            known = {key: i for i, key in enumerate(old.articles.keys())}
             read = read_file(current[name][0], root=root, known=known, before=(old.size, old.digest, old.breaks))
             if any(p.retry for p in read.problems):
                 self.problems.extend(read.problems)
                 continue
             if read.grown:
-                kept, earlier = list(old.articles), [LoadProblem(name, r, n) for r, n in old.problems]
+                kept, earlier = old.articles.copy(), [LoadProblem(name, r, n) for r, n in old.problems]
             else:
                 unchanged = set(read.unchanged)
-                _forget(manifest, [ref for key, ref in known.items() if key not in unchanged])
-                kept, earlier = [known[key] for key in read.unchanged], []
+                _forget(manifest, old.articles.take(i for key, i in known.items() if key not in unchanged))
+                kept, earlier = old.articles.take(known[key] for key in read.unchanged), []
             reads[name] = (read, kept, earlier)
         # Ids already in the index keep their articles (the one rule, `load.drop_duplicates`).
-        for name, entry in manifest.files.items():
-            for seg, place, _ in reads[name][1] if name in reads else entry.articles:
-                self.seen[self.segments[seg].articles.ids[place]] = name
+        self.seen.update(
+            (self.segments[seg].articles.ids[place], name)
+            for name, entry in manifest.files.items()
+            for seg, place in (reads[name][1] if name in reads else entry.articles).places()
+        )
         for name in touched:
             if name in reads:
                 read, refs, earlier = reads.pop(name)
@@ -318,7 +323,7 @@ class _Update:
                     parts = read_file_pieces(path, root=root, part_bytes=PIECE_BYTES)
                 else:
                     parts = read_file_parts(path, root=root, part_bytes=PIECE_BYTES)
-                refs, earlier = [], []
+                refs, earlier = ArticleRefs(), []
             else:
                 continue  # indexed before, and could not be read now: kept as it was
             reading = _Reading(name, refs, earlier, len(refs))
@@ -343,6 +348,9 @@ class _Update:
         """Place the oldest part read or handed out (waiting for it if need be)."""
         reading, part, cost = self._queue.popleft()
         self._queued -= cost
+        if reading.mark < 0:
+            # A file's parts are placed one after another, none of another file's between.
+            reading.mark = len(self.seen)
         if part is None:
             self._finish(reading)
         elif reading.failed is not None:
@@ -390,8 +398,7 @@ class _Update:
         # A read that failed part way (a file removed or unreadable): it is tried again at the
         # next update, and what it had placed already is masked out.
         self.problems.extend(p for p in reading.failed.problems if p.retry)
-        for ref in reading.refs[reading.placed :]:
-            self.seen.pop(self.batches.article_id(ref[0], ref[1]), None)
+        self.seen.forget_since(reading.mark)
         _forget(manifest, reading.refs[reading.placed :])
 
 
@@ -403,8 +410,7 @@ def _merge_batches(manifest: Manifest, built: list[str], index_dir: Path) -> str
     bases = dict(zip(built, np.cumsum([0] + [len(p.articles) for p in parts[:-1]]).tolist(), strict=True))
     del parts
     for entry in manifest.files.values():
-        if any(ref[0] in bases for ref in entry.articles):
-            entry.articles = [(name, bases[s] + i, k) if s in bases else (s, i, k) for s, i, k in entry.articles]
+        entry.articles.move(bases, name)
     for old in built:
         gone = manifest.deleted.pop(old, None)
         if gone:
@@ -442,7 +448,7 @@ class _Batches:
         self.index_dir, self.analysis, self.settings, self.progress = index_dir, analysis, settings, progress
         self.built: list[str] = []
         self.vocabularies = Vocabularies()
-        self._ids: dict[str, list[str]] = {}
+        self._count = 0  # articles in the open batch
         self._name = ""
         self._parts: list[_Chunk | Pending] = []
         self._read: list[Article] = []
@@ -450,11 +456,10 @@ class _Batches:
 
     def _make_room(self, size: int) -> None:
         """Build the current batch if `size` more would not fit it; start a batch if none is open."""
-        if self._ids.get(self._name) and self._used + size > self.budget:
+        if self._count and self._used + size > self.budget:
             self._build(merged=True)
         if not self._name:
             self._name = _segment_name()
-            self._ids[self._name] = []
 
     def place(self, article: Article) -> tuple[str, int]:
         """Add `article` to the current batch (building the last one if full); return its segment and place."""
@@ -462,11 +467,10 @@ class _Batches:
         self._make_room(size)
         self._used += size
         self._read.append(article)
-        ids = self._ids[self._name]
-        ids.append(article.id)
+        self._count += 1
         if len(self._read) >= CHUNK_ARTICLES:
             self._hand_out()
-        return self._name, len(ids) - 1
+        return self._name, self._count - 1
 
     def _hand_out(self) -> None:
         if self._read:
@@ -485,15 +489,14 @@ class _Batches:
         for i, article in enumerate(found):
             if not keep[i]:
                 continue
-            if self._ids.get(self._name) and self._used + article.size > self.budget:
+            if self._count and self._used + article.size > self.budget:
                 self._add(chunk, taken)
                 taken[:] = False
             self._make_room(article.size)
             taken[i] = True
             self._used += article.size
-            ids = self._ids[self._name]
-            ids.append(article.id)
-            places.append((self._name, len(ids) - 1))
+            self._count += 1
+            places.append((self._name, self._count - 1))
         self._add(chunk, taken)
         return places
 
@@ -501,15 +504,11 @@ class _Batches:
         if taken.any():
             self._parts.append(select_articles(chunk, taken))
 
-    def article_id(self, segment: str, place: int) -> str:
-        """The id of an article placed in a batch."""
-        return self._ids[segment][place]
-
     def _build(self, *, merged: bool) -> None:
         """Build and save the current batch; one that will be merged learns no compression dictionary."""
         self._hand_out()
         chunks = []
-        count = len(self._ids[self._name])
+        count = self._count
         for part in self._parts:
             if isinstance(part, Pending):
                 chunk = part.result()
@@ -526,14 +525,14 @@ class _Batches:
         used, self._used = self._used, 0
         save_segment(segment, self.index_dir / self._name)
         self.built.append(self._name)
-        self._name = ""
+        self._name, self._count = "", 0
         del segment
         if used * BUILD_BYTES_PER_TEXT_BYTE >= TRIM_AFTER_BYTES:
             trim_heap()
 
     def finish(self) -> list[str]:
         """Build the last batch; return the names of the segments saved, in order."""
-        if self._ids.get(self._name):
+        if self._count:
             self._build(merged=bool(self.built))
         return self.built
 

@@ -194,3 +194,17 @@ def test_the_merge_benchmark_runs_end_to_end_at_a_toy_size(tmp_path: Path) -> No
     assert out[0].startswith("3 batches, ")
     rows = [line[:26].strip() for line in out[-4:]]
     assert rows == ["merge", "merge, records in line", "postings read per run", "postings read per term"]
+
+
+def test_the_bookkeeping_benchmark_measures_both_forms_at_a_toy_size() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_bookkeeping", "--articles", "3000"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()]
+    assert [row[0] for row in rows] == ["tuples", "compact"]
+    assert float(rows[1][3]) < float(rows[0][3])  # bytes an article

@@ -12,9 +12,11 @@ import pytest
 
 from retrieval import engine as engine_module
 from retrieval import maintain
+from retrieval import seen as seen_module
 from retrieval.analyze import Analyzer
 from retrieval.engine import Engine
 from retrieval.index import Segment
+from retrieval.load import load_corpus
 from retrieval.maintain import refresh_index
 from retrieval.models import LoadProblem
 from retrieval.settings import IndexSettings, Settings
@@ -315,3 +317,71 @@ def test_the_heap_is_handed_back_after_a_big_batch_only(
     second = refresh(feed, tmp_path / "index", first.state)
     assert second.changed is True
     assert trims == [1]
+
+
+@pytest.mark.parametrize("hashing", ["real hashes", "every hash the same"])
+def test_duplicate_ids_within_and_across_files_are_reported_as_a_whole_load_reports_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hashing: str
+) -> None:
+    if hashing == "every hash the same":
+        # Every id then meets every other on its hash: only the whole-id check tells them apart.
+        monkeypatch.setattr(seen_module, "_hash", lambda raw: 7)
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    lake, mill, choir = STORIES
+    write(folder / "a.jsonl", line(*lake) + line(*mill) + line("lake", "Lake again", "The lake froze again."))
+    write(folder / "b.jsonl", line("mill", "Mill again", "The mill opened again.") + line(*choir))
+    write(folder / "c.md", "# Harbour\n\nThe harbour was dredged over the winter.\n")
+    write(folder / "d.jsonl", line("c", "Harbour again", "The harbour was dredged twice.") + line("d:1", "Id", "A."))
+    first = refresh(folder, tmp_path / "index")
+    whole = load_corpus(folder)
+    assert [p.reason for p in whole.problems if "duplicate" in p.reason] == [
+        "duplicate id 'lake' (first in a.jsonl), skipped",
+        "duplicate id 'mill' (first in a.jsonl), skipped",
+        "duplicate id 'c' (first in c.md), skipped",
+    ]
+    assert first.problems == first.state.problems == whole.problems
+    assert sorted(first.state.by_id) == sorted(a.id for a in whole.articles)
+    # Lines appended to a file that was indexed before: checked against every id already kept.
+    with open(folder / "b.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(line("choir", "Choir again", "The choir sang again.") + line("reef", "Reef", "The reef grew."))
+        fh.write(line("reef", "Reef again", "The reef grew again.") + line("lake", "Lake thrice", "Ice again."))
+    os.utime(folder / "b.jsonl", ns=(time.time_ns(), time.time_ns() + 2_000_000))
+    second = refresh(folder, tmp_path / "index", first.state)
+    whole = load_corpus(folder)
+    assert second.state.problems == whole.problems
+    assert [p.reason for p in second.problems] == [
+        "duplicate id 'choir' (first in b.jsonl), skipped",
+        "duplicate id 'reef' (first in b.jsonl), skipped",
+        "duplicate id 'lake' (first in a.jsonl), skipped",
+    ]
+    assert sorted(second.state.by_id) == sorted(a.id for a in whole.articles)
+    assert sorted(texts(second.state)) == sorted(texts(refresh(folder, tmp_path / "again").state))
+
+
+def test_a_file_that_fails_part_way_frees_the_ids_it_had_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    write(folder / "a.jsonl", "".join(line(f"a{i}", f"Story {i}", f"Story number {i} was told.") for i in range(6)))
+    write(folder / "b.jsonl", line("a1", "Again", "Told again."))
+    real = maintain.read_file_parts
+
+    def failing(path: Path, *, root: Path, part_bytes: int):  # type: ignore[no-untyped-def]
+        for part in real(path, root=root, part_bytes=200):
+            if path.name == "a.jsonl" and not part.articles:
+                problem = LoadProblem("a.jsonl", "cannot read: Stale file handle", retry=True)
+                yield type(part)((), (), (problem,))
+                return
+            yield part
+
+    monkeypatch.setattr(maintain, "read_file_parts", failing)
+    first = refresh(folder, tmp_path / "index")
+    # The file that failed is tried again later; meanwhile its ids belong to no one.
+    assert first.problems == (LoadProblem("a.jsonl", "cannot read: Stale file handle", retry=True),)
+    assert sorted(first.state.by_id) == ["a1"]
+    monkeypatch.setattr(maintain, "read_file_parts", real)
+    second = refresh(folder, tmp_path / "index", first.state)
+    assert second.problems == (LoadProblem("a.jsonl", "duplicate id 'a1' (first in b.jsonl), skipped", 2),)
+    assert sorted(second.state.by_id) == [f"a{i}" for i in range(6)]
