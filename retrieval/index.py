@@ -41,6 +41,7 @@ from retrieval.settings import PassageSettings
 from retrieval.split import split_sentences
 from retrieval.store import replace_synced, sync_folder, write_synced
 from retrieval.tokens import Vocabulary, byte_offsets
+from retrieval.tokens import loaded as tokeniser_loaded
 from retrieval.tokens import warm as warm_tokeniser
 
 SEGMENT_FORMAT = "newsbot-segment/10"
@@ -298,9 +299,9 @@ class _TermIds:
     then by the analyser's regex and a dict, the reference the compiled path must equal.
     """
 
-    def __init__(self, analyzer: Analyzer) -> None:
+    def __init__(self, analyzer: Analyzer, *, compiled: bool | None = None) -> None:
         self.analyzer = analyzer
-        self.compiled = COMPILED_TOKENS
+        self.compiled = COMPILED_TOKENS if compiled is None else compiled
         self.words: list[str] = []
         self._number: dict[str, int] = {}
         # The compiled path: raw-token ids, and each one's term id (-1: dropped).
@@ -365,6 +366,10 @@ class _TermIds:
 
 # Whether index builds find tokens by compiled code (`retrieval.tokens`) or by the analyser's regex.
 COMPILED_TOKENS = True
+# Below this many characters of text, a build in a process that has not loaded the compiled
+# scan yet (a refresh adding a few articles) uses the regex: loading the scan from numba's
+# cache takes about 0.4 s, more than the regex takes for this much. The index is the same.
+COMPILED_MIN_CHARS = 1 << 20
 
 # Put between the headline and sentences of a chunk so one regex scan tokenises them all; a
 # word no text holds (another is picked if one does).
@@ -540,9 +545,12 @@ def build_segment(
     skips it (the merge learns one for all) and compresses them at zstd's fast end (the merge
     compresses them again).
     """
-    if COMPILED_TOKENS:
+    compiled = COMPILED_TOKENS and (
+        tokeniser_loaded() or sum(len(a.title) + len(a.text) for a in articles) >= COMPILED_MIN_CHARS
+    )
+    if compiled:
         warm_tokeniser()
-    ids = _TermIds(analyzer)
+    ids = _TermIds(analyzer, compiled=compiled)
     vocabularies = Vocabularies()
     chunks = []
     n = len(articles)

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-__all__ = ["Vocabulary", "byte_offsets", "classes", "warm"]
+__all__ = ["Vocabulary", "byte_offsets", "classes", "loaded", "warm"]
 
 Bytes = npt.NDArray[np.uint8]
 Int32s = npt.NDArray[np.int32]
@@ -263,6 +263,11 @@ def _rehash(hashes: Hashes, size: int, n_slots: int) -> Int32s:
             slot = np.int64(np.uint64(slot + 1) & mask)
         slots[slot] = raw
     return slots
+
+
+def loaded() -> bool:
+    """Whether this process has the compiled scan loaded already (by `warm` or a scan)."""
+    return bool(_scan.signatures)
 
 
 def warm() -> None:

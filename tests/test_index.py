@@ -303,6 +303,7 @@ def test_a_segment_built_by_the_compiled_tokeniser_equals_the_regex_built_one(
     ]
     passages = PassageSettings(size=2, overlap=1, title=title)
     monkeypatch.setattr(index_module, "CHUNK_ARTICLES", 5)
+    monkeypatch.setattr(index_module, "COMPILED_MIN_CHARS", 0)
     built = {}
     for compiled in (False, True):
         monkeypatch.setattr(index_module, "COMPILED_TOKENS", compiled)
@@ -466,3 +467,33 @@ def test_postings_of_any_length_read_back_whole_or_in_part(size: int) -> None:
     assert (got_docs.tolist(), got_tfs.tolist()) == (docs.tolist(), tfs.tolist())
     head = min(size, 5)
     assert postings.decode(data, last, ends, 0, 1, head)[0].tolist() == docs[:head].tolist()
+
+
+SMALL_BUILD = """
+import sys
+import retrieval.index as index_module
+from retrieval import tokens
+from retrieval.analyze import Analyzer
+from retrieval.models import Article
+from retrieval.settings import PassageSettings
+index_module.COMPILED_MIN_CHARS = int(sys.argv[1])
+article = Article(id="a1", title="Harbour news", text="The harbour opened on Monday. Boats came in.",
+                  source="wire", url="https://example.org/1", published="2024-05-01")
+segment = index_module.build_segment([article], Analyzer(), PassageSettings())
+print(tokens.loaded(), segment.vocab.size)
+"""
+
+
+@pytest.mark.parametrize(("min_chars", "expected"), [(1 << 20, "False"), (0, "True")])
+def test_a_small_build_finds_tokens_without_loading_the_compiled_scan(min_chars: int, expected: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SMALL_BUILD, str(min_chars)],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    loaded, terms = done.stdout.split()
+    assert loaded == expected
+    assert int(terms) > 3
