@@ -426,19 +426,30 @@ def _merge(segments: Sequence[Segment], directory: Path, tmp: Path) -> int:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+class _Written:
+    """Files of the merged segment written so far: each one's checksum and size, by name."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.digests: dict[str, str] = {}
+        self.sizes: dict[str, int] = {}
+
+    def finish(self, column: _Column) -> None:
+        """Close `column`'s file and record its checksum and size."""
+        digest, size = column.finish(self.tmp)
+        self.digests[f"{column.name}.npy"], self.sizes[column.name] = digest, size
+
+    def whole(self, name: str, array: np.ndarray) -> None:
+        """Write `array` whole as the column `name`."""
+        column = _Column(self.tmp, name, array.dtype)
+        column.add(array)
+        self.finish(column)
+
+
 def _records(segments: Sequence[Segment], tmp: Path) -> tuple[dict[str, str], dict[str, int]]:
     """Write the merged segment's sentence text and article metadata; return their checksums and sizes."""
-    digests: dict[str, str] = {}
-    sizes: dict[str, int] = {}
-
-    def finish(column: _Column) -> None:
-        digest, size = column.finish(tmp)
-        digests[f"{column.name}.npy"], sizes[column.name] = digest, size
-
-    def whole(name: str, array: np.ndarray) -> None:
-        column = _Column(tmp, name, array.dtype)
-        column.add(array)
-        finish(column)
+    written = _Written(tmp)
+    digests, sizes, finish, whole = written.digests, written.sizes, written.finish, written.whole
 
     column = _Column(tmp, "text_offsets", _fitting(sum(int(s.text_offsets[-1]) for s in segments)))
     _offsets(column, [s.text_offsets for s in segments])
@@ -471,17 +482,8 @@ def _merge_rest(
     sentences = _bases([s.n_sentences for s in segments])
     articles = _bases([len(s.articles) for s in segments])
     vocab = _vocabulary(segments)
-    digests: dict[str, str] = {}
-    sizes: dict[str, int] = {}
-
-    def finish(column: _Column) -> None:
-        digest, size = column.finish(tmp)
-        digests[f"{column.name}.npy"], sizes[column.name] = digest, size
-
-    def whole(name: str, array: np.ndarray) -> None:
-        column = _Column(tmp, name, array.dtype)
-        column.add(array)
-        finish(column)
+    written = _Written(tmp)
+    digests, sizes, finish, whole = written.digests, written.sizes, written.finish, written.whole
 
     whole("vocab", vocab)
     doc_len = _narrow(np.concatenate([np.asarray(s.doc_len) for s in segments]), np.uint16, np.int32)
